@@ -1,0 +1,30 @@
+"""Limits on what an uploaded file may be; each can be set by an environment variable."""
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_ENV = {
+    "max_file_mb": "ICP_MAX_FILE_MB",
+    "max_rows": "ICP_MAX_ROWS",
+    "max_columns": "ICP_MAX_COLUMNS",
+    "max_cell_chars": "ICP_MAX_CELL_CHARS",
+    "max_inflated_mb": "ICP_MAX_INFLATED_MB",
+}
+
+
+class Limits(BaseModel):
+    """What a file may be before it is refused, so a hostile file costs seconds, not the server."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_file_mb: float = Field(2048, gt=0, description="file size on disk")
+    max_rows: int = Field(20_000_000, gt=0, description="data rows")
+    max_columns: int = Field(1000, gt=0, description="columns")
+    max_cell_chars: int = Field(100_000, gt=0, description="characters in one cell")
+    max_inflated_mb: float = Field(1024, gt=0, description="uncompressed size of a spreadsheet (xlsx)")
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        values = {field: os.environ[var] for field, var in _ENV.items() if os.environ.get(var)}
+        return cls(**values)

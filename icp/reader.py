@@ -1,0 +1,710 @@
+"""Read one uploaded spreadsheet into a DuckDB temp table of raw text, never changing a value.
+
+The table has ``_row`` (1-based data row number, in file order) followed by every column of the
+file as VARCHAR. Everything that can go wrong with a file ends as an ``InputFileError`` (or its
+``LimitExceeded`` subclass) whose message names the file, and a failed read leaves no table behind.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import datetime as dt
+import math
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import duckdb
+import pyarrow as pa
+import python_calamine as calamine
+from pydantic import BaseModel, ConfigDict
+
+from icp.errors import InputFileError, LimitExceeded
+from icp.limits import Limits
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls")
+SUPPORTED_EXTENSIONS = (*TEXT_EXTENSIONS, *EXCEL_EXTENSIONS, ".parquet")
+
+Format = Literal["csv", "xlsx", "xls", "parquet"]
+
+_MB = 1024 * 1024
+_HEAD_BYTES = 64 * 1024
+_CHUNK_BYTES = 1024 * 1024
+# DuckDB's default max_line_size; _max_line_bytes raises it along with max_cell_chars.
+_MIN_LINE_BYTES = 2_000_000
+_BATCH_ROWS = 10_000
+_HEADER_SCAN_ROWS = 50
+# A real xlsx deflates 5-50x; a member this large inflating this much is a zip bomb.
+_BOMB_MEMBER_BYTES = 10 * _MB
+_BOMB_RATIO = 200
+
+_DAMAGED_WORKBOOK = "not a valid Excel workbook (the file is damaged or truncated)."
+_DAMAGED_PARQUET = "not a valid Parquet file (the file is damaged or truncated)."
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_PARQUET_MAGIC = b"PAR1"
+# DuckDB expands these in a path as a glob, which could read other files.
+_GLOB_CHARS = re.compile(r"[*?\[\]{}]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
+_DELIMITERS = ",;\t|"
+# What DuckDB reads natively. Others go through a UTF-8 copy: cp1252, and UTF-16, which DuckDB 2.0
+# reads as UCS-2 (it refuses characters outside the BMP such as emoji).
+_DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1"}
+
+
+class ReadResult(BaseModel):
+    """What was read: the format and dialect found, and the shape of the table created."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str
+    format: Format
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    sheets: list[str]
+    header_row: int
+    columns: list[str]
+    rows: int
+
+
+class _Dialect(NamedTuple):
+    """How DuckDB is to read a CSV file, in the order of the placeholders in ``_CSV_OPTIONS``."""
+
+    delimiter: str
+    quote: str
+    escape: str
+    skip: int
+    encoding: str
+    max_line_size: int
+
+
+def list_sheets(path: str | os.PathLike[str], display_name: str | None = None) -> list[str]:
+    """Sheet names of an Excel workbook, in workbook order; empty for CSV and Parquet files."""
+    path = Path(path)
+    name = display_name or path.name
+    limits = Limits.from_env()
+    try:
+        fmt = _inspect(path, name, limits)
+        if fmt not in ("xlsx", "xls"):
+            return []
+        with _open_workbook(path, name, fmt, limits) as workbook:
+            return list(workbook.sheet_names)
+    except Exception as err:
+        translated = _translate(err, name, limits)
+        if translated is None:
+            raise
+        raise translated from err
+
+
+def read_into(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: str | os.PathLike[str],
+    *,
+    display_name: str | None = None,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+) -> ReadResult:
+    """Create (or replace) temp table ``table`` in ``con`` holding the file's rows as text."""
+    path = Path(path)
+    name = display_name or path.name
+    limits = limits or Limits.from_env()
+    try:
+        fmt = _inspect(path, name, limits)
+        if fmt == "csv":
+            result = _read_csv(con, table, path, name, limits)
+        elif fmt == "parquet":
+            result = _read_parquet(con, table, path, name, limits)
+        else:
+            result = _read_excel(con, table, path, name, fmt, sheet, limits)
+        _check_cells(con, table, name, result.columns, limits)
+        return result
+    except BaseException as err:
+        # A failed re-upload must not leave the previous upload's rows looking current.
+        _drop_table(con, table)
+        translated = _translate(err, name, limits) if isinstance(err, Exception) else None
+        if translated is None:
+            raise
+        raise translated from err
+
+
+# --- the file as a whole ---------------------------------------------------------------------
+
+
+def _inspect(path: Path, name: str, limits: Limits) -> Format:
+    """Refuse what is missing, too big, empty or unsupported; return the format from the content."""
+    if not path.is_file():
+        raise InputFileError(name, "the file was not found.")
+    extension = Path(name).suffix.lower() or path.suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        shown = f"'{extension}' files are" if extension else "files without an extension are"
+        supported = " ".join(SUPPORTED_EXTENSIONS)
+        raise InputFileError(name, f"{shown} not supported; upload one of {supported}.")
+    size = os.path.getsize(path)
+    if size > limits.max_file_mb * _MB:
+        raise LimitExceeded(
+            name, f"the file is {size / _MB:,.1f} MB, over the limit of {limits.max_file_mb:,g} MB."
+        )
+    if size == 0:
+        raise InputFileError(name, "the file is empty.")
+    with open(path, "rb") as f:
+        magic = f.read(len(_OLE2_MAGIC))
+    if magic.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if magic.startswith(_OLE2_MAGIC):
+        return "xls"
+    if magic.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if extension in EXCEL_EXTENSIONS:
+        raise InputFileError(name, _DAMAGED_WORKBOOK)
+    if extension == ".parquet":
+        raise InputFileError(name, _DAMAGED_PARQUET)
+    return "csv"
+
+
+def _translate(err: Exception, name: str, limits: Limits) -> InputFileError | None:
+    """The user-facing error for a library or OS failure; None when ``err`` should propagate."""
+    if isinstance(err, InputFileError):
+        return None
+    if isinstance(err, duckdb.Error):
+        return _from_duckdb(err, name, limits)
+    if isinstance(err, calamine.PasswordError):
+        return InputFileError(
+            name, "the workbook is password-protected; save it without a password and upload again."
+        )
+    if isinstance(err, calamine.CalamineError):
+        return InputFileError(name, _DAMAGED_WORKBOOK)
+    if isinstance(err, UnicodeDecodeError):
+        return InputFileError(name, f"the file is not valid {err.encoding} text.")
+    if isinstance(err, OSError):
+        return InputFileError(name, f"the file could not be read ({err.strerror or err}).")
+    return None
+
+
+def _from_duckdb(err: duckdb.Error, name: str, limits: Limits) -> InputFileError:
+    message = str(err)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f"line {int(line.group(1)):,}" if line else "a line"
+    if "Maximum line size" in message:
+        return LimitExceeded(
+            name,
+            f"{where} is longer than {_max_line_bytes(limits):,} bytes; a cell may hold at most "
+            f"{limits.max_cell_chars:,} characters.",
+        )
+    if "unterminated quote" in message:
+        return InputFileError(name, f"{where} has a quoted value whose closing quote is missing.")
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if counts:
+        expected, found = counts.groups()
+        return InputFileError(name, f"{where} has {found} fields but the header has {expected}.")
+    if "sniffing file" in message:
+        return InputFileError(
+            name,
+            "the columns could not be worked out: the rows do not all have the same number of "
+            "fields, or a quote is never closed.",
+        )
+    if "nvalid unicode" in message or "not utf" in message:
+        return InputFileError(name, f"{where} is not valid text in the file's encoding.")
+    first_line = message.splitlines()[0] if message else type(err).__name__
+    return InputFileError(name, f"the file could not be read ({first_line}).")
+
+
+def _drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.execute(f"DROP TABLE IF EXISTS {_temp_ref(table)}")
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _temp_ref(table: str) -> str:
+    # Fully qualified so a persistent table of the same name is never touched.
+    return f"temp.main.{_q(table)}"
+
+
+def _column_names(header: Sequence[str | None]) -> list[str]:
+    """Header cells as unique column names: stripped, blanks named by position, repeats numbered."""
+    taken = {"_row"}
+    names = []
+    for position, cell in enumerate(header, start=1):
+        base = (cell or "").strip() or f"column_{position}"
+        candidate, suffix = base, 2
+        # DuckDB identifiers are case-insensitive, so "Name" and "name" would collide.
+        while candidate.casefold() in taken:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(candidate.casefold())
+        names.append(candidate)
+    return names
+
+
+def _check_columns(name: str, count: int, limits: Limits) -> None:
+    if count > limits.max_columns:
+        raise LimitExceeded(
+            name, f"the file has {count:,} columns, over the limit of {limits.max_columns:,}."
+        )
+
+
+def _check_rows(name: str, rows: int, limits: Limits, where: str = "the file") -> None:
+    if rows > limits.max_rows:
+        raise _too_many_rows(name, limits, where)
+    if rows == 0:
+        raise InputFileError(name, f"{where} has a header row but no data rows.")
+
+
+def _too_many_rows(name: str, limits: Limits, where: str) -> LimitExceeded:
+    return LimitExceeded(name, f"{where} has more than {limits.max_rows:,} data rows, the limit.")
+
+
+def _count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {_temp_ref(table)}").fetchone()[0]
+
+
+def _check_cells(
+    con: duckdb.DuckDBPyConnection, table: str, name: str, columns: list[str], limits: Limits
+) -> None:
+    """Refuse the file if any header or cell is longer than max_cell_chars (one scan of the table)."""
+    longest = ", ".join(f"max(length({_q(column)}))" for column in columns)
+    lengths = con.execute(f"SELECT {longest} FROM {_temp_ref(table)}").fetchone()
+    for column, length in zip(columns, lengths, strict=True):
+        if len(column) > limits.max_cell_chars:
+            raise LimitExceeded(
+                name,
+                f"a header has {len(column):,} characters, over the limit of {limits.max_cell_chars:,}.",
+            )
+        if length is not None and length > limits.max_cell_chars:
+            raise LimitExceeded(
+                name,
+                f"a cell in column '{column}' has {length:,} characters, over the limit of "
+                f"{limits.max_cell_chars:,}.",
+            )
+
+
+@contextlib.contextmanager
+def _plain_path(path: Path) -> Iterator[Path]:
+    """A path DuckDB reads as exactly this one file, linking it elsewhere if it looks like a glob."""
+    if not _GLOB_CHARS.search(str(path)):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="icp-reader-") as tmp:
+        link = Path(tmp) / "upload"
+        try:
+            os.symlink(path.resolve(), link)
+        except OSError:
+            shutil.copyfile(path, link)
+        yield link
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, name: str, limits: Limits
+) -> ReadResult:
+    encoding = _detect_encoding(path, name)
+    with _duckdb_source(path, encoding) as source:
+        dialect = _sniff(con, source, _DUCKDB_ENCODINGS.get(encoding, "utf-8"), _max_line_bytes(limits))
+        header = _csv_header(con, source, dialect)
+        if header is None:
+            raise InputFileError(name, "the file is empty.")
+        _check_single_column(name, header, dialect)
+        _check_columns(name, len(header), limits)
+        columns = _column_names(header)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
+            "SELECT row_number() OVER () AS _row, * FROM ("
+            f"  SELECT * FROM read_csv(?, header = true, names = ?, {_CSV_OPTIONS}) LIMIT ?)",
+            [str(source), columns, *dialect, limits.max_rows + 1],
+        )
+    rows = _count_rows(con, table)
+    _check_rows(name, rows, limits)
+    return ReadResult(
+        file=name,
+        format="csv",
+        encoding=encoding,
+        delimiter=dialect.delimiter,
+        sheet=None,
+        sheets=[],
+        header_row=dialect.skip + 1,
+        columns=columns,
+        rows=rows,
+    )
+
+
+# comment='' because DuckDB may otherwise drop rows and cut values at a '#'.
+_CSV_OPTIONS = (
+    "all_varchar = true, delim = ?, quote = ?, escape = ?, skip = ?, comment = '', "
+    "compression = 'none', encoding = ?, max_line_size = ?"
+)
+
+
+def _max_line_bytes(limits: Limits) -> int:
+    # Room for one over-limit cell of 4-byte characters, so the cell check can name it.
+    return max(_MIN_LINE_BYTES, 4 * limits.max_cell_chars + _MB)
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, source: Path, encoding: str, max_line_size: int) -> _Dialect:
+    delimiter, quote, escape, skip = con.execute(
+        "SELECT Delimiter, Quote, Escape, SkipRows FROM sniff_csv(?, comment = '', "
+        "compression = 'none', encoding = ?, max_line_size = ?)",
+        [str(source), encoding, max_line_size],
+    ).fetchone()
+    if quote == "(empty)":
+        # The sniffer saw no quoted value in its sample; a later "Acme, Inc." must still parse.
+        quote, escape = '"', '"'
+    escape = "" if escape == "(empty)" else escape
+    return _Dialect(delimiter, quote, escape, skip, encoding, max_line_size)
+
+
+def _csv_header(
+    con: duckdb.DuckDBPyConnection, source: Path, dialect: _Dialect
+) -> tuple[str | None, ...] | None:
+    """The header cells exactly as written (DuckDB's own names rename blanks and duplicates)."""
+    return con.execute(
+        f"SELECT * FROM read_csv(?, header = false, {_CSV_OPTIONS}) LIMIT 1",
+        [str(source), *dialect],
+    ).fetchone()
+
+
+def _check_single_column(name: str, header: Sequence[str | None], dialect: _Dialect) -> None:
+    """The sniffer falls back to one column when rows disagree; refuse rather than misread."""
+    text = header[0] or ""
+    if len(header) == 1 and any(d in text for d in _DELIMITERS if d != dialect.delimiter):
+        raise InputFileError(
+            name,
+            "the columns could not be worked out: the rows do not all have the same number of "
+            "fields, or a quote is never closed.",
+        )
+
+
+def _detect_encoding(path: Path, name: str) -> str:
+    """The file's text encoding; refuses binary content and files holding only whitespace."""
+    with open(path, "rb") as f:
+        head = f.read(_HEAD_BYTES)
+    encoding = _declared_or_utf16(head)
+    if encoding is None:
+        if b"\x00" in head:
+            raise _not_text(name)
+        encoding = _undeclared_encoding(path)
+    text = head.decode(encoding, errors="replace")
+    if len(_CONTROL_CHARS.findall(text)) > len(text) / 100:
+        raise _not_text(name)
+    if not text.strip() and os.path.getsize(path) <= len(head):
+        raise InputFileError(name, "the file is empty.")
+    return encoding
+
+
+def _declared_or_utf16(head: bytes) -> str | None:
+    """The encoding a BOM declares, or UTF-16 recognised by its NUL bytes (ASCII text as UTF-16)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even_nuls, odd_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    if odd_nuls > 0.4 * pairs and even_nuls < 0.05 * pairs:
+        return "utf-16-le"
+    if even_nuls > 0.4 * pairs and odd_nuls < 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _undeclared_encoding(path: Path) -> str:
+    """UTF-8 when the whole file decodes as it; otherwise the Windows or ISO Western encoding."""
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    # Latin-1 reads 0x80-0x9F as control codes; Excel on Windows meant cp1252 (’ “ ” € …) there.
+    if _contains(path, _C1_BYTES) and _decodes(path, "cp1252"):
+        return "cp1252"
+    return "latin-1"
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK_BYTES):
+            yield chunk
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in _chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _contains(path: Path, pattern: re.Pattern[bytes]) -> bool:
+    return any(pattern.search(chunk) for chunk in _chunks(path))
+
+
+def _not_text(name: str) -> InputFileError:
+    return InputFileError(
+        name,
+        "not a text spreadsheet: the content is binary. Upload a CSV or text file, an Excel "
+        "workbook or a Parquet file.",
+    )
+
+
+@contextlib.contextmanager
+def _duckdb_source(path: Path, encoding: str) -> Iterator[Path]:
+    """A path DuckDB can read in ``_DUCKDB_ENCODINGS``; other encodings go through a UTF-8 copy."""
+    if encoding in _DUCKDB_ENCODINGS:
+        with _plain_path(path) as source:
+            yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="icp-reader-") as tmp:
+        target = Path(tmp) / "transcoded.csv"
+        # newline="" keeps CR LF and quoted line breaks byte-for-byte.
+        with (
+            open(path, encoding=encoding, newline="") as src,
+            open(target, "w", encoding="utf-8", newline="") as dst,
+        ):
+            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
+        yield target
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, name: str, limits: Limits
+) -> ReadResult:
+    with _plain_path(path) as source:
+        source_names = _parquet_columns(con, source, name, limits)
+        columns = _column_names(source_names)
+        as_text = ", ".join(
+            f"CAST({_q(src)} AS VARCHAR) AS {_q(dst)}" for src, dst in zip(source_names, columns, strict=True)
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
+            f"SELECT row_number() OVER () AS _row, {as_text} "
+            "FROM (SELECT * FROM read_parquet(?) LIMIT ?)",
+            [str(source), limits.max_rows + 1],
+        )
+    rows = _count_rows(con, table)
+    _check_rows(name, rows, limits)
+    return ReadResult(
+        file=name,
+        format="parquet",
+        encoding=None,
+        delimiter=None,
+        sheet=None,
+        sheets=[],
+        header_row=1,
+        columns=columns,
+        rows=rows,
+    )
+
+
+def _parquet_columns(con: duckdb.DuckDBPyConnection, source: Path, name: str, limits: Limits) -> list[str]:
+    """The file's column names, after refusing a damaged file or one that inflates too far."""
+    try:
+        inflated = con.execute(
+            "SELECT coalesce(sum(total_uncompressed_size), 0) FROM parquet_metadata(?)", [str(source)]
+        ).fetchone()[0]
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(source)]).fetchall()
+    except duckdb.Error as err:
+        raise InputFileError(name, _DAMAGED_PARQUET) from err
+    _check_inflated(name, inflated, limits)
+    _check_columns(name, len(described), limits)
+    return [row[0] for row in described]
+
+
+def _check_inflated(name: str, size: int, limits: Limits) -> None:
+    if size > limits.max_inflated_mb * _MB:
+        raise LimitExceeded(
+            name,
+            f"the file would take {size / _MB:,.0f} MB once uncompressed, over the limit of "
+            f"{limits.max_inflated_mb:,g} MB.",
+        )
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+
+def _read_excel(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    name: str,
+    fmt: Format,
+    sheet: str | None,
+    limits: Limits,
+) -> ReadResult:
+    with _open_workbook(path, name, fmt, limits) as workbook:
+        worksheet = _choose_sheet(workbook, name, sheet)
+        where = f"sheet '{worksheet.name}'"
+        _check_columns(name, worksheet.width, limits)
+        found = _split_header(worksheet.iter_rows())
+        if found is None:
+            raise InputFileError(name, f"{where} is empty.")
+        header_index, header, data_rows = found
+        columns = _column_names([_cell_text(cell) for cell in header])
+        definitions = ", ".join(f"{_q(column)} VARCHAR" for column in columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table)} (_row BIGINT, {definitions})")
+        rows = _append_rows(con, table, data_rows, name, where, limits)
+        sheets = list(workbook.sheet_names)
+    _check_rows(name, rows, limits, where)
+    return ReadResult(
+        file=name,
+        format=fmt,
+        encoding=None,
+        delimiter=None,
+        sheet=worksheet.name,
+        sheets=sheets,
+        header_row=header_index + 1,
+        columns=columns,
+        rows=rows,
+    )
+
+
+@contextlib.contextmanager
+def _open_workbook(path: Path, name: str, fmt: Format, limits: Limits) -> Iterator[calamine.CalamineWorkbook]:
+    if fmt == "xlsx":
+        _check_zip(path, name, limits)
+    with _plain_path(path) as source:
+        workbook = calamine.CalamineWorkbook.from_path(str(source))
+    try:
+        yield workbook
+    finally:
+        workbook.close()
+
+
+def _check_zip(path: Path, name: str, limits: Limits) -> None:
+    """Refuse a damaged archive or a zip bomb from the sizes it declares, before inflating it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise InputFileError(name, _DAMAGED_WORKBOOK) from err
+    _check_inflated(name, sum(member.file_size for member in members), limits)
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _BOMB_MEMBER_BYTES and ratio > _BOMB_RATIO:
+            raise LimitExceeded(
+                name,
+                f"the workbook is compressed {ratio:,.0f} times, far more than a real spreadsheet; "
+                "it is refused as a possible zip bomb.",
+            )
+
+
+def _choose_sheet(
+    workbook: calamine.CalamineWorkbook, name: str, sheet: str | None
+) -> calamine.CalamineSheet:
+    """The sheet asked for, or else the first visible worksheet that has data."""
+    if sheet is not None:
+        if sheet not in workbook.sheet_names:
+            listed = ", ".join(f"'{s}'" for s in workbook.sheet_names)
+            raise InputFileError(name, f"there is no sheet '{sheet}'; the sheets are {listed}.")
+        return workbook.get_sheet_by_name(sheet)
+    metadata = sorted(
+        (m for m in workbook.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet),
+        key=lambda m: m.visible != calamine.SheetVisibleEnum.Visible,
+    )
+    for meta in metadata:
+        worksheet = workbook.get_sheet_by_name(meta.name)
+        if worksheet.height:
+            return worksheet
+    raise InputFileError(name, "the workbook has no sheet with data.")
+
+
+def _split_header(rows: Iterator[list]) -> tuple[int, list, Iterator[list]] | None:
+    """Find the header among the first rows, skipping title rows; return it and the rows after it.
+
+    ``iter_rows`` starts at the sheet's first row, so a row's index is its row number - 1.
+    """
+    sample: list[tuple[int, list]] = []
+    for index, row in enumerate(rows):
+        if _filled(row):
+            sample.append((index, row))
+            if len(sample) == _HEADER_SCAN_ROWS:
+                break
+    if not sample:
+        return None
+    position = _header_position([row for _, row in sample])
+    header_index, header = sample[position]
+    return header_index, header, chain((row for _, row in sample[position + 1 :]), rows)
+
+
+def _header_position(rows: list[list]) -> int:
+    """First row about as wide as the table and mostly text; a title row is one or two cells."""
+    width = max(_filled(row) for row in rows)
+    need = 1 if width == 1 else max(2, math.ceil(width / 2))
+    wide = [i for i, row in enumerate(rows) if _filled(row) >= need]
+    texty = [i for i in wide if 2 * _texts(rows[i]) > _filled(rows[i])]
+    return (texty or wide)[0]
+
+
+def _is_blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _filled(row: Sequence) -> int:
+    return sum(not _is_blank(cell) for cell in row)
+
+
+def _texts(row: Sequence) -> int:
+    return sum(isinstance(cell, str) and not _is_blank(cell) for cell in row)
+
+
+def _append_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Iterable[list],
+    name: str,
+    where: str,
+    limits: Limits,
+) -> int:
+    """Insert the rows as text in Arrow batches (bounded memory); blank rows are skipped as in CSV."""
+    view = f"_icp_reader_{uuid.uuid4().hex}"
+    kept = (row for row in rows if any(cell is not None and cell != "" for cell in row))
+    count = 0
+    while batch := list(islice(kept, _BATCH_ROWS)):
+        if count + len(batch) > limits.max_rows:
+            raise _too_many_rows(name, limits, where)
+        numbers = pa.array(range(count + 1, count + len(batch) + 1), pa.int64())
+        texts = [
+            pa.array([_cell_text(cell) for cell in column], pa.string())
+            for column in zip(*batch, strict=True)
+        ]
+        arrays = [numbers, *texts]
+        con.register(view, pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+        try:
+            con.execute(f"INSERT INTO {_temp_ref(table)} SELECT * FROM {_q(view)}")
+        finally:
+            con.unregister(view)
+        count += len(batch)
+    return count
+
+
+def _cell_text(cell: object) -> str | None:
+    """A cell as the text a user sees in it: whole numbers without '.0', dates in ISO format."""
+    if isinstance(cell, str):
+        return cell or None
+    if cell is None:
+        return None
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float):
+        # Excel stores every number as a double; 2019.0 was typed as 2019.
+        return str(int(cell)) if cell.is_integer() and abs(cell) < 1e16 else repr(cell)
+    if isinstance(cell, dt.date | dt.time):
+        return cell.isoformat()
+    return str(cell)

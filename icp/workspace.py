@@ -1,0 +1,323 @@
+"""A workspace: one DuckDB database file holding a user's lists, their mapping and quality reports.
+
+Every change is one transaction: a file that fails to read or normalize leaves the workspace
+exactly as it was. Each list keeps its uploaded columns unchanged in `raw_<list>` (text, one
+row per file row, `_row` = row number) next to the typed, normalized `<list>` table.
+"""
+
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from icp import normalize
+from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
+from icp.ingest import build_normalized, plan_columns
+from icp.limits import Limits
+from icp.links import CUSTOMER_VIEW, relink
+from icp.models import ColumnReport, ListReport
+from icp.normalize import quote_ident as _q
+from icp.paths import check_workspace_id, data_dir, new_workspace_id, workspace_file
+from icp.reader import ReadResult, read_into
+from icp.roles import LIST_KINDS, ROLE_BY_NAME, RoleMatch, guess_roles, roles_for
+
+SCHEMA_VERSION = 1
+_INCOMING = "_incoming"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS _lists (kind VARCHAR PRIMARY KEY, report JSON NOT NULL);
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Workspace:
+    """Handle on one workspace file; cheap to create, holds no open connection between calls."""
+
+    def __init__(self, workspace_id: str, folder: Path | None = None):
+        self.id = check_workspace_id(workspace_id)
+        self.path = workspace_file(self.id, folder)
+        if not self.path.exists():
+            raise WorkspaceNotFound("No workspace with that link exists here. Open the demo or start a new one.")
+
+    # -- life cycle -----------------------------------------------------------------------------
+    @classmethod
+    def create(cls, name: str = "Untitled workspace", folder: Path | None = None) -> "Workspace":
+        workspace_id = new_workspace_id()
+        path = workspace_file(workspace_id, folder)
+        con = duckdb.connect(str(path))
+        try:
+            con.execute(_SCHEMA)
+            con.executemany("INSERT INTO _meta VALUES (?, ?)", [
+                ("name", name), ("created_at", _now().isoformat()), ("data_version", "0"),
+                ("schema_version", str(SCHEMA_VERSION)),
+            ])
+        finally:
+            con.close()
+        return cls(workspace_id, folder)
+
+    @classmethod
+    def copy_of(cls, template: Path, name: str, folder: Path | None = None) -> "Workspace":
+        """A new workspace whose content is a copy of a template database file (the demo)."""
+        workspace_id = new_workspace_id()
+        target = workspace_file(workspace_id, folder)
+        shutil.copyfile(template, target)
+        workspace = cls(workspace_id, folder)
+        workspace.rename(name)
+        return workspace
+
+    @classmethod
+    def all_ids(cls, folder: Path | None = None) -> list[str]:
+        return sorted(p.stem for p in (folder or data_dir()).glob("*.duckdb"))
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+        Path(f"{self.path}.wal").unlink(missing_ok=True)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as err:
+            raise WorkspaceError(f"The workspace file could not be opened ({_first_line(err)}).") from err
+        try:
+            normalize.install(con)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                _bump_version(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- metadata -------------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        with self.connect() as con:
+            row = con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    @property
+    def name(self) -> str:
+        return self._meta("name") or "Untitled workspace"
+
+    @property
+    def data_version(self) -> int:
+        """Goes up on every change: the key of every cache of this workspace's data."""
+        return int(self._meta("data_version") or 0)
+
+    def rename(self, name: str) -> None:
+        name = " ".join(name.split())[:120]
+        if not name:
+            raise WorkspaceError("A workspace name cannot be empty.")
+        with self.connect() as con:
+            con.execute("INSERT OR REPLACE INTO _meta VALUES ('name', ?)", [name])
+
+    # -- lists ----------------------------------------------------------------------------------
+    def lists(self) -> dict[str, ListReport]:
+        with self.connect() as con:
+            rows = con.execute("SELECT kind, report FROM _lists").fetchall()
+        reports = {kind: ListReport.model_validate_json(report) for kind, report in rows}
+        return {kind: reports[kind] for kind in LIST_KINDS if kind in reports}
+
+    def report(self, kind: str) -> ListReport:
+        reports = self.lists()
+        if kind not in reports:
+            raise WorkspaceError(f"This workspace has no {kind} list yet.")
+        return reports[kind]
+
+    def add_list(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        display_name: str | None = None,
+        sheet: str | None = None,
+        mapping: Mapping[str, str | None] | None = None,
+        replace: bool = True,
+        limits: Limits | None = None,
+    ) -> ListReport:
+        """Read a file as list `kind` (replacing the one there when `replace`)."""
+        _check_kind(kind)
+        display = display_name or Path(path).name
+        with self._transaction() as con:
+            if not replace and _has_list(con, kind):
+                raise WorkspaceError(f"This workspace already has a {kind} list; replace it or remove it first.")
+            read = read_into(con, _INCOMING, Path(path), display_name=display, sheet=sheet,
+                             limits=limits or Limits.from_env())
+            report = self._store(con, kind, read, mapping, display)
+        return report
+
+    def set_mapping(self, kind: str, mapping: Mapping[str, str | None]) -> ListReport:
+        """Change which columns play which role; the list is normalized again from its raw values."""
+        _check_kind(kind)
+        old = self.report(kind)
+        merged = {c.source: c.role for c in old.columns} | dict(mapping)
+        with self._transaction() as con:
+            con.execute(f"CREATE TEMP TABLE {_INCOMING} AS SELECT * FROM {_q('raw_' + kind)}")
+            read = ReadResult(
+                file=old.file, format=old.format, encoding=old.encoding, delimiter=old.delimiter,
+                sheet=old.sheet, sheets=[], header_row=old.header_row,
+                columns=[c.source for c in old.columns], rows=old.rows_read,
+            )
+            report = self._store(con, kind, read, merged, old.file, keep_confidence=old)
+        return report
+
+    def remove_list(self, kind: str) -> None:
+        _check_kind(kind)
+        with self._transaction() as con:
+            if not _has_list(con, kind):
+                raise WorkspaceError(f"This workspace has no {kind} list to remove.")
+            con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
+            con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
+            con.execute("DELETE FROM _lists WHERE kind = ?", [kind])
+            self._relink(con)
+
+    def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None):
+        roles = _resolve_mapping(read, kind, mapping, display, keep_confidence)
+        con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
+        con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
+        plans = plan_columns(con, _INCOMING, read.columns, roles)
+        columns, kept, merged = build_normalized(con, _INCOMING, kind, kind, plans)
+        con.execute(f"CREATE TABLE {_q('raw_' + kind)} AS SELECT * FROM {_INCOMING} ORDER BY _row")
+        con.execute(f"DROP TABLE {_INCOMING}")
+        report = ListReport(
+            kind=kind, file=display, format=read.format, sheet=read.sheet, encoding=read.encoding,
+            delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,
+            duplicates_merged=merged, linked_rows=None, unlinked_rows=None, ingested_at=_now(),
+            columns=columns, notes=_notes(kind, columns, merged),
+        )
+        con.execute("INSERT OR REPLACE INTO _lists VALUES (?, ?)", [kind, report.model_dump_json()])
+        self._relink(con)
+        return self.report_in(con, kind)
+
+    def _relink(self, con) -> None:
+        counts = relink(con)
+        for child, (linked, unlinked) in counts.items():
+            row = con.execute("SELECT report FROM _lists WHERE kind = ?", [child]).fetchone()
+            report = ListReport.model_validate_json(row[0]).model_copy(
+                update={"linked_rows": linked, "unlinked_rows": unlinked})
+            con.execute("UPDATE _lists SET report = ? WHERE kind = ?", [report.model_dump_json(), child])
+
+    @staticmethod
+    def report_in(con, kind: str) -> ListReport:
+        row = con.execute("SELECT report FROM _lists WHERE kind = ?", [kind]).fetchone()
+        return ListReport.model_validate_json(row[0])
+
+    # -- reading data ---------------------------------------------------------------------------
+    def frame(self, table: str, limit: int | None = 1000, offset: int = 0) -> pd.DataFrame:
+        """Rows of a workspace table for display (paged: never the whole of a big list)."""
+        with self.connect(read_only=False) as con:
+            if table not in _relations(con):
+                raise WorkspaceError(f"This workspace has no table {table}.")
+            sql = f"SELECT * FROM {_q(table)} ORDER BY _row"
+            params: list = []
+            if limit is not None:
+                sql += " LIMIT ? OFFSET ?"
+                params = [limit, offset]
+            return con.execute(sql, params).df()
+
+    def count(self, table: str) -> int:
+        with self.connect() as con:
+            if table not in _relations(con):
+                return 0
+            return con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+
+    def has_customers(self) -> bool:
+        with self.connect() as con:
+            return CUSTOMER_VIEW in _relations(con)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in LIST_KINDS:
+        raise WorkspaceError(f"'{kind}' is not a kind of list; use one of: {', '.join(LIST_KINDS)}.")
+
+
+def _has_list(con, kind: str) -> bool:
+    return con.execute("SELECT count(*) FROM _lists WHERE kind = ?", [kind]).fetchone()[0] > 0
+
+
+def _relations(con) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal"
+    ).fetchall()}
+
+
+def _bump_version(con) -> None:
+    con.execute(
+        "UPDATE _meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'"
+    )
+
+
+def _resolve_mapping(read: ReadResult, kind: str, mapping, display: str, previous: ListReport | None):
+    """Automatic roles, overridden by the user's choices (a role of None makes a column generic)."""
+    roles = guess_roles(read.columns, kind)
+    if not mapping:
+        return roles
+    allowed = {r.name for r in roles_for(kind)}
+    chosen: dict[str, RoleMatch] = {}
+    for column, role in mapping.items():
+        if column not in read.columns:
+            raise InputFileError(display, f"has no column named '{column}'.")
+        if role is None:
+            continue
+        if role not in allowed:
+            raise InputFileError(display, f"'{role}' is not a role for a {kind} list.")
+        confidence = 1.0
+        if previous is not None:
+            old = next((c for c in previous.columns if c.source == column), None)
+            if old is not None and old.role == role and old.confidence is not None:
+                confidence = old.confidence
+        chosen[column] = RoleMatch(column, role, confidence)
+    taken = {}
+    for match in chosen.values():
+        if match.role in taken:
+            raise InputFileError(
+                display, f"columns '{taken[match.role]}' and '{match.column}' cannot both be {ROLE_BY_NAME[match.role].label}.")
+        taken[match.role] = match.column
+    # Columns the user did not mention keep their automatic role unless it is now taken.
+    for column, match in roles.items():
+        if column not in mapping and match.role not in taken:
+            chosen[column] = match
+            taken[match.role] = column
+    return chosen
+
+
+def _notes(kind: str, columns: list[ColumnReport], merged: int) -> list[str]:
+    roles = {c.role for c in columns if c.role}
+    notes = []
+    if kind in ("customers", "targets", "universe", "competitors", "partners"):
+        if not roles & {"account_name", "domain", "account_id"}:
+            notes.append("No column was recognised as the company name, website or ID: "
+                         "rows cannot be merged or linked. Set one in the mapping.")
+        if merged:
+            notes.append(f"{merged:,} duplicate rows merged into the accounts they repeat (same domain, else same name).")
+    if kind == "deals" and "deal_stage" not in roles:
+        notes.append("No deal stage column was found, so won and lost deals cannot be told apart.")
+    failing = [c for c in columns if c.parse_failures]
+    for c in failing[:5]:
+        notes.append(f"{c.source}: {c.parse_failures:,} values could not be read as {c.kind} "
+                     f"(e.g. {', '.join(repr(x) for x in c.failure_examples)}); they are left empty.")
+    return notes
+
+
+__all__ = ["IcpError", "Workspace"]

@@ -1,0 +1,137 @@
+"""Step 1, Data: upload lists, check how columns were understood, fix the mapping, see data quality."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from icp.errors import IcpError
+from icp.reader import list_sheets
+from icp.roles import LIST_KINDS, roles_for
+from ui.state import current_workspace, reports
+
+KIND_HELP = {
+    "customers": "accounts that bought, with outcome columns (ARR, churned, NPS…)",
+    "deals": "won and lost opportunities",
+    "orders": "invoices or transactions, rolled up per account",
+    "targets": "named or dream accounts to score",
+    "universe": "all companies in your market, for TAM and SAM",
+    "competitors": "companies your competitors serve",
+    "partners": "companies your partners serve",
+}
+FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
+
+workspace = current_workspace()
+st.title("📥 Data")
+st.caption("Each file is one list. Columns are matched to roles automatically; correct any below.")
+
+with st.container(border=True):
+    st.subheader("Upload a file")
+    kind = st.selectbox("This file is the…", LIST_KINDS, format_func=lambda k: f"{k}: {KIND_HELP[k]}")
+    upload = st.file_uploader("Spreadsheet", type=FILE_TYPES, key="upload")
+    sheet = None
+    saved: Path | None = None
+    if upload is not None:
+        saved = Path(tempfile.mkdtemp(prefix="icp-upload-")) / Path(upload.name).name
+        saved.write_bytes(upload.getbuffer())
+        if saved.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            try:
+                sheets = list_sheets(saved, display_name=upload.name)
+                sheet = st.selectbox("Sheet", sheets) if len(sheets) > 1 else (sheets[0] if sheets else None)
+            except IcpError as err:
+                st.error(f"{err} Nothing in the workspace was changed.")
+                saved = None
+    has_kind = kind in reports(workspace)
+    label = f"Replace the {kind} list" if has_kind else f"Load as {kind}"
+    if st.button(label, type="primary", disabled=saved is None):
+        with st.status(f"Loading {upload.name}…", expanded=False) as status:
+            try:
+                status.update(label=f"Reading and normalizing {upload.name}…")
+                report = workspace.add_list(kind, saved, display_name=upload.name, sheet=sheet)
+            except IcpError as err:
+                status.update(label="The file could not be loaded", state="error")
+                st.session_state["upload_error"] = f"{err} Nothing in the workspace was changed."
+            else:
+                status.update(label=f"Loaded {report.rows_kept:,} {kind}", state="complete")
+                st.session_state.pop("upload_error", None)
+                st.session_state["shown_list"] = kind
+                st.toast(f"{upload.name}: {report.rows_kept:,} {kind} loaded")
+    if st.session_state.get("upload_error"):
+        st.error(st.session_state["upload_error"])
+
+lists = reports(workspace)
+if not lists:
+    st.info("No lists yet. Upload your customer list above to begin.")
+    st.stop()
+
+overview = pd.DataFrame([
+    {
+        "list": k, "file": r.file, "rows read": r.rows_read, "rows kept": r.rows_kept,
+        "duplicates merged": r.duplicates_merged,
+        "linked to accounts": "" if r.linked_rows is None else f"{r.linked_rows:,} of {r.linked_rows + r.unlinked_rows:,}",
+    }
+    for k, r in lists.items()
+])
+st.dataframe(overview, hide_index=True, use_container_width=True)
+
+names = list(lists)
+default = names.index(st.session_state["shown_list"]) if st.session_state.get("shown_list") in names else 0
+shown = st.radio("Show list", names, index=default, horizontal=True, key="shown_list_radio")
+report = lists[shown]
+for note in report.notes:
+    st.warning(note)
+
+roles_tab, quality_tab, preview_tab = st.tabs(["Columns and roles", "Data quality", "Preview"])
+with roles_tab:
+    choices = ["(attribute)"] + [r.name for r in roles_for(shown)]
+    mapping = pd.DataFrame({
+        "column": [c.source for c in report.columns],
+        "role": [c.role or "(attribute)" for c in report.columns],
+        "confidence": [c.confidence for c in report.columns],
+        "read as": [c.kind for c in report.columns],
+    })
+    edited = st.data_editor(
+        mapping, hide_index=True, use_container_width=True, key=f"mapping_{shown}_{workspace.data_version}",
+        disabled=["column", "confidence", "read as"],
+        column_config={
+            "role": st.column_config.SelectboxColumn("role", options=choices, required=True),
+            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
+        },
+    )
+    changes = {
+        row.column: (None if row.role == "(attribute)" else row.role)
+        for row, old in zip(edited.itertuples(), mapping.itertuples(), strict=True) if row.role != old.role
+    }
+    if st.button("Apply mapping", disabled=not changes, key="apply_mapping"):
+        try:
+            with st.spinner("Normalizing again with the new roles…"):
+                workspace.set_mapping(shown, changes)
+            st.toast("Mapping saved")
+            st.rerun()
+        except IcpError as err:
+            st.error(f"{err} The mapping was not changed.")
+with quality_tab:
+    st.markdown(
+        f"**{report.rows_read:,}** rows read from `{report.file}`"
+        + (f" (sheet *{report.sheet}*)" if report.sheet else "")
+        + f", **{report.rows_kept:,}** kept, **{report.duplicates_merged:,}** duplicates merged."
+        + (f" Encoding {report.encoding}, delimiter `{report.delimiter}`." if report.delimiter else "")
+    )
+    quality = pd.DataFrame([
+        {
+            "column": c.source, "role": c.role or "", "filled %": c.filled_pct, "distinct": c.distinct,
+            "parse failures": c.parse_failures, "examples of failures": ", ".join(c.failure_examples),
+            "normalized": c.normalized,
+        }
+        for c in report.columns
+    ])
+    st.dataframe(quality, hide_index=True, use_container_width=True,
+                 column_config={"filled %": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")})
+with preview_tab:
+    st.caption("The first 100 rows as uploaded.")
+    st.dataframe(workspace.frame(f"raw_{shown}", limit=100).drop(columns="_row"), use_container_width=True)
+    if st.button(f"Remove the {shown} list", key="remove_list"):
+        workspace.remove_list(shown)
+        st.toast(f"{shown} list removed")
+        st.rerun()

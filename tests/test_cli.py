@@ -1,0 +1,35 @@
+"""The `icp` command line: exit codes, one-line errors, files written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from icp.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_writes_the_three_demo_files(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "out")]) == 0
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["customers.csv", "deals.csv", "universe.csv"]
+    assert len(pd.read_csv(tmp_path / "out" / "universe.csv")) >= 50_000
+    assert "customers:" in capsys.readouterr().out
+
+
+def test_bad_output_folder_is_one_error_line_and_exit_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = subprocess.run([sys.executable, "-m", "icp", "demo", str(blocker / "out")], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "file" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2_without_traceback():
+    result = subprocess.run([sys.executable, "-m", "icp", "nonsense"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -1,0 +1,38 @@
+"""The sidebar every page shares: the workspace and the status of its lists."""
+
+import streamlit as st
+
+from icp.demo_workspace import open_demo
+from icp.errors import IcpError
+from icp.workspace import Workspace
+from ui.state import reports, switch_to
+
+
+def render(workspace: Workspace | None) -> None:
+    with st.sidebar:
+        st.subheader("Workspace")
+        if workspace is not None:
+            st.markdown(f"**{workspace.name}**")
+            with st.popover("Rename", use_container_width=True):
+                name = st.text_input("New name", value=workspace.name, key="rename_to")
+                if st.button("Save name", key="rename_save"):
+                    try:
+                        workspace.rename(name)
+                        st.toast("Workspace renamed")
+                        st.rerun()
+                    except IcpError as err:
+                        st.error(str(err))
+        left, right = st.columns(2)
+        if left.button("New workspace", use_container_width=True):
+            switch_to(Workspace.create("My workspace"))
+        if right.button("Open demo", use_container_width=True):
+            switch_to(open_demo())
+        if workspace is None:
+            return
+        st.caption("Bookmark this page's link to come back to this workspace; anyone with the link can open it.")
+        st.subheader("Data")
+        lists = reports(workspace)
+        if not lists:
+            st.info("No lists yet: upload your customers on the Data page.")
+        for kind, report in lists.items():
+            st.markdown(f"- **{kind}**: {report.rows_kept:,} rows · `{report.file}`")

@@ -1,0 +1,51 @@
+"""The session's workspace: taken from the URL (`?ws=<id>`), else a fresh copy of the demo."""
+
+import streamlit as st
+
+from icp.demo_workspace import open_demo
+from icp.errors import IcpError
+from icp.models import ListReport
+from icp.workspace import Workspace
+
+_KEY = "workspace_id"
+
+
+def current_workspace() -> Workspace | None:
+    """The workspace of this session, or None (with a message shown) when the link is bad."""
+    wanted = st.query_params.get("ws") or st.session_state.get(_KEY)
+    if wanted is None:
+        with st.spinner("Opening the demo workspace…"):
+            workspace = open_demo()
+        _remember(workspace)
+        return workspace
+    try:
+        workspace = Workspace(wanted)
+    except IcpError as err:
+        st.error(str(err))
+        st.session_state.pop(_KEY, None)
+        return None
+    _remember(workspace)
+    return workspace
+
+
+def _remember(workspace: Workspace) -> None:
+    st.session_state[_KEY] = workspace.id
+    # Navigation between pages drops query parameters; putting it back keeps the link shareable.
+    if st.query_params.get("ws") != workspace.id:
+        st.query_params["ws"] = workspace.id
+
+
+def switch_to(workspace: Workspace) -> None:
+    _remember(workspace)
+    st.rerun()
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=64)
+def list_reports(workspace_id: str, data_version: int) -> dict[str, ListReport]:
+    """Keyed by id and data version: a change to the workspace is never served stale."""
+    del data_version
+    return Workspace(workspace_id).lists()
+
+
+def reports(workspace: Workspace) -> dict[str, ListReport]:
+    return list_reports(workspace.id, workspace.data_version)
