@@ -53,7 +53,7 @@ def snake_case(header: str) -> str:
 
 
 def _raw(ref: str) -> str:
-    return f"nullif(trim({ref}), '')"
+    return f"icp_cell({ref})"
 
 
 def profile_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, str]:

@@ -129,10 +129,18 @@ _LEGAL_SUFFIXES = (
 # Several may trail, joined by "and" after & is spelled out: "GmbH & Co. KG", "Pty Ltd", "& Co".
 _LEGAL_TAIL_RE = rf"(?: (?:and )?(?:{'|'.join(_LEGAL_SUFFIXES)}))+$"
 
+_MISSING = (
+    "-", "--", "---", "—", "–", "n/a", "na", "n.a.", "#n/a", "null", "none", "nan", "-nan", "unknown",
+    "not available", "?",
+)  # fmt: skip
+
 # name(params) -> body, in dependency order.
 _MACROS: dict[str, str] = {
     # Every Unicode space (NBSP from Excel, tabs, newlines) becomes one space; "" becomes NULL.
     "_icp_squash(s)": r"nullif(trim(regexp_replace(s, '[\s\p{Z}]+', ' ', 'g')), '')",
+    # A cell as a value: NULL when empty or a placeholder for "missing" (pandas' NA spellings,
+    # dashes as accountants write them, "unknown").
+    "icp_cell(s)": f"""CASE WHEN lower(_icp_squash(s)) IN {_in(*_MISSING)} THEN NULL ELSE _icp_squash(s) END""",
     "icp_number(s)": _NUMBER,
     # Nobody has 1.2 employees: a lone dot before three digits is a thousands separator here.
     "_icp_count(s)": r"""CASE WHEN regexp_full_match(s, '\d{1,3}\.\d{3}')

@@ -56,9 +56,12 @@ with st.container(border=True):
                 status.update(label=f"Loaded {report.rows_kept:,} {kind}", state="complete")
                 st.session_state.pop("upload_error", None)
                 st.session_state["shown_list"] = kind
-                st.toast(f"{upload.name}: {report.rows_kept:,} {kind} loaded")
+                st.session_state["flash"] = f"{upload.name}: {report.rows_kept:,} {kind} loaded."
+                st.rerun()  # so the sidebar and every count show the new list
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"])
+    if flash := st.session_state.pop("flash", None):
+        st.success(flash)
 
 lists = reports(workspace)
 if not lists:
@@ -73,7 +76,7 @@ overview = pd.DataFrame([
     }
     for k, r in lists.items()
 ])
-st.dataframe(overview, hide_index=True, use_container_width=True)
+st.dataframe(overview, hide_index=True, width="stretch")
 
 names = list(lists)
 default = names.index(st.session_state["shown_list"]) if st.session_state.get("shown_list") in names else 0
@@ -92,7 +95,7 @@ with roles_tab:
         "read as": [c.kind for c in report.columns],
     })
     edited = st.data_editor(
-        mapping, hide_index=True, use_container_width=True, key=f"mapping_{shown}_{workspace.data_version}",
+        mapping, hide_index=True, width="stretch", key=f"mapping_{shown}_{workspace.data_version}",
         disabled=["column", "confidence", "read as"],
         column_config={
             "role": st.column_config.SelectboxColumn("role", options=choices, required=True),
@@ -126,11 +129,11 @@ with quality_tab:
         }
         for c in report.columns
     ])
-    st.dataframe(quality, hide_index=True, use_container_width=True,
+    st.dataframe(quality, hide_index=True, width="stretch",
                  column_config={"filled %": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")})
 with preview_tab:
     st.caption("The first 100 rows as uploaded.")
-    st.dataframe(workspace.frame(f"raw_{shown}", limit=100).drop(columns="_row"), use_container_width=True)
+    st.dataframe(workspace.frame(f"raw_{shown}", limit=100).drop(columns="_row"), width="stretch")
     if st.button(f"Remove the {shown} list", key="remove_list"):
         workspace.remove_list(shown)
         st.toast(f"{shown} list removed")

@@ -68,7 +68,10 @@ def test_upload_a_customer_file_from_the_data_page():
     assert report.file == "my customers.csv" and report.rows_kept == 3
     overview = at.dataframe[0].value
     assert overview.loc[0, "rows kept"] == 3
-    assert any("my customers.csv" in m.value for m in at.sidebar.markdown)
+    assert any("3 customers loaded" in m.value for m in at.success)
+    # AppTest drops the router's sidebar after switch_page, so read it on the start page.
+    start = app(ws).run()
+    assert any("my customers.csv" in m.value for m in start.sidebar.markdown)
 
 
 def test_edit_the_role_mapping(tmp_path):

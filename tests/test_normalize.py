@@ -406,7 +406,7 @@ def test_every_public_macro_is_installed(con):
     public = {signature.split("(")[0] for signature in normalize._MACROS if signature.startswith("icp_")}
     assert public == {
         "icp_number", "icp_employees", "icp_size_band", "icp_revenue_band", "icp_band_text", "icp_domain",
-        "icp_bool", "icp_date", "icp_year", "icp_list", "icp_label_key", "icp_name_key",
+        "icp_bool", "icp_date", "icp_year", "icp_list", "icp_label_key", "icp_name_key", "icp_cell",
     }  # fmt: skip
     assert public <= installed
 
@@ -417,3 +417,11 @@ def test_macros_work_on_a_column(con):
         "SELECT sum(icp_number(s)), count(icp_number(s)) FROM unnest(?::VARCHAR[]) AS u(s)", [values]
     ).fetchone()
     assert total == (pytest.approx(1_200_000 + 3_500_000 + 1_750_000), 3)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (" -   ", None), ("N/A", None), ("#N/A", None), ("Unknown", None), ("", None), ("  ", None), (None, None),
+    (" Acme  Corp ", "Acme Corp"), ("0", "0"), ("-5", "-5"), ("None of the above", "None of the above"),
+])
+def test_icp_cell_turns_placeholders_for_missing_into_null(con, raw, expected):
+    assert con.execute("SELECT icp_cell(?)", [raw]).fetchone()[0] == expected

@@ -15,7 +15,7 @@ Acme Inc.,https://www.acme.io/about,Fintech,51-200,$1.2M,USA,Snowflake; AWS,"$48
 Beta GmbH,beta.de,fintech ,"1,250",€3 Mio,Deutschland,HubSpot|Stripe,12k,Yes,2022-07-15
 Gamma,gamma.com,Healthcare,10001+,18.3 MM,U.S.,,"$9,000",no,2020-01-10
 "ACME, Inc",acme.io,FinTech,60,,United States,Snowflake,,,
-Delta Ltd,,Retail,8,n/a,UK,Shopify,"1,000",yes,2023-05-05
+Delta Ltd,,Retail,8,lots,UK,Shopify,"1,000",yes,2023-05-05
 """
 
 DEALS = """Deal ID,Company,Deal Stage,Amount,Create Date,Close Date
@@ -96,7 +96,7 @@ def test_quality_report_counts_fill_failures_and_normalization(workspace):
     columns = {c.source: c for c in workspace.report("customers").columns}
     revenue = columns["Annual Revenue"]
     assert revenue.role == "revenue" and revenue.filled_pct == 80.0
-    assert revenue.parse_failures == 1 and revenue.failure_examples == ["n/a"]
+    assert revenue.parse_failures == 1 and revenue.failure_examples == ["lots"]
     assert "read as numbers" in revenue.normalized
     industry = columns["Industry"]
     assert industry.distinct == 3  # Fintech, Healthcare, Retail

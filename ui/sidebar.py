@@ -13,7 +13,7 @@ def render(workspace: Workspace | None) -> None:
         st.subheader("Workspace")
         if workspace is not None:
             st.markdown(f"**{workspace.name}**")
-            with st.popover("Rename", use_container_width=True):
+            with st.popover("Rename", width="stretch"):
                 name = st.text_input("New name", value=workspace.name, key="rename_to")
                 if st.button("Save name", key="rename_save"):
                     try:
@@ -23,9 +23,9 @@ def render(workspace: Workspace | None) -> None:
                     except IcpError as err:
                         st.error(str(err))
         left, right = st.columns(2)
-        if left.button("New workspace", use_container_width=True):
+        if left.button("New workspace", width="stretch"):
             switch_to(Workspace.create("My workspace"))
-        if right.button("Open demo", use_container_width=True):
+        if right.button("Open demo", width="stretch"):
             switch_to(open_demo())
         if workspace is None:
             return
