@@ -88,6 +88,8 @@ class Workspace:
         except duckdb.Error as err:
             raise WorkspaceError(f"The workspace file could not be opened ({_first_line(err)}).") from err
         try:
+            # A progress bar on stdout is noise for the CLI and the server log.
+            con.execute("SET enable_progress_bar = false")
             normalize.install(con)
             yield con
         finally:
@@ -159,7 +161,10 @@ class Workspace:
                 raise WorkspaceError(f"This workspace already has a {kind} list; replace it or remove it first.")
             read = read_into(con, _INCOMING, Path(path), display_name=display, sheet=sheet,
                              limits=limits or Limits.from_env())
-            report = self._store(con, kind, read, mapping, display)
+            try:
+                report = self._store(con, kind, read, mapping, display)
+            except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
+                raise InputFileError(display, f"could not be normalized ({_first_line(err)}).") from err
         return report
 
     def set_mapping(self, kind: str, mapping: Mapping[str, str | None]) -> ListReport:

@@ -198,3 +198,37 @@ def test_orders_alone_become_customer_accounts(tmp_path):
 def test_unknown_list_kinds_are_refused(workspace, tmp_path):
     with pytest.raises(WorkspaceError):
         workspace.add_list("friends", write(tmp_path / "f.csv", "a\n1\n"))
+
+
+def test_a_failure_half_way_through_rolls_everything_back(workspace, tmp_path, monkeypatch):
+    before, version = snapshot(workspace), workspace.data_version
+
+    def broken(con):
+        raise duckdb.IOException("disk full")
+
+    # The new tables are written by the time links are rebuilt; all of it must go.
+    monkeypatch.setattr("icp.workspace.relink", broken)
+    with pytest.raises(InputFileError) as err:
+        workspace.add_list("deals", write(tmp_path / "deals.csv", DEALS))
+    assert "deals.csv" in str(err.value) and "disk full" in str(err.value)
+    assert snapshot(workspace) == before and workspace.data_version == version
+
+
+def test_damaged_and_zip_bomb_workbooks_are_refused_and_change_nothing(workspace, tmp_path):
+    import zipfile
+
+    before = snapshot(workspace)
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    with pytest.raises(InputFileError) as err:
+        workspace.add_list("universe", damaged)
+    assert "damaged.xlsx" in str(err.value)
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "0" * (30 * 1024 * 1024))
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(InputFileError) as err:
+        workspace.add_list("universe", bomb, limits=Limits(max_inflated_mb=10))
+    assert "bomb.xlsx" in str(err.value)
+    assert snapshot(workspace) == before
