@@ -23,7 +23,7 @@ KIND_HELP = {
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 
 workspace = current_workspace()
-st.title("📥 Data")
+st.title(":material/upload_file: Data")
 st.caption("Each file is one list. Columns are matched to roles automatically; correct any below.")
 
 with st.container(border=True):
@@ -72,18 +72,19 @@ overview = pd.DataFrame([
     {
         "list": k, "file": r.file, "rows read": r.rows_read, "rows kept": r.rows_kept,
         "duplicates merged": r.duplicates_merged,
-        "linked to accounts": "" if r.linked_rows is None else f"{r.linked_rows:,} of {r.linked_rows + r.unlinked_rows:,}",
+        "linked to customers": "" if r.linked_rows is None else f"{r.linked_rows:,} of {r.linked_rows + r.unlinked_rows:,}",
     }
     for k, r in lists.items()
 ])
-st.dataframe(overview, hide_index=True, width="stretch")
+st.dataframe(overview, hide_index=True, width="stretch", column_config={
+    c: st.column_config.NumberColumn(format="localized") for c in ("rows read", "rows kept", "duplicates merged")})
 
 names = list(lists)
 default = names.index(st.session_state["shown_list"]) if st.session_state.get("shown_list") in names else 0
 shown = st.radio("Show list", names, index=default, horizontal=True, key="shown_list_radio")
 report = lists[shown]
 for note in report.notes:
-    st.warning(note)
+    st.info(note, icon=":material/info:")
 
 roles_tab, quality_tab, preview_tab = st.tabs(["Columns and roles", "Data quality", "Preview"])
 with roles_tab:

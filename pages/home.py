@@ -5,7 +5,7 @@ import streamlit as st
 from ui.state import current_workspace, reports
 
 workspace = current_workspace()
-st.title("🎯 ICP Explorer")
+st.title(":material/target: ICP Explorer")
 st.markdown(
     "Find your **Ideal Customer Profile** in your own customer data: which customers succeed, "
     "what they share, how big that market is, and which accounts to sell to next. "
@@ -16,7 +16,7 @@ if lists:
     st.success(f"This workspace holds {', '.join(f'{r.rows_kept:,} {k}' for k, r in lists.items())}.")
 else:
     st.info("This workspace is empty. Start by uploading a customer list.")
-st.page_link("pages/data.py", label="Go to step 1: Data", icon="📥")
+st.page_link("pages/data.py", label="Go to step 1: Data", icon=":material/arrow_forward:")
 st.markdown(
     """
 **What to upload** (CSV, TSV, Excel or Parquet; any column names, they are recognised and you can correct them):

@@ -22,10 +22,9 @@ def render(workspace: Workspace | None) -> None:
                         st.rerun()
                     except IcpError as err:
                         st.error(str(err))
-        left, right = st.columns(2)
-        if left.button("New workspace", width="stretch"):
+        if st.button("New workspace", icon=":material/add:", width="stretch"):
             switch_to(Workspace.create("My workspace"))
-        if right.button("Open demo", width="stretch"):
+        if st.button("Open a fresh demo", icon=":material/science:", width="stretch"):
             switch_to(open_demo())
         if workspace is None:
             return
