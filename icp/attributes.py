@@ -1,0 +1,96 @@
+"""What the analysis can use from a workspace's customers: attributes (who they are) and outcomes
+(how well they do), read from the customer view and the list reports."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from icp.links import CUSTOMER_VIEW
+from icp.roles import ROLE_BY_NAME
+from icp.workspace import Workspace
+
+AttributeKind = Literal["category", "list", "number", "flag"]
+
+# Roles that measure how a customer did, never who it is: they are success criteria, not attributes.
+OUTCOME_ROLES = frozenset({
+    "arr", "acv", "mrr", "ltv", "churned", "customer_since", "tenure_months", "expansion", "nps", "csat",
+    "support_tickets", "sales_cycle_days", "cac",
+})
+# Columns the deal and order roll-ups add to the customer view (icp/links.py).
+ROLLUP_COLUMNS = {
+    "deals": "Deals", "deals_won": "Deals won", "deals_lost": "Deals lost", "deals_open": "Open deals",
+    "win_rate": "Win rate", "won_value": "Won deal value", "median_cycle_days": "Median sales cycle (days)",
+    "order_count": "Orders", "order_revenue": "Order revenue", "order_profit": "Order profit",
+    "first_order": "First order", "last_order": "Last order", "tenure_days": "Tenure (days)",
+}
+_DERIVED = {"size_band": "Company size", "revenue_band": "Revenue band"}
+_KIND_OF_VALUES: dict[str, AttributeKind] = {
+    "category": "category", "country": "category", "list": "list", "employees": "number",
+    "money": "number", "number": "number", "year": "number", "flag": "flag", "churn": "flag",
+}
+
+
+class Attribute(BaseModel):
+    """A column of the customer view that describes who an account is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str  # column in the customer view (and in every account list)
+    label: str  # in the user's words: the role's label or the file's header
+    kind: AttributeKind
+    role: str | None = None
+
+
+class Outcome(BaseModel):
+    """A numeric column of the customer view that measures how well a customer did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    label: str
+    role: str | None = None
+
+
+def _source_report(workspace: Workspace):
+    lists = workspace.lists()
+    return lists.get("customers") or lists.get("orders")
+
+
+def _view_columns(workspace: Workspace) -> dict[str, str]:
+    with workspace.connect() as con:
+        return dict(con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
+            [CUSTOMER_VIEW],
+        ).fetchall())
+
+
+def customer_attributes(workspace: Workspace) -> list[Attribute]:
+    """Attributes of the customers in file order, then the derived bands."""
+    report = _source_report(workspace)
+    if report is None:
+        return []
+    present = _view_columns(workspace)
+    found = []
+    for column in report.columns:
+        kind = _KIND_OF_VALUES.get(column.kind)
+        if kind is None or column.role in OUTCOME_ROLES or column.name not in present:
+            continue
+        label = ROLE_BY_NAME[column.role].label if column.role else column.source
+        found.append(Attribute(name=column.name, label=label, kind=kind, role=column.role))
+    found += [Attribute(name=name, label=label, kind="category") for name, label in _DERIVED.items() if name in present]
+    return found
+
+
+def customer_outcomes(workspace: Workspace) -> list[Outcome]:
+    """Numeric outcome columns of the customers (roles and roll-ups), the raw material of success criteria."""
+    report = _source_report(workspace)
+    if report is None:
+        return []
+    present = _view_columns(workspace)
+    numeric = {name for name, dtype in present.items() if dtype in ("DOUBLE", "BIGINT", "INTEGER", "BOOLEAN", "HUGEINT")}
+    found = [
+        Outcome(name=c.name, label=ROLE_BY_NAME[c.role].label, role=c.role)
+        for c in report.columns if c.role in OUTCOME_ROLES and c.name in numeric
+    ]
+    found += [Outcome(name=name, label=label) for name, label in ROLLUP_COLUMNS.items() if name in numeric]
+    return found
