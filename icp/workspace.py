@@ -10,9 +10,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
+from pydantic import BaseModel, ValidationError
 
 from icp import normalize
 from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
@@ -26,12 +28,14 @@ from icp.reader import ReadResult, read_into
 from icp.roles import LIST_KINDS, ROLE_BY_NAME, RoleMatch, guess_roles, roles_for
 
 SCHEMA_VERSION = 1
+M = TypeVar("M", bound=BaseModel)
 _INCOMING = "_incoming"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS _lists (kind VARCHAR PRIMARY KEY, report JSON NOT NULL);
 """
+_SETTINGS_TABLE = "CREATE TABLE IF NOT EXISTS _settings (key VARCHAR PRIMARY KEY, value JSON, saved_at TIMESTAMPTZ)"
 
 
 def _now() -> datetime:
@@ -128,6 +132,27 @@ class Workspace:
             raise WorkspaceError("A workspace name cannot be empty.")
         with self.connect() as con:
             con.execute("INSERT OR REPLACE INTO _meta VALUES ('name', ?)", [name])
+
+    # -- settings -------------------------------------------------------------------------------
+    def save_settings(self, key: str, settings: BaseModel) -> None:
+        """Keep a settings model (success criteria, segment choice, ...) in the workspace, so a
+        refresh, another tab or a restart finds it as the user left it."""
+        with self.connect() as con:
+            con.execute(_SETTINGS_TABLE)
+            con.execute("INSERT OR REPLACE INTO _settings VALUES (?, ?, ?)",
+                        [key, settings.model_dump_json(), _now()])
+
+    def load_settings(self, key: str, model: type[M]) -> M | None:
+        """The saved settings, or None when there are none or they no longer fit the model."""
+        with self.connect() as con:
+            con.execute(_SETTINGS_TABLE)
+            row = con.execute("SELECT value FROM _settings WHERE key = ?", [key]).fetchone()
+        if row is None:
+            return None
+        try:
+            return model.model_validate_json(row[0])
+        except ValidationError:
+            return None
 
     # -- lists ----------------------------------------------------------------------------------
     def lists(self) -> dict[str, ListReport]:

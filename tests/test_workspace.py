@@ -232,3 +232,25 @@ def test_damaged_and_zip_bomb_workbooks_are_refused_and_change_nothing(workspace
         workspace.add_list("universe", bomb, limits=Limits(max_inflated_mb=10))
     assert "bomb.xlsx" in str(err.value)
     assert snapshot(workspace) == before
+
+
+def test_settings_survive_reopening_and_bad_ones_are_ignored(workspace):
+    from pydantic import BaseModel, ConfigDict
+
+    class Choice(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        share: float
+
+    class Other(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        name: str
+
+    version = workspace.data_version
+    assert workspace.load_settings("choice", Choice) is None
+    workspace.save_settings("choice", Choice(share=0.3))
+    reopened = Workspace(workspace.id)
+    assert reopened.load_settings("choice", Choice) == Choice(share=0.3)
+    # Settings are not data: caches of the lists stay valid.
+    assert reopened.data_version == version
+    # Saved settings that no longer fit the model are treated as absent, not as a crash.
+    assert reopened.load_settings("choice", Other) is None

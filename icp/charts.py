@@ -1,0 +1,91 @@
+"""Every chart of the app and the PDF, built once here from plain DataFrames (Altair specs)."""
+
+import altair as alt
+import pandas as pd
+
+BEST = "#2563eb"
+REST = "#9ca3af"
+NEGATIVE = "#dc2626"
+_EVIDENCE_COLORS = alt.Scale(domain=["strong", "moderate", "weak", "none"],
+                             range=["#1d4ed8", "#60a5fa", "#cbd5e1", "#e5e7eb"])
+
+
+def value_distribution(scores: pd.DataFrame, threshold: float | None) -> alt.Chart:
+    """Histogram of value scores (0-100), best customers coloured, the cut-off as a rule."""
+    data = scores.loc[scores["value_score"].notna(), ["value_score", "is_best"]].assign(
+        group=lambda d: d["is_best"].map({True: "best customers", False: "the rest"}))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("value_score:Q", bin=alt.Bin(extent=[0, 100], step=5), title="value score"),
+        y=alt.Y("count():Q", title="customers"),
+        color=alt.Color("group:N", scale=alt.Scale(domain=["best customers", "the rest"], range=[BEST, REST]),
+                        legend=alt.Legend(title=None, orient="top")),
+    )
+    if threshold is None:
+        return bars.properties(height=260)
+    rule = alt.Chart(pd.DataFrame({"cut": [threshold]})).mark_rule(strokeDash=[4, 3]).encode(x="cut:Q")
+    return (bars + rule).properties(height=260)
+
+
+def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
+    """The strongest findings as lifts with their 95% intervals, on a log scale around 1x."""
+    top = findings.head(limit).assign(
+        finding=lambda d: d["label"] + ": " + d["value"],
+        lift_low=lambda d: d["lift_low"].clip(lower=0.01),
+        lift_high=lambda d: d["lift_high"].clip(upper=1000),
+    )
+    order = list(top["finding"])
+    x = alt.X("lift:Q", scale=alt.Scale(type="log"), title="lift (x the rest, log scale)")
+    y = alt.Y("finding:N", sort=order, title=None)
+    interval = alt.Chart(top).mark_rule().encode(x=alt.X("lift_low:Q", scale=alt.Scale(type="log")), x2="lift_high:Q", y=y)
+    points = alt.Chart(top).mark_circle(size=90).encode(
+        x=x, y=y, color=alt.Color("evidence:N", scale=_EVIDENCE_COLORS),
+        tooltip=["sentence:N", alt.Tooltip("q_value:Q", format=".3f")],
+    )
+    one = alt.Chart(pd.DataFrame({"lift": [1.0]})).mark_rule(color="#6b7280", strokeDash=[3, 3]).encode(x="lift:Q")
+    return (interval + points + one).properties(height=max(120, 26 * len(top)))
+
+
+def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> alt.Chart:
+    """Share of each value of one attribute among the group and among the rest."""
+    long = pd.concat([
+        findings.assign(group=group_name, share=findings["share_group"]),
+        findings.assign(group="the rest", share=findings["share_rest"]),
+    ])
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("value:N", sort=list(findings["value"]), title=None),
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of accounts"),
+        yOffset="group:N",
+        color=alt.Color("group:N", scale=alt.Scale(domain=[group_name, "the rest"], range=[BEST, REST]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=["value:N", "group:N", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=max(120, 36 * len(findings)))
+
+
+def segment_chart(segments: pd.DataFrame, dimensions: list[str], labels: dict[str, str]) -> alt.Chart:
+    """One dimension: bars of accounts coloured by score. Two or more: a heat map of the first two."""
+    data = segments.copy()
+    tooltip = [*dimensions, "accounts:Q", "best_customers:Q", alt.Tooltip("value_mean:Q", format=",.0f"),
+               alt.Tooltip("win_rate:Q", format=".0%"), alt.Tooltip("churn_rate:Q", format=".0%"), "rank:Q"]
+    score = alt.Color("score:Q", scale=alt.Scale(scheme="blues", domain=[0, 100]), title="segment score")
+    if len(dimensions) == 1:
+        dim = dimensions[0]
+        return alt.Chart(data).mark_bar().encode(
+            y=alt.Y(f"{dim}:N", sort=alt.EncodingSortField("rank", order="ascending"), title=labels.get(dim, dim)),
+            x=alt.X("accounts:Q", title="accounts"), color=score, tooltip=tooltip,
+        ).properties(height=max(140, 24 * len(data)))
+    first, second = dimensions[:2]
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{first}:N", title=labels.get(first, first)),
+        y=alt.Y(f"{second}:N", title=labels.get(second, second)),
+    )
+    cells = base.mark_rect().encode(color=score, tooltip=tooltip)
+    text = base.mark_text(fontSize=11).encode(text="accounts:Q")
+    return (cells + text).properties(height=max(160, 30 * data[second].nunique()))
+
+
+def cluster_scatter(points: pd.DataFrame) -> alt.Chart:
+    """2-D projection of accounts coloured by cluster (at most a few thousand sampled points)."""
+    return alt.Chart(points).mark_circle(size=28, opacity=0.7).encode(
+        x=alt.X("x:Q", title="projection 1"), y=alt.Y("y:Q", title="projection 2"),
+        color=alt.Color("cluster:N", title="cluster"), tooltip=["cluster:N"],
+    ).properties(height=380)

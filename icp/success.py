@@ -1,0 +1,264 @@
+"""Success: which customers are the best ones, by a weighted value score the user controls.
+
+Each customer's value score (0-100) is the weighted mean of its percentile ranks on the chosen
+criteria, direction-aware; a missing value leaves that criterion out of the customer's mean
+rather than counting as zero. The top share of scored customers (or everyone over a minimum
+score) are the "best customers" that patterns, segments and the ICP are measured against.
+"""
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from icp.attributes import customer_outcomes
+from icp.errors import IcpError
+from icp.links import CUSTOMER_VIEW
+from icp.normalize import quote_ident as _q
+from icp.workspace import Workspace
+
+Direction = Literal["higher", "lower"]
+
+# Money measures, in the order one is preferred as the value measure; only that one gets a
+# default weight, because ARR, ACV and LTV of the same customer mostly say the same thing twice.
+MONEY = ("arr", "acv", "ltv", "mrr", "order_revenue", "won_value")
+# Each group measures one thing in different units; as with money, only the first present counts.
+_RETENTION_TENURE = ("tenure_months", "tenure_days")
+_CYCLES = ("sales_cycle_days", "median_cycle_days")
+# Every outcome that can be a criterion, in the order the page lists them, with its better side.
+_CATALOGUE: dict[str, Direction] = {
+    **dict.fromkeys(MONEY, "higher"),
+    "churned": "lower", "tenure_months": "higher", "tenure_days": "higher",
+    "expansion": "higher", "nps": "higher", "csat": "higher",
+    "support_tickets": "lower", "sales_cycle_days": "lower", "median_cycle_days": "lower", "cac": "lower",
+    "win_rate": "higher", "order_profit": "higher",
+}  # fmt: skip
+_FIXED_WEIGHTS = {"churned": 2.0, "expansion": 1.0, "nps": 1.0, "csat": 1.0, "support_tickets": 0.5, "cac": 0.5}
+# Measured per customer, not per deal: with any of them, win rate is left for the user to add.
+_CUSTOMER_LEVEL = frozenset({"arr", "acv", "mrr", "ltv", "order_revenue", "churned"})
+_NUMERIC_TYPES = frozenset({
+    "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
+})
+
+
+class CriterionError(IcpError):
+    """A success criterion that cannot be measured on this workspace's customers."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Criterion(_Frozen):
+    column: str  # column of the customer view
+    label: str
+    direction: Direction  # which way is better
+    weight: float = Field(1.0, ge=0, le=10)
+
+
+class SuccessSettings(_Frozen):
+    criteria: tuple[Criterion, ...]
+    best_share: float = Field(0.25, gt=0, le=0.9)  # top share of scored customers that counts as best
+    min_score: float | None = Field(None, ge=0, le=100)  # when set, replaces best_share
+    value_column: str | None = None  # money measure for segment value and market sizing
+
+    @field_validator("criteria")
+    @classmethod
+    def _one_criterion_per_column(cls, criteria: tuple[Criterion, ...]) -> tuple[Criterion, ...]:
+        columns = [c.column for c in criteria]
+        if len(set(columns)) != len(columns):
+            raise ValueError("each column can be a criterion only once")
+        return criteria
+
+    @property
+    def weighted(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.weight > 0)
+
+
+class CriterionSummary(_Frozen):
+    column: str
+    label: str
+    direction: Direction
+    weight: float
+    filled: int  # customers with a value
+    best_mean: float | None
+    rest_mean: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        """Best customers' mean over the rest's ("2.7x the ARR"); None when it would mean nothing."""
+        if self.best_mean is None or not self.rest_mean:
+            return None
+        return self.best_mean / self.rest_mean
+
+
+class SuccessSummary(_Frozen):
+    scored: int
+    unscored: int  # customers with no value on any weighted criterion
+    best: int
+    threshold_score: float | None  # lowest score among the best
+    best_share_actual: float | None  # best / scored
+    criteria: tuple[CriterionSummary, ...]
+
+
+# -- default settings ----------------------------------------------------------------------------
+
+def _default_weight(key: str, present: set[str]) -> float:
+    if key in MONEY:
+        return 2.0 if key == _first(MONEY, present) else 0.0
+    if key in _RETENTION_TENURE:
+        return 2.0 if key == _first(_RETENTION_TENURE, present) else 0.0
+    if key in _CYCLES:
+        return 0.5 if key == _first(_CYCLES, present) else 0.0
+    if key == "win_rate":
+        return 0.0 if present & _CUSTOMER_LEVEL else 1.0
+    return _FIXED_WEIGHTS.get(key, 0.0)
+
+
+def _first(keys: tuple[str, ...], present: set[str]) -> str | None:
+    return next((k for k in keys if k in present), None)
+
+
+def default_settings(workspace: Workspace) -> SuccessSettings:
+    """Criteria from the outcomes the customers have, weighted so that no measure counts twice."""
+    _require_customers(workspace)
+    # A role column's name may differ from its role; the catalogue speaks in roles.
+    outcomes = {o.role or o.name: o for o in customer_outcomes(workspace) if (o.role or o.name) in _CATALOGUE}
+    present = set(outcomes)
+    criteria = tuple(
+        Criterion(column=outcomes[key].name, label=outcomes[key].label, direction=direction,
+                  weight=_default_weight(key, present))
+        for key, direction in _CATALOGUE.items() if key in present
+    )
+    money = _first(MONEY, present)
+    return SuccessSettings(criteria=criteria, value_column=outcomes[money].name if money else None)
+
+
+# -- the score as SQL ----------------------------------------------------------------------------
+
+def _num(value: float) -> str:
+    # Weights and shares are validated floats, written as literals so the query embeds as a plain
+    # subquery with no parameter list to carry along; no text from the user is ever spliced.
+    return repr(float(value))
+
+
+def _percentile(criterion: Criterion) -> str:
+    """Mid-rank percentile: 100 x (count below + half the count equal) / count with a value.
+
+    rank() - 1 counts the values below; count() over the same ordering counts those below or
+    equal (the default frame includes peers), so their mean is below + half of equal.
+    """
+    value = f"CAST(c.{_q(criterion.column)} AS DOUBLE)"
+    order = f"OVER (ORDER BY {value} NULLS LAST)"
+    higher = f"100.0 * (rank() {order} - 1 + count({value}) {order}) / (2 * count({value}) OVER ())"
+    better = higher if criterion.direction == "higher" else f"100.0 - {higher}"
+    return f"CASE WHEN {value} IS NOT NULL THEN {better} END"
+
+
+def _score(weighted: tuple[Criterion, ...]) -> str:
+    parts = [(_q(f"_icp_p{i}"), _num(c.weight)) for i, c in enumerate(weighted)]
+    total = " + ".join(f"coalesce({w} * {p}, 0)" for p, w in parts)
+    weights = " + ".join(f"CASE WHEN {p} IS NOT NULL THEN {w} ELSE 0 END" for p, w in parts)
+    return f"({total}) / nullif({weights}, 0)"
+
+
+def _is_best(settings: SuccessSettings) -> str:
+    if settings.min_score is not None:
+        return f"coalesce(value_score >= {_num(settings.min_score)}, false)"
+    wanted = f"greatest(1, round({_num(settings.best_share)} * \"_icp_scored\"))"
+    return f"coalesce(value_rank <= {wanted}, false)"
+
+
+def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW) -> str:
+    """SELECT of every row of `source` plus value_score, is_best and value_rank (1 = best).
+
+    Unscored customers have a NULL score and rank and are never best. Ties are ranked by
+    account_key, so the best set is the same on every run.
+    """
+    weighted = _check_weighted(settings)
+    percentiles = ", ".join(f"{_percentile(c)} AS {_q(f'_icp_p{i}')}" for i, c in enumerate(weighted))
+    helpers = ", ".join(_q(f"_icp_p{i}") for i in range(len(weighted)))
+    return f"""
+        SELECT * EXCLUDE ("_icp_scored", value_rank), {_is_best(settings)} AS is_best, value_rank
+        FROM (
+            SELECT *,
+                CASE WHEN value_score IS NOT NULL
+                    THEN row_number() OVER (ORDER BY value_score DESC NULLS LAST, account_key) END AS value_rank,
+                count(value_score) OVER () AS "_icp_scored"
+            FROM (
+                SELECT * EXCLUDE ({helpers}), {_score(weighted)} AS value_score
+                FROM (SELECT c.*, {percentiles} FROM {_q(source)} c)))"""
+
+
+def _check_weighted(settings: SuccessSettings) -> tuple[Criterion, ...]:
+    if not settings.criteria:
+        raise IcpError("There is no outcome column to measure success by (ARR, churn, NPS...). "
+                       "Map one on the Data page.")
+    if not settings.weighted:
+        raise IcpError("Give at least one criterion a weight above zero.")
+    return settings.weighted
+
+
+# -- on a workspace -------------------------------------------------------------------------------
+
+def _require_customers(workspace: Workspace) -> None:
+    if not workspace.has_customers():
+        raise IcpError("This workspace has no customers yet. Upload a customer list (or orders) on the Data page.")
+
+
+def _check_columns(workspace: Workspace, settings: SuccessSettings) -> None:
+    _require_customers(workspace)
+    with workspace.connect() as con:
+        types = dict(con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
+            [CUSTOMER_VIEW],
+        ).fetchall())
+    for criterion in settings.criteria:
+        if criterion.column not in types:
+            raise CriterionError(f"The customers have no column '{criterion.column}' for the criterion "
+                                 f"{criterion.label}; pick another or map it on the Data page.")
+        if types[criterion.column] not in _NUMERIC_TYPES and not types[criterion.column].startswith("DECIMAL"):
+            raise CriterionError(f"The criterion {criterion.label} needs numbers or yes/no values, "
+                                 f"but column '{criterion.column}' holds {types[criterion.column].lower()}.")
+    if settings.value_column is not None and settings.value_column not in types:
+        raise CriterionError(f"The customers have no column '{settings.value_column}' to measure value by.")
+
+
+def _criterion_columns(settings: SuccessSettings) -> list[str]:
+    return [c.column for c in settings.criteria]
+
+
+def score_customers(workspace: Workspace, settings: SuccessSettings, limit: int | None = None) -> pd.DataFrame:
+    """Every customer (or the first `limit`) by rank: key, name, score, best or not, criterion values."""
+    _check_columns(workspace, settings)
+    with workspace.connect() as con:
+        names = {r[0] for r in con.execute(f"SELECT * FROM {_q(CUSTOMER_VIEW)} LIMIT 0").description}
+        shown = ["account_key", *(["account_name"] if "account_name" in names else []),
+                 "value_score", "is_best", "value_rank", *_criterion_columns(settings)]
+        sql = (f"SELECT {', '.join(_q(c) for c in shown)} FROM ({scored_customers_sql(settings)}) "
+               "ORDER BY value_rank NULLS LAST, account_key LIMIT ?")
+        # LIMIT NULL means no limit in DuckDB, so the full list needs no second query text.
+        return con.execute(sql, [limit]).df()
+
+
+def score_summary(workspace: Workspace, settings: SuccessSettings) -> SuccessSummary:
+    """Counts, the score threshold and, per criterion, the best customers' mean against the rest's."""
+    _check_columns(workspace, settings)
+    per_criterion = ", ".join(
+        f"count({v}), avg({v}) FILTER (WHERE is_best), avg({v}) FILTER (WHERE NOT is_best)"
+        for v in (f"CAST({_q(c)} AS DOUBLE)" for c in _criterion_columns(settings))
+    )
+    with workspace.connect() as con:
+        row = con.execute(
+            f"SELECT count(value_score), count(*) - count(value_score), count(*) FILTER (WHERE is_best), "
+            f"min(value_score) FILTER (WHERE is_best), {per_criterion} FROM ({scored_customers_sql(settings)})"
+        ).fetchone()
+    scored, unscored, best, threshold = row[:4]
+    criteria = tuple(
+        CriterionSummary(column=c.column, label=c.label, direction=c.direction, weight=c.weight,
+                         filled=row[4 + 3 * i], best_mean=row[5 + 3 * i], rest_mean=row[6 + 3 * i])
+        for i, c in enumerate(settings.criteria)
+    )
+    return SuccessSummary(scored=scored, unscored=unscored, best=best, threshold_score=threshold,
+                          best_share_actual=best / scored if scored else None, criteria=criteria)
