@@ -8,10 +8,11 @@ score) are the "best customers" that patterns, segments and the ICP are measured
 
 from typing import Literal
 
+import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from icp.attributes import customer_outcomes
+from icp.attributes import Outcome, customer_outcomes
 from icp.errors import IcpError
 from icp.links import CUSTOMER_VIEW
 from icp.normalize import quote_ident as _q
@@ -40,6 +41,7 @@ _NUMERIC_TYPES = frozenset({
     "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
     "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
 })
+_NO_CUSTOMERS = "This workspace has no customers yet. Upload a customer list (or orders) on the Data page."
 
 
 class CriterionError(IcpError):
@@ -120,12 +122,22 @@ def _first(keys: tuple[str, ...], present: set[str]) -> str | None:
     return next((k for k in keys if k in present), None)
 
 
+def _filled(workspace: Workspace, outcomes: dict[str, Outcome]) -> set[str]:
+    """Outcomes with at least one value: an empty one (a cycle from deals without dates) scores no one."""
+    if not outcomes:
+        return set()
+    counts = ", ".join(f"count({_q(o.name)})" for o in outcomes.values())
+    with workspace.connect() as con:
+        row = con.execute(f"SELECT {counts} FROM {_q(CUSTOMER_VIEW)}").fetchone()
+    return {key for key, count in zip(outcomes, row, strict=True) if count}
+
+
 def default_settings(workspace: Workspace) -> SuccessSettings:
     """Criteria from the outcomes the customers have, weighted so that no measure counts twice."""
     _require_customers(workspace)
     # A role column's name may differ from its role; the catalogue speaks in roles.
     outcomes = {o.role or o.name: o for o in customer_outcomes(workspace) if (o.role or o.name) in _CATALOGUE}
-    present = set(outcomes)
+    present = _filled(workspace, outcomes)
     criteria = tuple(
         Criterion(column=outcomes[key].name, label=outcomes[key].label, direction=direction,
                   weight=_default_weight(key, present))
@@ -174,7 +186,8 @@ def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW)
     """SELECT of every row of `source` plus value_score, is_best and value_rank (1 = best).
 
     Unscored customers have a NULL score and rank and are never best. Ties are ranked by
-    account_key, so the best set is the same on every run.
+    account_key, so the best set is the same on every run. `source` is a table, view or CTE
+    name (it is quoted as an identifier) with an account_key column.
     """
     weighted = _check_weighted(settings)
     percentiles = ", ".join(f"{_percentile(c)} AS {_q(f'_icp_p{i}')}" for i, c in enumerate(weighted))
@@ -204,25 +217,28 @@ def _check_weighted(settings: SuccessSettings) -> tuple[Criterion, ...]:
 
 def _require_customers(workspace: Workspace) -> None:
     if not workspace.has_customers():
-        raise IcpError("This workspace has no customers yet. Upload a customer list (or orders) on the Data page.")
+        raise IcpError(_NO_CUSTOMERS)
 
 
-def _check_columns(workspace: Workspace, settings: SuccessSettings) -> None:
-    _require_customers(workspace)
-    with workspace.connect() as con:
-        types = dict(con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
-            [CUSTOMER_VIEW],
-        ).fetchall())
+def _checked_columns(con: duckdb.DuckDBPyConnection, settings: SuccessSettings) -> set[str]:
+    """The customer view's columns, once every column the settings name is there and numeric."""
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
+        [CUSTOMER_VIEW],
+    ).fetchall())
+    if not types:
+        raise IcpError(_NO_CUSTOMERS)
     for criterion in settings.criteria:
-        if criterion.column not in types:
+        kind = types.get(criterion.column)
+        if kind is None:
             raise CriterionError(f"The customers have no column '{criterion.column}' for the criterion "
                                  f"{criterion.label}; pick another or map it on the Data page.")
-        if types[criterion.column] not in _NUMERIC_TYPES and not types[criterion.column].startswith("DECIMAL"):
+        if kind not in _NUMERIC_TYPES and not kind.startswith("DECIMAL"):
             raise CriterionError(f"The criterion {criterion.label} needs numbers or yes/no values, "
-                                 f"but column '{criterion.column}' holds {types[criterion.column].lower()}.")
+                                 f"but column '{criterion.column}' holds {kind.lower()}.")
     if settings.value_column is not None and settings.value_column not in types:
         raise CriterionError(f"The customers have no column '{settings.value_column}' to measure value by.")
+    return set(types)
 
 
 def _criterion_columns(settings: SuccessSettings) -> list[str]:
@@ -231,9 +247,8 @@ def _criterion_columns(settings: SuccessSettings) -> list[str]:
 
 def score_customers(workspace: Workspace, settings: SuccessSettings, limit: int | None = None) -> pd.DataFrame:
     """Every customer (or the first `limit`) by rank: key, name, score, best or not, criterion values."""
-    _check_columns(workspace, settings)
     with workspace.connect() as con:
-        names = {r[0] for r in con.execute(f"SELECT * FROM {_q(CUSTOMER_VIEW)} LIMIT 0").description}
+        names = _checked_columns(con, settings)
         shown = ["account_key", *(["account_name"] if "account_name" in names else []),
                  "value_score", "is_best", "value_rank", *_criterion_columns(settings)]
         sql = (f"SELECT {', '.join(_q(c) for c in shown)} FROM ({scored_customers_sql(settings)}) "
@@ -244,12 +259,12 @@ def score_customers(workspace: Workspace, settings: SuccessSettings, limit: int 
 
 def score_summary(workspace: Workspace, settings: SuccessSettings) -> SuccessSummary:
     """Counts, the score threshold and, per criterion, the best customers' mean against the rest's."""
-    _check_columns(workspace, settings)
     per_criterion = ", ".join(
         f"count({v}), avg({v}) FILTER (WHERE is_best), avg({v}) FILTER (WHERE NOT is_best)"
         for v in (f"CAST({_q(c)} AS DOUBLE)" for c in _criterion_columns(settings))
     )
     with workspace.connect() as con:
+        _checked_columns(con, settings)
         row = con.execute(
             f"SELECT count(value_score), count(*) - count(value_score), count(*) FILTER (WHERE is_best), "
             f"min(value_score) FILTER (WHERE is_best), {per_criterion} FROM ({scored_customers_sql(settings)})"
