@@ -1,4 +1,4 @@
-"""ICP Explorer: the router. Page code lives in pages/, the engine in icp/."""
+"""ICP Explorer: the router. Page code lives in views/, the engine in icp/."""
 
 import streamlit as st
 
@@ -11,8 +11,11 @@ workspace = current_workspace()
 sidebar.render(workspace)
 
 pages = [
-    st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="1. Data", icon=":material/upload_file:", url_path="data"),
+    st.Page("views/home.py", title="Start", icon=":material/home:", default=True),
+    st.Page("views/data.py", title="1. Data", icon=":material/upload_file:", url_path="data"),
+    st.Page("views/success.py", title="2. Success", icon=":material/emoji_events:", url_path="success"),
+    st.Page("views/patterns.py", title="3. Patterns", icon=":material/insights:", url_path="patterns"),
+    st.Page("views/segments.py", title="4. Segments", icon=":material/grid_view:", url_path="segments"),
 ]
 pg = st.navigation(pages)
 if workspace is None:

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from icp.attributes import Attribute
+from icp.errors import AnalysisError
 from icp.normalize import quote_ident as _q
 
 UNKNOWN = "(unknown)"
@@ -180,7 +181,7 @@ class AccountClusterer(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None) -> "AccountClusterer":
         if len(X) < 3:
-            raise ValueError("Clustering needs at least three accounts.")
+            raise AnalysisError("Clustering needs at least three accounts.")
         with _one_thread():
             return self._fit(X)
 
@@ -360,7 +361,7 @@ def cluster_accounts(con: duckdb.DuckDBPyConnection, source_sql: str, features: 
     the same data always gives the same clusters). Profiles use `value_column` (else
     `value_score`) and `is_best` when the source has them."""
     if not features:
-        raise ValueError("Pick at least one feature to cluster on.")
+        raise AnalysisError("Pick at least one feature to cluster on.")
     present = {row[0] for row in con.execute(f"DESCRIBE ({source_sql})").fetchall()}
     value = value_column or "value_score"
     extras = [f"CAST({_q(value)} AS DOUBLE) AS _value"] if value in present else []

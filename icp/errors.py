@@ -24,3 +24,7 @@ class WorkspaceError(IcpError):
 
 class WorkspaceNotFound(WorkspaceError):
     """No workspace with that id (or an id that is not valid)."""
+
+
+class AnalysisError(IcpError):
+    """Settings the analysis cannot work with (no dimension chosen, too few accounts, ...)."""

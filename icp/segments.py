@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from icp.attributes import Attribute
+from icp.errors import AnalysisError
 from icp.normalize import quote_ident as _q
 from icp.stats import wilson_interval
 
@@ -49,6 +50,17 @@ class RankWeights(BaseModel):
 
 
 DEFAULT_WEIGHTS = RankWeights()
+DEFAULT_DIMENSIONS = ("industry", "size_band")
+
+
+class SegmentSettings(BaseModel):
+    """The user's choice of segment dimensions and rank weights, saved with the workspace."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dimensions: tuple[str, ...] = Field(default=DEFAULT_DIMENSIONS, min_length=1, max_length=3)
+    weights: RankWeights = DEFAULT_WEIGHTS
+    min_accounts: int = Field(default=1, ge=1)
 
 
 # --- estimators ---------------------------------------------------------------------------------
@@ -268,13 +280,13 @@ def _segment_sql(con, source_sql: str, dimensions: list[str], value: str, column
 
 def _check_dimensions(dimensions: list[str], columns: dict[str, str]) -> None:
     if not 1 <= len(dimensions) <= 3 or len(set(dimensions)) != len(dimensions):
-        raise ValueError("Pick one to three different dimensions.")
+        raise AnalysisError("Pick one to three different dimensions.")
     missing = [d for d in dimensions if d not in columns]
     if missing:
-        raise ValueError(f"Unknown dimension column(s): {', '.join(missing)}.")
+        raise AnalysisError(f"Unknown dimension column(s): {', '.join(missing)}.")
     clashing = [d for d in dimensions if d in _MEASURES]
     if clashing:
-        raise ValueError(f"A dimension cannot be named like a segment measure: {', '.join(clashing)}.")
+        raise AnalysisError(f"A dimension cannot be named like a segment measure: {', '.join(clashing)}.")
 
 
 # --- finishing (numpy) --------------------------------------------------------------------------
@@ -364,7 +376,7 @@ def rule_segments(
     value = value_column or "value_score"
     missing = [c for c in (value, "is_best") if c not in columns]
     if missing:
-        raise ValueError(f"The customer data has no {' or '.join(missing)} column; score the customers first.")
+        raise AnalysisError(f"The customer data has no {' or '.join(missing)} column; score the customers first.")
     sql, params = _segment_sql(con, source_sql, dimensions, value, columns)
     frame = _measures(con.execute(sql, params).df(), dimensions)
     # The priors learned from every segment; the ranking is among the segments shown.

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from icp.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(f"views/{p.name}" for p in (ROOT / "views").glob("*.py"))
 CUSTOMERS = (
     "Company name,Website,Industry,Number of Employees,ARR,Churned\n"
     "Acme,acme.io,Fintech,120,\"$48,000\",No\n"
@@ -51,7 +51,7 @@ def test_first_visit_opens_a_demo_workspace_of_its_own(demo_template, monkeypatc
 
 def _data_page(workspace: Workspace) -> AppTest:
     at = app(workspace).run()
-    return at.switch_page("pages/data.py").run()
+    return at.switch_page("views/data.py").run()
 
 
 def test_upload_a_customer_file_from_the_data_page():

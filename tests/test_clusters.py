@@ -11,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from icp.attributes import Attribute
 from icp.clusters import AccountClusterer, cluster_accounts, cluster_profiles, column_kinds
+from icp.errors import AnalysisError
 
 INDUSTRIES = np.array(["Fintech", "Retail", "Health", "Media"])
 STACK = np.array(["python", "java", "aws", "gcp", "slack"])
@@ -201,5 +202,5 @@ def test_scatter_is_capped_at_five_thousand_points():
 
 
 def test_cluster_accounts_needs_features():
-    with pytest.raises(ValueError, match="at least one feature"):
+    with pytest.raises(AnalysisError, match="at least one feature"):
         cluster_accounts(_customers(10), "SELECT * FROM customers", [])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from icp.attributes import Attribute
+from icp.errors import AnalysisError
 from icp.segments import (
     FALLBACK_PRIOR_STRENGTH,
     RankWeights,
@@ -181,11 +182,11 @@ def test_min_accounts_and_confidence():
 
 def test_bad_dimensions_are_refused():
     con = _connect([_account("a", "Fintech")])
-    with pytest.raises(ValueError, match="one to three"):
+    with pytest.raises(AnalysisError, match="one to three"):
         rule_segments(con, SOURCE, [], value_column=None)
-    with pytest.raises(ValueError, match="Unknown"):
+    with pytest.raises(AnalysisError, match="Unknown"):
         rule_segments(con, SOURCE, ["nope"], value_column=None)
-    with pytest.raises(ValueError, match="no arr"):
+    with pytest.raises(AnalysisError, match="no arr"):
         rule_segments(con, SOURCE, ["industry"], value_column="arr")
 
 

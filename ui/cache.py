@@ -4,7 +4,10 @@ session: a change anywhere gives a new key, and one user's results never reach a
 import pandas as pd
 import streamlit as st
 
-from icp import success
+from icp import analysis, success
+from icp.clusters import ClusterResult
+from icp.patterns import PatternReport
+from icp.segments import RankWeights
 from icp.workspace import Workspace
 
 
@@ -20,3 +23,33 @@ def success_summary(workspace_id: str, data_version: int, settings_json: str) ->
     del data_version
     settings = success.SuccessSettings.model_validate_json(settings_json)
     return success.score_summary(Workspace(workspace_id), settings)
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=8)
+def sides(workspace_id: str, data_version: int) -> list[str]:
+    del data_version
+    return analysis.available_sides(Workspace(workspace_id))
+
+
+@st.cache_data(scope="session", show_spinner="Testing every attribute…", max_entries=32)
+def pattern_report(workspace_id: str, data_version: int, settings_json: str, side: str) -> PatternReport:
+    del data_version
+    settings = success.SuccessSettings.model_validate_json(settings_json)
+    return analysis.find_patterns(Workspace(workspace_id), settings, side)
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=32)
+def rule_segments(workspace_id: str, data_version: int, settings_json: str, dimensions: tuple[str, ...],
+                  weights_json: str, min_accounts: int) -> pd.DataFrame:
+    del data_version
+    settings = success.SuccessSettings.model_validate_json(settings_json)
+    weights = RankWeights.model_validate_json(weights_json)
+    return analysis.rule_segments(Workspace(workspace_id), settings, list(dimensions), weights, min_accounts)
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=8)
+def clusters(workspace_id: str, data_version: int, settings_json: str, features: tuple[str, ...],
+             n_clusters: int | None) -> ClusterResult:
+    del data_version
+    settings = success.SuccessSettings.model_validate_json(settings_json)
+    return analysis.cluster_customers(Workspace(workspace_id), settings, list(features), n_clusters)

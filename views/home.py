@@ -16,7 +16,7 @@ if lists:
     st.success(f"This workspace holds {', '.join(f'{r.rows_kept:,} {k}' for k, r in lists.items())}.")
 else:
     st.info("This workspace is empty. Start by uploading a customer list.")
-st.page_link("pages/data.py", label="Go to step 1: Data", icon=":material/arrow_forward:")
+st.page_link("views/data.py", label="Go to step 1: Data", icon=":material/arrow_forward:")
 st.markdown(
     """
 **What to upload** (CSV, TSV, Excel or Parquet; any column names, they are recognised and you can correct them):

@@ -19,7 +19,7 @@ st.caption(
 )
 if not {"customers", "orders"} & set(reports(workspace)):
     st.info("Upload a customer list (or orders) on the Data page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/arrow_back:")
+    st.page_link("views/data.py", label="Go to Data", icon=":material/arrow_back:")
     st.stop()
 
 saved = success_settings(workspace)
@@ -88,4 +88,4 @@ for tab, frame in ((in_tab, best), (out_tab, rest)):
                      column_config={"value score": st.column_config.NumberColumn(format="%.1f")})
         if len(frame) > SHOWN_ROWS:
             st.caption(f"The first {SHOWN_ROWS} of {len(frame):,}, by value score.")
-st.page_link("pages/patterns.py", label="Next: what the best customers share", icon=":material/arrow_forward:")
+st.page_link("views/patterns.py", label="Next: what the best customers share", icon=":material/arrow_forward:")

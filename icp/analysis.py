@@ -1,0 +1,94 @@
+"""The analysis steps on a workspace: what the Patterns and Segments pages (and the CLI) call.
+
+Each function opens the workspace, builds the scored-customer SQL from the success settings and
+hands it to the engine module that does the work (patterns, segments, clusters).
+"""
+
+from typing import Literal
+
+import pandas as pd
+
+from icp import clusters, patterns, segments
+from icp.attributes import Attribute, customer_attributes
+from icp.errors import AnalysisError
+from icp.links import CUSTOMER_VIEW
+from icp.success import SuccessSettings, scored_customers_sql
+from icp.workspace import Workspace
+
+Side = Literal["best", "churned", "low_value", "lost"]
+SIDES: dict[str, tuple[str, str, str]] = {
+    # side: (label in the UI, SQL label over the scored customers, group name in sentences)
+    "best": ("Best customers against the rest", "is_best", "best customers"),
+    "churned": ("Churned customers against the rest", "churned", "churned customers"),
+    "low_value": ("Lowest-value quarter against the rest", "is_low_value", "lowest-value customers"),
+    "lost": ("Accounts with only lost deals against the rest", "deals_won = 0 AND deals_lost > 0",
+             "accounts with only lost deals"),
+}
+_DERIVED_BANDS = {"size_band": "employees", "revenue_band": "revenue"}
+
+
+def analysis_source(settings: SuccessSettings) -> str:
+    """Scored customers plus the lowest-value flag, as one SELECT other SQL can wrap."""
+    return (
+        f"WITH scored AS ({scored_customers_sql(settings)}) "
+        "SELECT *, CASE WHEN value_score IS NOT NULL THEN value_score <= "
+        "(SELECT quantile_cont(value_score, 0.25) FROM scored) END AS is_low_value FROM scored"
+    )
+
+
+def pattern_attributes(workspace: Workspace) -> list[Attribute]:
+    """Attributes to test; a derived band is left out when its number is tested (same bands twice)."""
+    found = customer_attributes(workspace)
+    numbers = {a.role for a in found if a.kind == "number"}
+    return [a for a in found if _DERIVED_BANDS.get(a.name) not in numbers]
+
+
+def available_sides(workspace: Workspace) -> list[str]:
+    """The comparisons this data supports: churn needs a churned column, lost deals need deals."""
+    with workspace.connect() as con:
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
+            [CUSTOMER_VIEW]).fetchall()}
+    sides = ["best", "low_value"]
+    if "churned" in columns:
+        sides.insert(1, "churned")
+    if {"deals_won", "deals_lost"} <= columns:
+        sides.append("lost")
+    return sides
+
+
+def find_patterns(workspace: Workspace, settings: SuccessSettings, side: str = "best") -> patterns.PatternReport:
+    if side not in SIDES:
+        raise AnalysisError(f"'{side}' is not a comparison; use one of {', '.join(SIDES)}.")
+    _, label_sql, group_name = SIDES[side]
+    with workspace.connect() as con:
+        return patterns.compare(con, analysis_source(settings), label_sql, pattern_attributes(workspace),
+                                group_name=group_name)
+
+
+def findings_frame(report: patterns.PatternReport) -> pd.DataFrame:
+    return pd.DataFrame([f.model_dump() for f in report.findings])
+
+
+def segment_options(workspace: Workspace) -> list[Attribute]:
+    return segments.segment_dimensions(customer_attributes(workspace))
+
+
+def rule_segments(workspace: Workspace, settings: SuccessSettings, dimensions: list[str],
+                  weights: segments.RankWeights, min_accounts: int = 1) -> pd.DataFrame:
+    with workspace.connect() as con:
+        return segments.rule_segments(con, analysis_source(settings), dimensions,
+                                      value_column=settings.value_column, weights=weights,
+                                      min_accounts=min_accounts)
+
+
+def cluster_features(workspace: Workspace) -> list[Attribute]:
+    return pattern_attributes(workspace)
+
+
+def cluster_customers(workspace: Workspace, settings: SuccessSettings, features: list[str],
+                      n_clusters: int | None = None) -> clusters.ClusterResult:
+    chosen = [a for a in cluster_features(workspace) if a.name in set(features)]
+    with workspace.connect() as con:
+        return clusters.cluster_accounts(con, analysis_source(settings), chosen,
+                                         value_column=settings.value_column, n_clusters=n_clusters)
