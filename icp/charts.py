@@ -6,6 +6,9 @@ import pandas as pd
 BEST = "#2563eb"
 REST = "#9ca3af"
 NEGATIVE = "#dc2626"
+# Bands read in size order, not alphabetically ("11-50" before "1001-5000").
+BAND_ORDER = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+",
+              "<1M", "1M-10M", "10M-50M", "50M-100M", "100M-500M", "500M-1B", "1B+", "(unknown)"]
 _EVIDENCE_COLORS = alt.Scale(domain=["strong", "moderate", "weak", "none"],
                              range=["#1d4ed8", "#60a5fa", "#cbd5e1", "#e5e7eb"])
 
@@ -75,12 +78,20 @@ def segment_chart(segments: pd.DataFrame, dimensions: list[str], labels: dict[st
         ).properties(height=max(140, 24 * len(data)))
     first, second = dimensions[:2]
     base = alt.Chart(data).encode(
-        x=alt.X(f"{first}:N", title=labels.get(first, first)),
-        y=alt.Y(f"{second}:N", title=labels.get(second, second)),
+        x=alt.X(f"{first}:N", title=labels.get(first, first), sort=_order(data[first])),
+        y=alt.Y(f"{second}:N", title=labels.get(second, second), sort=_order(data[second])),
     )
     cells = base.mark_rect().encode(color=score, tooltip=tooltip)
     text = base.mark_text(fontSize=11).encode(text="accounts:Q")
-    return (cells + text).properties(height=max(160, 30 * data[second].nunique()))
+    return (cells + text).properties(height=max(180, 36 * data[second].nunique()))
+
+
+def _order(values: pd.Series) -> list[str]:
+    """Band values in size order, anything else alphabetically, "(unknown)" last."""
+    distinct = [str(v) for v in values.dropna().unique()]
+    if all(v in BAND_ORDER for v in distinct):
+        return [b for b in BAND_ORDER if b in distinct]
+    return sorted(distinct, key=lambda v: (v == "(unknown)", v.casefold()))
 
 
 def cluster_scatter(points: pd.DataFrame) -> alt.Chart:

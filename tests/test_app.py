@@ -115,3 +115,74 @@ def test_a_bad_file_shows_an_error_and_changes_nothing(tmp_path):
     assert any("empty.csv" in e and "Nothing in the workspace was changed" in e for e in errors)
     assert ws.data_version == version
     assert ws.frame("customers").equals(before)
+
+
+def _chart_specs(at: AppTest) -> list[dict]:
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def _best_names(at: AppTest) -> set[str]:
+    [best] = [d for d in at.dataframe if "rank" in d.value.columns and "value score" in d.value.columns][:1]
+    return set(best.value["account_name"])
+
+
+def _findings(at: AppTest) -> list[str]:
+    [table] = [d for d in at.dataframe if "sentence" in d.value.columns]
+    return list(table.value["sentence"])
+
+
+def test_a_success_weight_changes_the_best_customers_and_the_findings(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/patterns.py").run()
+    findings_before = _findings(at)
+    at.switch_page("views/success.py").run()
+    assert not at.exception
+    best_before = _best_names(at)
+    assert len(best_before) == 100
+    at.slider(key="weight_arr").set_value(0.0)
+    at.slider(key="weight_churned").set_value(0.0)
+    at.slider(key="weight_nps").set_value(10.0)
+    at.run()
+    assert not at.exception
+    best_after = _best_names(at)
+    assert len(best_after) == 100 and len(best_before ^ best_after) >= 40
+    # The choice is kept in the workspace, so a new session (a refresh) finds it.
+    fresh = app(demo_copy).run()
+    fresh.switch_page("views/success.py").run()
+    assert fresh.slider(key="weight_nps").value == 10.0 and _best_names(fresh) == best_after
+    at.switch_page("views/patterns.py").run()
+    assert not at.exception
+    assert _findings(at) != findings_before
+
+
+def test_two_segment_dimensions_drive_the_table_and_the_chart(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/segments.py").run()
+    at.multiselect(key="segment_dimensions").set_value(["industry"]).run()
+    assert not at.exception
+    one = at.dataframe[0].value
+    assert "industry" in one.columns and "size_band" not in one.columns
+    assert len(one) == one["industry"].nunique() == 16  # 15 industries and (unknown)
+    assert _chart_specs(at)[0]["encoding"]["y"]["field"] == "industry"
+    at.multiselect(key="segment_dimensions").set_value(["industry", "business_model"]).run()
+    assert not at.exception
+    two = at.dataframe[0].value
+    assert {"industry", "business_model"} <= set(two.columns)
+    assert len(two) == len(two[["industry", "business_model"]].drop_duplicates()) > len(one)
+    spec = _chart_specs(at)[0]
+    fields = {layer["encoding"]["x"]["field"] for layer in spec["layer"]} | {
+        layer["encoding"]["y"]["field"] for layer in spec["layer"]}
+    assert fields == {"industry", "business_model"}
+    # Segments ranked by velocity only, then by profitability only, come out in another order.
+    at.slider(key="w_profit").set_value(0.0)
+    at.slider(key="w_close").set_value(0.0)
+    at.slider(key="w_retention").set_value(0.0)
+    at.run()
+    by_velocity = at.dataframe[0].value[["industry", "business_model"]].head(5).values.tolist()
+    at.slider(key="w_velocity").set_value(0.0)
+    at.slider(key="w_profit").set_value(10.0)
+    at.run()
+    by_profit = at.dataframe[0].value[["industry", "business_model"]].head(5).values.tolist()
+    assert by_velocity != by_profit

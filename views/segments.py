@@ -12,6 +12,8 @@ from ui.state import current_workspace, reports
 
 SEGMENTS_KEY = "segments"
 SHOWN_SEGMENTS = 200
+SHOWN_MEASURES = ["accounts", "best_customers", "best_share", "best_share_low", "best_share_high", "value_total",
+                  "value_mean", "win_rate", "median_cycle_days", "churn_rate", "confidence", "score", "rank"]
 
 workspace = current_workspace()
 st.title(":material/grid_view: Segments")
@@ -61,14 +63,18 @@ with rules_tab:
                 "stand behind each row."
             )
             st.altair_chart(segment_chart(table.head(60), dimensions, options), width="stretch")
-            shown = table.head(SHOWN_SEGMENTS)
+            shown = table.head(SHOWN_SEGMENTS)[[*dimensions, *SHOWN_MEASURES]]
             st.dataframe(shown, hide_index=True, width="stretch", column_config={
                 **{d: st.column_config.TextColumn(options.get(d, d)) for d in dimensions},
+                "best_customers": st.column_config.NumberColumn("best customers"),
                 "best_share": st.column_config.NumberColumn("best share", format="percent"),
-                "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
-                "churn_rate": st.column_config.NumberColumn("churn rate", format="percent"),
+                "best_share_low": st.column_config.NumberColumn("best share from", format="percent"),
+                "best_share_high": st.column_config.NumberColumn("to (95%)", format="percent"),
                 "value_mean": st.column_config.NumberColumn("mean value", format="localized"),
                 "value_total": st.column_config.NumberColumn("total value", format="localized"),
+                "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
+                "median_cycle_days": st.column_config.NumberColumn("median cycle (days)", format="%.0f"),
+                "churn_rate": st.column_config.NumberColumn("churn rate", format="percent"),
                 "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
             })
             st.download_button("Download segments.csv", segments_csv(table).to_csv(index=False),
