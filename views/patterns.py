@@ -49,7 +49,8 @@ st.caption("Each dot is how many times more common a value is in the group than 
 st.subheader("Every tested value")
 table = report_frame[["sentence", "evidence", "lift", "lift_low", "lift_high", "q_value", "in_group",
                       "group_size", "in_rest", "rest_size"]].head(SHOWN_FINDINGS)
-st.dataframe(table, hide_index=True, width="stretch", column_config={
+picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                      key="findings_table", column_config={
     "sentence": st.column_config.TextColumn("finding", width="large"),
     "lift": st.column_config.NumberColumn(format="%.2f"), "lift_low": st.column_config.NumberColumn(format="%.2f"),
     "lift_high": st.column_config.NumberColumn(format="%.2f"),
@@ -59,7 +60,11 @@ if len(report_frame) > SHOWN_FINDINGS:
     st.caption(f"The first {SHOWN_FINDINGS} of {len(report_frame):,}, strongest evidence first.")
 
 st.subheader("One attribute, group against the rest")
+st.caption("Click a finding above to show its attribute here.")
 labels = dict(zip(report_frame["attribute"], report_frame["label"], strict=False))
+rows = picked.selection.rows if picked is not None else []
+if rows and rows[0] < len(report_frame):
+    st.session_state["pattern_attribute"] = report_frame["attribute"].iloc[rows[0]]
 attribute = st.selectbox("Attribute", list(labels), format_func=labels.get, key="pattern_attribute")
 values = report_frame[(report_frame["attribute"] == attribute) & ~report_frame["best_range"]]
 st.altair_chart(best_vs_rest(values, SIDES[side][2]), width="stretch")
