@@ -1,0 +1,169 @@
+"""The ICP itself: criteria with their evidence, tier rules, market assumptions and the template
+text, as one versioned pydantic model. It is what `icp.json` holds and what `--settings` reloads."""
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from icp.errors import InputFileError
+from icp.segments import SegmentSettings
+from icp.success import SuccessSettings
+
+SCHEMA_VERSION = 1
+
+CriterionKind = Literal["in_set", "range", "contains", "flag"]
+CriterionRole = Literal["must", "nice", "disqualify"]
+TIERS = ("Tier 1", "Tier 2", "Tier 3", "Not a fit")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(_Frozen):
+    """Why a criterion is there: the finding it was drafted from (counts, lift, interval, q-value)."""
+
+    in_group: int
+    group_size: int
+    in_rest: int
+    rest_size: int
+    lift: float
+    lift_low: float
+    lift_high: float
+    q_value: float
+    evidence: str  # strong / moderate / weak / none
+    sentence: str
+
+
+class Criterion(_Frozen):
+    """One test an account passes or not.
+
+    - in_set: the attribute's value is one of `values` (case-insensitive);
+    - range: low <= value < high (either end may be open);
+    - contains: the list attribute holds at least one of `values` (case-insensitive);
+    - flag: the yes/no attribute equals `flag`.
+    A `must` criterion is a hard filter (it defines SAM), `nice` adds its weight to the fit score,
+    `disqualify` sets the fit score to 0. An account with no value for the attribute does not pass it.
+    """
+
+    attribute: str  # column of the normalized account tables (a role name or a snake_case attribute)
+    label: str
+    kind: CriterionKind
+    role: CriterionRole = "nice"
+    values: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    flag: bool | None = None
+    weight: float = Field(1.0, ge=0, le=10)
+    evidence: Evidence | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Criterion":
+        if self.kind in ("in_set", "contains") and not self.values:
+            raise ValueError(f"criterion on {self.label}: list at least one value")
+        if self.kind == "range":
+            if self.low is None and self.high is None:
+                raise ValueError(f"criterion on {self.label}: give a lower or an upper bound")
+            if self.low is not None and self.high is not None and self.low >= self.high:
+                raise ValueError(f"criterion on {self.label}: the lower bound must be below the upper bound")
+        if self.kind == "flag" and self.flag is None:
+            raise ValueError(f"criterion on {self.label}: say whether the flag must be yes or no")
+        return self
+
+
+class TierRules(_Frozen):
+    """Fit score thresholds for the tiers, or Tier 1 sized to sales capacity (reps x accounts per rep)."""
+
+    mode: Literal["thresholds", "capacity"] = "thresholds"
+    tier1: float = Field(75, ge=0, le=100)
+    tier2: float = Field(50, ge=0, le=100)
+    tier3: float = Field(25, ge=0, le=100)
+    reps: int = Field(5, ge=1, le=10_000)
+    accounts_per_rep: int = Field(50, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TierRules":
+        if not self.tier1 >= self.tier2 >= self.tier3:
+            raise ValueError("tier thresholds must go down: Tier 1 >= Tier 2 >= Tier 3")
+        return self
+
+    @property
+    def capacity(self) -> int:
+        return self.reps * self.accounts_per_rep
+
+
+class MarketAssumptions(_Frozen):
+    """What SOM rests on; each is written out next to the figures."""
+
+    reachable_share: float = Field(0.3, gt=0, le=1)  # of SAM reachable within the horizon
+    win_rate: float | None = Field(None, gt=0, le=1)  # None: the win rate measured in the deals
+    horizon_years: float = Field(1.0, gt=0, le=10)
+    acv: float | None = Field(None, ge=0)  # None: mean value of best customers passing the ICP
+    typed_tam: int | None = Field(None, ge=0)  # counts typed in when there is no universe list
+    typed_sam: int | None = Field(None, ge=0)
+
+
+class Persona(_Frozen):
+    title: str = ""
+    department: str = ""
+    seniority: str = ""
+
+
+class Template(_Frozen):
+    """The seeds' ICP template: what data cannot say, written by the team."""
+
+    segment_description: str = ""
+    negative_description: str = ""
+    goals: str = ""
+    challenges: str = ""
+    pain_points: str = ""
+    watering_holes: str = ""
+    personas: tuple[Persona, ...] = ()
+
+
+class ICP(_Frozen):
+    """A whole, reloadable ICP: `icp.json`."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = "Ideal Customer Profile"
+    version: int = Field(1, ge=1)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    data_fingerprint: str = ""  # of the lists it was drafted from, to tell when the data changed
+    criteria: tuple[Criterion, ...] = ()
+    tiers: TierRules = TierRules()
+    success: SuccessSettings
+    segments: SegmentSettings = SegmentSettings()
+    market: MarketAssumptions = MarketAssumptions()
+    template: Template = Template()
+
+    @property
+    def musts(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.role == "must")
+
+    @property
+    def nices(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.role == "nice")
+
+    @property
+    def disqualifiers(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.role == "disqualify")
+
+
+def parse_icp(text: str | bytes, source: str = "icp.json") -> ICP:
+    """An ICP from its JSON; anything wrong is one plain sentence naming the file and the field."""
+    try:
+        return ICP.model_validate_json(text)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        if first["type"] == "extra_forbidden":
+            problem = f"has a field this version does not know: '{where}'"
+        elif first["type"] == "json_invalid":
+            problem = "is not valid JSON"
+        elif first["loc"] and first["loc"][0] == "schema_version":
+            problem = f"has schema_version {first.get('input')!r}; this version reads {SCHEMA_VERSION}"
+        else:
+            problem = f"has a bad value at '{where}': {first['msg']}"
+        more = len(err.errors()) - 1
+        raise InputFileError(source, problem + (f" (and {more} more problems)." if more else ".")) from err

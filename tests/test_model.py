@@ -1,0 +1,69 @@
+"""The ICP model: complete criteria, ordered tiers, a JSON round trip and plain errors on bad files."""
+
+import json
+
+import pytest
+
+from icp.errors import InputFileError
+from icp.model import ICP, Criterion, TierRules, parse_icp
+from icp.success import Criterion as SuccessCriterion
+from icp.success import SuccessSettings
+
+SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2),),
+                          value_column="arr")
+
+
+def sample() -> ICP:
+    return ICP(
+        name="Mid-market fintech", success=SUCCESS,
+        criteria=(
+            Criterion(attribute="industry", label="Industry", kind="in_set", role="must", values=("Fintech", "Café Zürich")),
+            Criterion(attribute="employees", label="Employees", kind="range", low=51, high=1001, weight=2),
+            Criterion(attribute="tech_stack", label="Tech stack", kind="contains", values=("Snowflake",)),
+            Criterion(attribute="business_model", label="Business model", kind="in_set", role="disqualify",
+                      values=("Hardware",)),
+        ),
+    )
+
+
+def test_json_round_trip_keeps_everything():
+    icp = sample()
+    again = parse_icp(icp.model_dump_json())
+    assert again == icp
+    assert [c.label for c in again.musts] == ["Industry"]
+    assert [c.label for c in again.disqualifiers] == ["Business model"]
+    assert json.loads(icp.model_dump_json())["schema_version"] == 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kind": "in_set"}, "at least one value"),
+    ({"kind": "range"}, "lower or an upper bound"),
+    ({"kind": "range", "low": 10, "high": 5}, "below the upper bound"),
+    ({"kind": "flag"}, "yes or no"),
+])
+def test_incomplete_criteria_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Criterion(attribute="x", label="X", **kwargs)
+
+
+def test_tiers_must_go_down_and_capacity_multiplies():
+    with pytest.raises(ValueError, match="go down"):
+        TierRules(tier1=40, tier2=60)
+    assert TierRules(mode="capacity", reps=4, accounts_per_rep=25).capacity == 100
+
+
+def test_bad_files_get_one_plain_sentence_naming_the_file():
+    data = json.loads(sample().model_dump_json())
+    data["surprise"] = 1
+    with pytest.raises(InputFileError, match=r"^my icp.json: has a field this version does not know: 'surprise'\."):
+        parse_icp(json.dumps(data), "my icp.json")
+    data.pop("surprise")
+    data["schema_version"] = 7
+    with pytest.raises(InputFileError, match="schema_version 7; this version reads 1"):
+        parse_icp(json.dumps(data))
+    with pytest.raises(InputFileError, match="is not valid JSON"):
+        parse_icp("{not json")
+    data["schema_version"] = 1
+    data["tiers"]["tier1"] = 500
+    with pytest.raises(InputFileError, match="tiers.tier1"):
+        parse_icp(json.dumps(data))
