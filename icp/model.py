@@ -72,6 +72,27 @@ class Criterion(_Frozen):
         return self
 
 
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def describe(criterion: "Criterion") -> str:
+    """The test in words: "Industry is Fintech or Healthcare", "Employees 51–1,000", "Tech stack has Snowflake"."""
+    c = criterion
+    if c.kind == "in_set":
+        return f"{c.label} is {' or '.join(c.values)}"
+    if c.kind == "contains":
+        return f"{c.label} has {' or '.join(c.values)}"
+    if c.kind == "flag":
+        return f"{c.label}: {'yes' if c.flag else 'no'}"
+    if c.low is not None and c.high is not None:
+        # Whole-number bounds read as counts: [51, 1001) is "51–1,000".
+        if float(c.low).is_integer() and float(c.high).is_integer():
+            return f"{c.label} {_number(c.low)}–{_number(c.high - 1)}"
+        return f"{c.label} from {_number(c.low)} to under {_number(c.high)}"
+    return f"{c.label} {'at least ' + _number(c.low) if c.low is not None else 'under ' + _number(c.high)}"
+
+
 class TierRules(_Frozen):
     """Fit score thresholds for the tiers, or Tier 1 sized to sales capacity (reps x accounts per rep)."""
 
