@@ -1,0 +1,90 @@
+"""Named, dated ICP versions kept in the workspace, and what changes between two of them."""
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from icp.errors import WorkspaceError
+from icp.model import ICP, Criterion, describe, parse_icp
+from icp.workspace import Workspace
+
+_TABLE = """CREATE TABLE IF NOT EXISTS _icp_versions (
+    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, saved_at VARCHAR NOT NULL, icp JSON NOT NULL)"""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VersionInfo(_Frozen):
+    version: int
+    name: str
+    saved_at: datetime
+    criteria: int
+
+
+class CriterionChange(_Frozen):
+    attribute: str
+    label: str
+    change: Literal["added", "removed", "changed"]
+    before: str | None  # "must: Industry is Fintech (weight 2)"
+    after: str | None
+
+
+def save_version(workspace: Workspace, icp: ICP, name: str) -> ICP:
+    """Store `icp` as the next version under `name`; returns it with its version number and date."""
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise WorkspaceError("Give the version a name.")
+    with workspace.connect() as con:
+        con.execute(_TABLE)
+        con.execute("BEGIN TRANSACTION")
+        number = con.execute("SELECT coalesce(max(version), 0) + 1 FROM _icp_versions").fetchone()[0]
+        saved = icp.model_copy(update={"version": number, "name": name,
+                                       "created_at": datetime.now(UTC).replace(microsecond=0)})
+        con.execute("INSERT INTO _icp_versions VALUES (?, ?, ?, ?)",
+                    [number, name, saved.created_at.isoformat(), saved.model_dump_json()])
+        con.execute("COMMIT")
+    return saved
+
+
+def list_versions(workspace: Workspace) -> list[VersionInfo]:
+    with workspace.connect() as con:
+        con.execute(_TABLE)
+        rows = con.execute("SELECT version, name, saved_at, icp FROM _icp_versions ORDER BY version").fetchall()
+    return [VersionInfo(version=v, name=n, saved_at=datetime.fromisoformat(at), criteria=len(parse_icp(doc).criteria)) for v, n, at, doc in rows]
+
+
+def load_version(workspace: Workspace, version: int) -> ICP:
+    with workspace.connect() as con:
+        con.execute(_TABLE)
+        row = con.execute("SELECT icp FROM _icp_versions WHERE version = ?", [version]).fetchone()
+    if row is None:
+        raise WorkspaceError(f"This workspace has no ICP version {version}.")
+    return parse_icp(row[0], f"ICP version {version}")
+
+
+def _said(c: Criterion) -> str:
+    return f"{c.role}: {describe(c)} (weight {c.weight:g})"
+
+
+def _side(c: Criterion) -> tuple[str, bool]:
+    return c.attribute, c.role == "disqualify"
+
+
+def criteria_diff(before: ICP, after: ICP) -> list[CriterionChange]:
+    """Criteria added, removed or changed (role, values, range, weight). A criterion is the same one
+    when it tests the same attribute on the same side: a nice that became a must has changed."""
+    old = {_side(c): c for c in before.criteria}
+    new = {_side(c): c for c in after.criteria}
+    changes = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        a, b = old.get(key), new.get(key)
+        if a is not None and b is not None and a.model_dump(exclude={"evidence"}) == b.model_dump(exclude={"evidence"}):
+            continue
+        change = "added" if a is None else "removed" if b is None else "changed"
+        c = b or a
+        changes.append(CriterionChange(attribute=c.attribute, label=c.label, change=change,
+                                       before=_said(a) if a else None, after=_said(b) if b else None))
+    return changes
