@@ -1,0 +1,345 @@
+"""Step 5, ICP: a first draft of the criteria, read off the pattern reports, for the user to edit.
+
+Positive side: what sets the best customers apart becomes `must` (when nearly all of them share it)
+or `nice` criteria. Negative side: what churned (else lowest-value) customers share, and the best
+customers almost never do, becomes `disqualify` criteria. Only findings that pass the false
+discovery rate (strong or moderate evidence) are drafted: a weak finding is shown on the Patterns
+page, never promoted silently into the ICP.
+"""
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from icp.analysis import available_sides, find_patterns
+from icp.model import ICP, Criterion, Evidence, Template
+from icp.patterns import Finding, PatternReport
+from icp.stats import Evidence as EvidenceWord
+from icp.success import SuccessSettings, default_settings
+from icp.workspace import Workspace
+
+# Numbers whose values are whole counts: a band [51, 201) reads "51-200", as the Patterns page writes it.
+_WHOLE_NUMBERS = frozenset({"employees", "founded_year"})
+_NO_GROUPING = frozenset({"founded_year"})  # 1995, not 1,995
+# A directional finding (fewer than 30 best customers) is a hint, so it is drafted at this weight at most.
+DIRECTIONAL_MAX_WEIGHT = 1.0
+_EVIDENCE_RANK = {"strong": 0, "moderate": 1, "weak": 2, "none": 3}
+_ROLE_RANK = {"must": 0, "nice": 1, "disqualify": 2}
+
+
+class DraftRules(BaseModel):
+    """How findings become criteria. The defaults recover the demo's planted profile (tests/test_draft.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A positive criterion is `must` when the accounts passing it hold at least this share of the best
+    # customers (with a known value): a hard filter that drops more best customers than this is too strict.
+    must_coverage: float = Field(0.8, gt=0, le=1)
+    # Evidence words a finding needs to be drafted; strong and moderate are q < 0.05.
+    min_evidence: tuple[EvidenceWord, ...] = ("strong", "moderate")
+    # Lift over the rest a positive value needs: below it, a significant difference is too small to target.
+    min_lift: float = Field(1.3, ge=1)
+    # Lift a negative value needs among churned / low-value accounts to zero an account's score.
+    disqualify_lift: float = Field(2.0, ge=1)
+    # A disqualifier may hold at most this share of the best customers, or it would throw good accounts away.
+    disqualify_max_best_share: float = Field(0.05, ge=0, le=1)
+
+
+DEFAULT_RULES = DraftRules()
+
+
+def weight_of(finding: Finding) -> float:
+    """A criterion's weight from its evidence: 2·ln(lift) + (2 if strong else 1), clipped to 1-10, to 0.1.
+
+    The log makes a doubling of the lift worth the same everywhere (1.4 points); strong evidence adds one
+    point over moderate. A directional finding is capped at DIRECTIONAL_MAX_WEIGHT. Disqualifiers get a
+    weight the same way, for the editor to show, though any passed disqualifier zeroes the score.
+    """
+    raw = 2 * math.log(finding.lift) + (2 if finding.evidence == "strong" else 1)
+    weight = round(min(10.0, max(1.0, raw)), 1)
+    return min(weight, DIRECTIONAL_MAX_WEIGHT) if finding.directional else weight
+
+
+def _strength(finding: Finding) -> tuple:
+    """Sort key, strongest evidence first; the attribute and value make ties deterministic."""
+    return (_EVIDENCE_RANK[finding.evidence], finding.q_value, -abs(math.log(finding.lift)),
+            finding.attribute, finding.value)
+
+
+def _evidence(finding: Finding) -> Evidence:
+    return Evidence(
+        in_group=finding.in_group, group_size=finding.group_size, in_rest=finding.in_rest,
+        rest_size=finding.rest_size, lift=finding.lift, lift_low=finding.lift_low, lift_high=finding.lift_high,
+        q_value=finding.q_value, evidence=finding.evidence, sentence=finding.sentence,
+    )
+
+
+def _by_attribute(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped per attribute, in report order."""
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.attribute, []).append(finding)
+    return grouped
+
+
+def _numeric_candidates(findings: list[Finding]) -> list[Finding]:
+    """The best range when the report has one, else the single bands: the bands a best range spans
+    are already inside it, and a range criterion is one interval."""
+    ranges = [f for f in findings if f.best_range]
+    return ranges or findings
+
+
+def _overlaps(low: float | None, high: float | None, other_low: float | None, other_high: float | None) -> bool:
+    """[low, high) and [other_low, other_high) share a point; None is an open end."""
+    below = low is None or other_high is None or low < other_high
+    above = other_low is None or high is None or other_low < high
+    return below and above
+
+
+def _criterion(findings: list[Finding], role: str, weight: float) -> Criterion:
+    """One criterion from the findings it rests on; its evidence is the strongest of them."""
+    first = min(findings, key=_strength)
+    base = {"attribute": first.attribute, "label": first.label, "role": role, "weight": weight,
+            "evidence": _evidence(first)}
+    if first.kind == "number":
+        return Criterion(kind="range", low=first.low, high=first.high, **base)
+    if first.kind == "flag":
+        # The Patterns step tests only "yes" of a flag ("no" is the same table mirrored).
+        return Criterion(kind="flag", flag=True, **base)
+    ordered = tuple(f.value for f in sorted(findings, key=_strength))
+    return Criterion(kind="contains" if first.kind == "list" else "in_set", values=ordered, **base)
+
+
+# --- positive side -----------------------------------------------------------------------------
+
+
+def _chosen(findings: list[Finding], qualifies: Callable[[Finding], bool]) -> list[Finding]:
+    """The qualifying findings of one attribute; for a number, the strongest qualifying range alone."""
+    if findings[0].kind == "number":
+        ranges = sorted((f for f in _numeric_candidates(findings) if qualifies(f)), key=_strength)
+        return ranges[:1]
+    return [f for f in findings if qualifies(f)]
+
+
+def _positive(best: PatternReport, rules: DraftRules) -> list[Criterion]:
+    def qualifies(f: Finding) -> bool:
+        return f.evidence in rules.min_evidence and f.lift >= rules.min_lift
+
+    drafted = []
+    for findings in _by_attribute(best.findings).values():
+        chosen = _chosen(findings, qualifies)
+        if findings[0].kind == "list":
+            # Items of a list are not alternatives (an account can hold them all), so each item is its own
+            # criterion: "contains Snowflake or Salesforce" as one must would let Salesforce-only accounts
+            # through a filter that the evidence says only Snowflake earns.
+            drafted += [_scored([f], rules) for f in chosen]
+        elif chosen:
+            drafted.append(_scored(chosen, rules))
+    return drafted
+
+
+def _scored(chosen: list[Finding], rules: DraftRules) -> Criterion:
+    """Role from coverage, weight from the strongest finding's lift and evidence."""
+    strongest = min(chosen, key=_strength)
+    # Category values are exclusive, so their counts add up; a number or flag criterion is one finding.
+    coverage = sum(f.in_group for f in chosen) / strongest.group_size
+    # A directional finding is too thin for a hard filter, whatever its coverage.
+    role = "must" if coverage >= rules.must_coverage and not strongest.directional else "nice"
+    return _criterion(chosen, role, weight_of(strongest))
+
+
+# --- negative side -----------------------------------------------------------------------------
+
+
+def _best_share(best: PatternReport, finding: Finding) -> float | None:
+    """Share of the best customers holding a negative finding's value; None when the best report cannot say.
+
+    Numbers: the best report's bands overlapping the range (its multi-band best range left out, as it
+    repeats them), so a band only partly inside counts whole and the share errs toward not disqualifying.
+    """
+    same = [f for f in best.findings if f.attribute == finding.attribute]
+    if finding.kind != "number":
+        match = [f for f in same if f.value.casefold() == finding.value.casefold()]
+        return match[0].share_group if match else None
+    exact = [f for f in same if (f.low, f.high) == (finding.low, finding.high)]
+    if exact:
+        return exact[0].share_group
+    bands = [f for f in same if not _spanned(f, same)]
+    touching = [f for f in bands if _overlaps(f.low, f.high, finding.low, finding.high)]
+    return sum(f.in_group for f in touching) / touching[0].group_size if touching else None
+
+
+def _spanned(run: Finding, findings: list[Finding]) -> list[Finding]:
+    """Other findings whose interval lies inside `run`'s: the bands a multi-band best range joins."""
+    def inside(f: Finding) -> bool:
+        low_in = run.low is None or (f.low is not None and f.low >= run.low)
+        high_in = run.high is None or (f.high is not None and f.high <= run.high)
+        return f is not run and low_in and high_in
+
+    return [f for f in findings if inside(f)]
+
+
+def _contradicts(finding: Finding, positive: list[Criterion]) -> bool:
+    """The negative value is (part of) a positive criterion on the same attribute."""
+    for criterion in positive:
+        if criterion.attribute != finding.attribute:
+            continue
+        if criterion.kind == "range":
+            if _overlaps(criterion.low, criterion.high, finding.low, finding.high):
+                return True
+        elif criterion.kind == "flag" or finding.value.casefold() in {v.casefold() for v in criterion.values}:
+            return True
+    return False
+
+
+def _negative(negative: PatternReport, best: PatternReport, positive: list[Criterion],
+              rules: DraftRules) -> list[Criterion]:
+    def qualifies(f: Finding) -> bool:
+        # A disqualifier zeroes an account's score: a directional finding is too thin to do that.
+        if f.evidence not in rules.min_evidence or f.lift < rules.disqualify_lift or f.directional:
+            return False
+        share = _best_share(best, f)
+        # Unknown among best customers: not drafted, since rarity there is what makes it safe.
+        return share is not None and share <= rules.disqualify_max_best_share and not _contradicts(f, positive)
+
+    drafted = []
+    for findings in _by_attribute(negative.findings).values():
+        chosen = _chosen(findings, qualifies)
+        if findings[0].kind == "list":
+            drafted += [_criterion([f], "disqualify", weight_of(f)) for f in chosen]
+        elif chosen:
+            drafted.append(_criterion(chosen, "disqualify", weight_of(min(chosen, key=_strength))))
+    return drafted
+
+
+# --- plain-language text -----------------------------------------------------------------------
+
+
+def _number(x: float, attribute: str) -> str:
+    """1,200; 10M; 2.5B; years without a separator."""
+    if attribute in _NO_GROUPING:
+        return f"{x:.10g}"
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(x) >= size:
+            return f"{x / size:.3g}{suffix}"
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.10g}"
+
+
+def _range(criterion: Criterion) -> str:
+    """"51-5,000 employees", "fewer than 11 employees", "annual revenue 10M-500M"."""
+    low, high, attribute = criterion.low, criterion.high, criterion.attribute
+    whole = attribute in _WHOLE_NUMBERS
+    if low is None:
+        text = f"fewer than {_number(high, attribute)}" if whole else f"under {_number(high, attribute)}"
+    elif high is None:
+        text = f"{_number(low, attribute)} or more"
+    else:
+        # Whole counts read inclusive at the top, as bands do ("51-200" is [51, 201)).
+        top = high - 1 if whole and float(low).is_integer() and float(high).is_integer() else high
+        text = f"{_number(low, attribute)}–{_number(top, attribute)}"
+    return f"{text} employees" if attribute == "employees" else f"{_lower(criterion.label)} {text}"
+
+
+def _lower(label: str) -> str:
+    """"Annual revenue" -> "annual revenue", but "ARR" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return " or ".join(values)
+
+
+def _clause(criterion: Criterion) -> str:
+    """The criterion as a clause after "companies": "with 51-5,000 employees", "that use Snowflake"."""
+    if criterion.kind == "range":
+        return f"with {_range(criterion)}"
+    if criterion.kind == "contains":
+        verb = "that use" if criterion.attribute == "tech_stack" else f"whose {_lower(criterion.label)} include"
+        return f"{verb} {_either(criterion.values)}"
+    if criterion.kind == "flag":
+        return f"where {_lower(criterion.label)} is {'yes' if criterion.flag else 'no'}"
+    return f"with {_lower(criterion.label)} {_either(criterion.values)}"
+
+
+def _sentence(criteria: list[Criterion]) -> str:
+    """"Fintech or Healthcare companies with 51-5,000 employees that use Snowflake": the industry leads,
+    then the "with" clauses, then the "that" ones, which reads in that order."""
+    lead = [c for c in criteria if c.attribute == "industry" and c.kind == "in_set"]
+    head = f"{_either(lead[0].values)} companies" if lead else "companies"
+    clauses = [_clause(c) for c in criteria if c not in lead]
+    return " ".join([head, *sorted(clauses, key=lambda text: not text.startswith("with "))])
+
+
+def _negative_phrase(criterion: Criterion) -> str:
+    if criterion.kind == "range":
+        return _range(criterion)
+    if criterion.kind == "contains":
+        return f"using {_either(criterion.values)}"
+    if criterion.kind == "flag":
+        return f"{_lower(criterion.label)}: {'yes' if criterion.flag else 'no'}"
+    return _either(criterion.values)
+
+
+def draft_descriptions(criteria: Iterable[Criterion]) -> tuple[str, str]:
+    """Draft segment and negative descriptions from the criteria; empty where there is nothing to say."""
+    criteria = list(criteria)
+    musts = [c for c in criteria if c.role == "must"]
+    nices = [c for c in criteria if c.role == "nice"]
+    bad = [c for c in criteria if c.role == "disqualify"]
+    parts = []
+    if musts:
+        parts.append(f"{_upper_first(_sentence(musts))}.")
+    if nices:
+        parts.append(f"Stronger fit: {_sentence(nices)}." if musts else f"{_upper_first(_sentence(nices))}.")
+    negative = f"Not a fit: {', '.join(_negative_phrase(c) for c in bad)}." if bad else ""
+    return " ".join(parts), negative
+
+
+# --- the draft -----------------------------------------------------------------------------------
+
+
+def draft_from_reports(best: PatternReport, negative: PatternReport | None, success: SuccessSettings,
+                       rules: DraftRules = DEFAULT_RULES, name: str = "Ideal Customer Profile") -> ICP:
+    """The drafted ICP from a best-customer report and a negative one (churned, else low-value; None: no
+    disqualifiers). Pure: the same reports give the same criteria in the same order."""
+    positive = _positive(best, rules)
+    disqualifiers = _negative(negative, best, positive, rules) if negative is not None else []
+    criteria = sorted(
+        positive + disqualifiers,
+        key=lambda c: (_ROLE_RANK[c.role], _EVIDENCE_RANK[c.evidence.evidence], c.evidence.q_value,
+                       -abs(math.log(c.evidence.lift)), c.attribute, c.values, c.low or 0.0),
+    )
+    segment, negative_text = draft_descriptions(criteria)
+    return ICP(name=name, success=success, criteria=tuple(criteria),
+               template=Template(segment_description=segment, negative_description=negative_text))
+
+
+def data_fingerprint(workspace: Workspace) -> str:
+    """A short hash of the workspace's lists (kind, file, rows, ingest time): it changes when the data does."""
+    lists = [
+        [kind, report.file, report.rows_kept, report.ingested_at.isoformat()]
+        for kind, report in sorted(workspace.lists().items())
+    ]
+    return hashlib.sha256(json.dumps(lists).encode()).hexdigest()[:12]
+
+
+def negative_side(workspace: Workspace) -> str:
+    """Churn says most plainly who is a bad fit; without a churn column, the lowest-value quarter."""
+    return "churned" if "churned" in available_sides(workspace) else "low_value"
+
+
+def draft_icp(workspace: Workspace, success: SuccessSettings | None = None, rules: DraftRules = DEFAULT_RULES,
+              name: str = "Ideal Customer Profile") -> ICP:
+    """Draft an ICP from a workspace's customers (default success settings unless given)."""
+    settings = success or default_settings(workspace)
+    best = find_patterns(workspace, settings, "best")
+    negative = find_patterns(workspace, settings, negative_side(workspace))
+    icp = draft_from_reports(best, negative, settings, rules, name)
+    return icp.model_copy(update={"data_fingerprint": data_fingerprint(workspace)})

@@ -1,0 +1,328 @@
+"""Fit score, tier and reasons of accounts against an ICP, as one SQL query for DuckDB or a warehouse.
+
+What an account passes (each criterion on one column of the accounts):
+
+- an account passes a criterion only when its value is known (NULL never passes), and
+  - `in_set`: lower(trim(value)) equals one of the criterion's values, lower-cased and trimmed;
+  - `range`: low <= value < high (a missing bound is open);
+  - `contains`: the list holds an item that, trimmed and lower-cased, equals one of the values;
+  - `flag`: value = flag.
+- Fit score (DOUBLE, 0-100, rounded to 1 decimal) = 100 x the weight of the passed `must` and
+  `nice` criteria / the weight of all `must` and `nice` criteria (weight 0 counts for nothing);
+  100 when no `must` or `nice` criterion has a weight; 0 when any `disqualify` criterion passes.
+- `icp_in_sam`: every `must` passes and no `disqualify` passes. This is what defines SAM.
+- Tier: an account outside SAM is 'Not a fit'. Thresholds mode: score >= tier1 is 'Tier 1',
+  >= tier2 'Tier 2', >= tier3 'Tier 3', else 'Not a fit'. Capacity mode: among the accounts in
+  SAM, the first `tiers.capacity` by (score DESC, key ASC) are 'Tier 1'; the others in SAM get
+  'Tier 2', 'Tier 3' or 'Not a fit' by the tier2 and tier3 thresholds. Capacity mode therefore
+  needs a key column with one distinct value per account (`account_key`), or ties are arbitrary.
+- `icp_reasons`: `met: ... | missed: ... | disqualified: ...`, each criterion in the words of
+  `icp.model.describe`, empty parts left out; a missed criterion whose value is missing reads
+  `Label (unknown)`.
+- Column types: numbers DOUBLE, lists VARCHAR[] (the dialect's array of strings), flags BOOLEAN,
+  categories VARCHAR.
+
+The query is a sqlglot expression tree rendered for the dialect, so column names are always quoted
+identifiers and every value of the ICP is a literal escaped by the dialect's own rules; no user
+text is ever formatted into SQL. Only the list predicate differs in shape per dialect (see
+`_contains`). Tiers compare the rounded score, so no account shown at 75.0 misses a 75 threshold.
+"""
+
+import math
+from functools import reduce
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from icp.model import ICP, Criterion, describe
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
+_EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql reads in capacity mode
+_OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
+_TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
+_ALIAS = "s"
+_ITEM = "item"  # lambda / UNNEST variable of the list predicate; quoted, so it never clashes with keywords
+
+
+def columns_read(icp: ICP) -> dict[str, str]:
+    """Every column the ICP's criteria read, in criteria order, with its DuckDB type."""
+    types: dict[str, str] = {}
+    for criterion in icp.criteria:
+        wanted = _TYPES[criterion.kind]
+        if types.setdefault(criterion.attribute, wanted) != wanted:
+            raise ValueError(f"criteria read column {criterion.attribute!r} both as {types[criterion.attribute]} "
+                             f"and as {wanted}; one column has one type")
+    return types
+
+
+def score_sql(icp: ICP, source: str, *, key: str = "account_key", reasons: bool = True,
+              dialect: str = "duckdb") -> str:
+    """SELECT s.*, icp_fit_score, icp_tier, icp_in_sam[, icp_reasons] FROM source, best first.
+
+    `source` is a table name or a parenthesized subquery, written in DuckDB SQL (it is parsed and
+    rendered for `dialect`); `key` is the column that breaks ties in order and in capacity mode.
+    The source must not have columns named like the outputs already (`score_frame` drops them).
+    """
+    _check_dialect(dialect)
+    query = _query(icp, _source(source), key=key, capacity_key=key, in_sam=True, reasons=reasons,
+                   dialect=dialect)
+    return query.sql(dialect=dialect)
+
+
+def scoring_sql(icp: ICP, dialect: str = "duckdb") -> str:
+    """The exported `scoring.sql`: a header saying what it reads, then one query over `accounts`.
+
+    It returns every column of `accounts` plus icp_fit_score and icp_tier, ordered by score. Only
+    capacity mode reads a key (`account_key`): a warehouse table need not have one otherwise.
+    """
+    _check_dialect(dialect)
+    capacity_key = _EXPORT_KEY if icp.tiers.mode == "capacity" else None
+    query = _query(icp, _source("accounts"), key=None, capacity_key=capacity_key,
+                   in_sam=False, reasons=False, dialect=dialect)
+    return _header(icp, dialect, capacity_key) + query.sql(dialect=dialect, pretty=True) + ";\n"
+
+
+def score_frame(con, icp: ICP, source: str, key: str = "account_key") -> pd.DataFrame:
+    """`score_sql` run on a DuckDB connection, reasons included.
+
+    Scores from an earlier run (a targets.csv scored again) are replaced: left in, the old
+    icp_fit_score would shadow the new one in the outer query.
+    """
+    accounts = _source(source)
+    present = {column for column, *_ in con.execute(exp.select("*").from_(accounts).limit(0).sql("duckdb")).description}
+    stale = [exp.column(name, quoted=True) for name in _OUTPUTS if name in present]
+    if stale:
+        accounts.set("alias", None)
+        source = exp.select(exp.Star(except_=stale)).from_(accounts).subquery().sql("duckdb")
+    return con.execute(score_sql(icp, source, key=key)).df()
+
+
+# --- the query ----------------------------------------------------------------------------------
+
+def _query(icp: ICP, source: exp.Expression, *, key: str | None, capacity_key: str | None,
+           in_sam: bool, reasons: bool, dialect: str) -> exp.Select:
+    # Two levels, so that the outer `s.*` is exactly the input columns plus the score, and the
+    # tier, SAM flag and reasons can follow it in the order of the targets.csv contract without
+    # any helper column that would need a dialect-specific `* EXCLUDE` to drop.
+    passes = [(c, _passes(c, dialect)) for c in icp.criteria]
+    scored = exp.select(_star(), exp.alias_(_score(passes), "icp_fit_score", quoted=True)).from_(source)
+    sam = _in_sam(passes)
+    outputs = [_star(), exp.alias_(_tier(icp, sam, capacity_key), "icp_tier", quoted=True)]
+    if in_sam:
+        outputs.append(exp.alias_(sam, "icp_in_sam", quoted=True))
+    if reasons:
+        outputs.append(exp.alias_(_reasons(passes), "icp_reasons", quoted=True))
+    order = [exp.Ordered(this=_col("icp_fit_score"), desc=True)]
+    if key is not None:
+        order.append(_ascending(_col(key)))
+    return exp.select(*outputs).from_(scored.subquery(exp.to_identifier(_ALIAS, quoted=True))).order_by(*order)
+
+
+def _source(source: str) -> exp.Expression:
+    """The accounts to score, aliased `s`: a parenthesized subquery or a (possibly qualified) table name."""
+    if source.lstrip().startswith("("):
+        accounts = sqlglot.parse_one(source, read="duckdb")
+        if not isinstance(accounts, exp.Subquery):
+            raise ValueError(f"source is neither a table name nor one parenthesized subquery: {source!r}")
+    else:
+        accounts = exp.to_table(source, dialect="duckdb")
+        for part in accounts.parts:
+            part.set("quoted", True)
+    accounts.set("alias", exp.TableAlias(this=exp.to_identifier(_ALIAS, quoted=True)))
+    return accounts
+
+
+def _passes(criterion: Criterion, dialect: str) -> exp.Expression:
+    """TRUE or FALSE, never NULL: whether the account passes the criterion (a missing value does not)."""
+    column = _col(criterion.attribute)
+    if criterion.kind == "in_set":
+        test: exp.Expression = _normalized(column).isin(*_lowered(criterion.values))
+    elif criterion.kind == "range":
+        bounds = []
+        if criterion.low is not None:
+            bounds.append(exp.GTE(this=column.copy(), expression=_number(criterion.low)))
+        if criterion.high is not None:
+            bounds.append(exp.LT(this=column.copy(), expression=_number(criterion.high)))
+        test = exp.and_(*bounds)
+    elif criterion.kind == "contains":
+        test = _contains(column, criterion.values, dialect)
+    else:
+        test = exp.EQ(this=column, expression=exp.Boolean(this=criterion.flag))
+    return exp.func("COALESCE", test, exp.false())
+
+
+def _contains(column: exp.Column, values: tuple[str, ...], dialect: str) -> exp.Expression:
+    """Whether the list holds an item equal, trimmed and case-insensitively, to one of the values.
+
+    Written per dialect because the engines disagree on arrays: Postgres has no lambdas and its
+    ARRAY_LENGTH of an empty array is NULL, so Postgres and BigQuery get EXISTS over UNNEST, their
+    idiom; DuckDB, Snowflake and Spark count the items left by a lambda filter. Snowflake's
+    semi-structured ARRAY holds VARIANTs, so its items are cast to VARCHAR before comparing.
+    """
+    item = exp.column(_ITEM, quoted=True)
+    if dialect == "snowflake":
+        item = exp.cast(item, "VARCHAR")
+    test = _normalized(item).isin(*_lowered(values))
+    if dialect in ("postgres", "bigquery"):
+        unnest = exp.Unnest(expressions=[column], alias=exp.TableAlias(
+            this=exp.to_identifier("items", quoted=True), columns=[exp.to_identifier(_ITEM, quoted=True)]))
+        return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(unnest).where(test))
+    kept = exp.ArrayFilter(this=column, expression=exp.Lambda(this=test, expressions=[exp.to_identifier(_ITEM, quoted=True)]))
+    return exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0))
+
+
+def _score(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
+    counted = [(c, p) for c, p in passes if c.role != "disqualify" and c.weight > 0]
+    score: exp.Expression = exp.Literal.number(100)
+    if counted:
+        won = _sum([exp.Case(ifs=[exp.If(this=p.copy(), true=_number(c.weight))], default=exp.Literal.number(0))
+                    for c, p in counted])
+        share = exp.Div(this=exp.Mul(this=exp.Literal.number(100), expression=exp.cast(won, "DOUBLE")),
+                        expression=_number(sum(c.weight for c, _ in counted)))
+        score = exp.Round(this=share, decimals=exp.Literal.number(1))
+    disqualified = [p.copy() for c, p in passes if c.role == "disqualify"]
+    if disqualified:
+        score = exp.Case(ifs=[exp.If(this=exp.or_(*disqualified), true=exp.Literal.number(0))], default=score)
+    return exp.cast(score, "DOUBLE")
+
+
+def _in_sam(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
+    tests = [p.copy() for c, p in passes if c.role == "must"]
+    tests += [exp.not_(p.copy()) for c, p in passes if c.role == "disqualify"]
+    return exp.and_(*tests) if tests else exp.true()
+
+
+def _tier(icp: ICP, sam: exp.Expression, capacity_key: str | None) -> exp.Expression:
+    """The tier CASE; `capacity_key` is read only in capacity mode, where callers always give one."""
+    score = _col("icp_fit_score")
+    rules = icp.tiers
+    ifs = [exp.If(this=exp.not_(sam.copy()), true=exp.Literal.string("Not a fit"))]
+    if rules.mode == "capacity":
+        # Partitioned by SAM membership, so the numbering counts only accounts in SAM; a constant
+        # partition is left out because BigQuery refuses to partition by a constant.
+        window = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+            exp.Ordered(this=score.copy(), desc=True), _ascending(_col(capacity_key))]))
+        if not isinstance(sam, exp.Boolean):
+            window.set("partition_by", [sam.copy()])
+        ifs.append(exp.If(this=exp.LTE(this=window, expression=exp.Literal.number(rules.capacity)),
+                          true=exp.Literal.string("Tier 1")))
+    else:
+        ifs.append(_at_least(score, rules.tier1, "Tier 1"))
+    ifs += [_at_least(score, rules.tier2, "Tier 2"), _at_least(score, rules.tier3, "Tier 3")]
+    return exp.Case(ifs=ifs, default=exp.Literal.string("Not a fit"))
+
+
+def _reasons(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
+    """`met: A; B | missed: C (unknown) | disqualified: D`, built from '; '-led pieces.
+
+    Each part is '; A; B' or ''; NULLIF turns '' into NULL, which `||` propagates, so an empty part
+    vanishes without repeating its pieces (`||` propagates NULL in all five dialects).
+    """
+    met, missed, disqualified = [], [], []
+    for criterion, passed in passes:
+        text = describe(criterion)
+        if criterion.role == "disqualify":
+            disqualified.append(_case(passed, "; " + text))
+            continue
+        met.append(_case(passed, "; " + text))
+        missed.append(exp.Case(ifs=[
+            exp.If(this=passed.copy(), true=exp.Literal.string("")),
+            exp.If(this=_col(criterion.attribute).is_(exp.null()),
+                   true=exp.Literal.string(f"; {criterion.label} (unknown)")),
+        ], default=exp.Literal.string("; " + text)))
+    parts = [_part(name, pieces) for name, pieces in
+             (("met", met), ("missed", missed), ("disqualified", disqualified)) if pieces]
+    if not parts:
+        return exp.Literal.string("")
+    # Every part starts with ' | '; the first one's is cut off.
+    return exp.Substring(this=_concat(parts), start=exp.Literal.number(4))
+
+
+def _part(name: str, pieces: list[exp.Expression]) -> exp.Expression:
+    listed = exp.Nullif(this=_concat(pieces), expression=exp.Literal.string(""))
+    text = exp.DPipe(this=exp.Literal.string(f" | {name}: "),
+                     expression=exp.Substring(this=listed, start=exp.Literal.number(3)))
+    return exp.func("COALESCE", text, exp.Literal.string(""))
+
+
+# --- the header of scoring.sql ------------------------------------------------------------------
+
+def _header(icp: ICP, dialect: str, capacity_key: str | None) -> str:
+    reads = {name: _type(kind, dialect) for name, kind in columns_read(icp).items()}
+    lines = [
+        f"ICP fit score: {_one_line(icp.name)}, version {icp.version}, {icp.created_at.date().isoformat()}",
+        f"Dialect: {dialect}. Generated by ICP Explorer.",
+        "Reads a table named accounts with these columns:",
+        *(f"  {_one_line(name)} {kind}" for name, kind in reads.items()),
+    ]
+    if capacity_key is not None and capacity_key not in reads:
+        lines.append(f"  {capacity_key} {_type('VARCHAR', dialect)} (one per account: breaks ties when Tier 1 "
+                     f"is sized to capacity, {icp.tiers.capacity} accounts)")
+    lines += [
+        "Returns every column of accounts plus icp_fit_score (0-100, 1 decimal) and icp_tier",
+        "(Tier 1, Tier 2, Tier 3, Not a fit), best first. A missing value never passes a criterion.",
+    ]
+    return "".join(f"-- {line}\n" for line in lines)
+
+
+def _type(duckdb_type: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return duckdb_type
+    return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect=dialect)
+
+
+def _one_line(text: str) -> str:
+    """Text that cannot end its `--` comment: control characters and line breaks become spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+# --- small builders -----------------------------------------------------------------------------
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, table=_ALIAS, quoted=True)
+
+
+def _star() -> exp.Column:
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(_ALIAS, quoted=True))
+
+
+def _ascending(expression: exp.Expression) -> exp.Ordered:
+    # Spelled out because the engines disagree on where NULL keys sort by default.
+    return exp.Ordered(this=expression, desc=False, nulls_first=False)
+
+
+def _normalized(value: exp.Expression) -> exp.Expression:
+    return exp.Lower(this=exp.Trim(this=value))
+
+
+def _lowered(values: tuple[str, ...]) -> list[exp.Literal]:
+    return [exp.Literal.string(v) for v in dict.fromkeys(v.strip().lower() for v in values)]
+
+
+def _number(value: float) -> exp.Literal:
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a number a criterion or weight can use")
+    # Whole numbers as integers for readable SQL; large ones stay floats to fit every engine's literals.
+    return exp.Literal.number(int(value) if float(value).is_integer() and abs(value) < 1e15 else value)
+
+
+def _at_least(score: exp.Expression, threshold: float, tier: str) -> exp.If:
+    return exp.If(this=exp.GTE(this=score.copy(), expression=_number(threshold)), true=exp.Literal.string(tier))
+
+
+def _case(condition: exp.Expression, text: str) -> exp.Case:
+    return exp.Case(ifs=[exp.If(this=condition.copy(), true=exp.Literal.string(text))], default=exp.Literal.string(""))
+
+
+def _concat(pieces: list[exp.Expression]) -> exp.Expression:
+    return reduce(lambda left, right: exp.DPipe(this=left, expression=right), pieces)
+
+
+def _sum(terms: list[exp.Expression]) -> exp.Expression:
+    return reduce(lambda left, right: exp.Add(this=left, expression=right), terms)
