@@ -16,6 +16,9 @@ pages = [
     st.Page("views/success.py", title="2. Success", icon=":material/emoji_events:", url_path="success"),
     st.Page("views/patterns.py", title="3. Patterns", icon=":material/insights:", url_path="patterns"),
     st.Page("views/segments.py", title="4. Segments", icon=":material/grid_view:", url_path="segments"),
+    st.Page("views/icp.py", title="5. ICP", icon=":material/target:", url_path="icp"),
+    st.Page("views/market.py", title="6. Market", icon=":material/public:", url_path="market"),
+    st.Page("views/targets.py", title="7. Targets", icon=":material/format_list_numbered:", url_path="targets"),
 ]
 pg = st.navigation(pages)
 if workspace is None:

@@ -100,3 +100,26 @@ def cluster_scatter(points: pd.DataFrame) -> alt.Chart:
         x=alt.X("x:Q", title="projection 1"), y=alt.Y("y:Q", title="projection 2"),
         color=alt.Color("cluster:N", title="cluster"), tooltip=["cluster:N"],
     ).properties(height=380)
+
+
+def market_funnel(tam: int, sam: int, som: int) -> alt.Chart:
+    """TAM, SAM and SOM as nested bars, widest first, each labelled with its count."""
+    data = pd.DataFrame({"stage": ["TAM", "SAM", "SOM"], "accounts": [tam, sam, som]})
+    bars = alt.Chart(data).mark_bar(color=BEST).encode(
+        y=alt.Y("stage:N", sort=["TAM", "SAM", "SOM"], title=None),
+        x=alt.X("accounts:Q", title="accounts"),
+        tooltip=["stage:N", alt.Tooltip("accounts:Q", format=",")],
+    )
+    labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("accounts:Q", format=","))
+    return (bars + labels).properties(height=150)
+
+
+def tier_bars(counts: pd.DataFrame) -> alt.Chart:
+    """Accounts per tier, in tier order."""
+    return alt.Chart(counts).mark_bar().encode(
+        x=alt.X("tier:N", sort=list(counts["tier"]), title=None),
+        y=alt.Y("accounts:Q", title="accounts"),
+        color=alt.Color("tier:N", sort=list(counts["tier"]), legend=None,
+                        scale=alt.Scale(range=["#1d4ed8", "#60a5fa", "#bfdbfe", "#e5e7eb"])),
+        tooltip=["tier:N", alt.Tooltip("accounts:Q", format=",")],
+    ).properties(height=220)

@@ -19,23 +19,72 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"{kind}: {path}")
 
 
+def _build(args: argparse.Namespace) -> None:
+    from icp.build import build
+
+    files = {kind: getattr(args, kind) for kind in ("customers", "deals", "orders", "universe", "targets")}
+    segment_by = args.segment_by.split(",") if args.segment_by else None
+    for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by).items():
+        print(f"{name}: {path}")
+
+
+def _score(args: argparse.Namespace) -> None:
+    from icp.build import score_file
+
+    print(score_file(args.icp, args.accounts, args.out))
+
+
+def _sql(args: argparse.Namespace) -> None:
+    from icp.build import read_icp
+    from icp.scoring import scoring_sql
+
+    print(scoring_sql(read_icp(args.icp), args.dialect))
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are bad input too: one `error:` line, exit 2."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="icp", description="ICP Explorer: find, size and use your Ideal Customer Profile.")
+    p = _Parser(prog="icp", description="ICP Explorer: find, size and use your Ideal Customer Profile.")
     p.add_argument("--version", action="version", version=f"icp {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write the bundled demo files (customers, deals, universe) to OUT")
     demo.add_argument("out", metavar="OUT", help="folder to write the demo CSV files into")
     demo.set_defaults(run=_demo)
+
+    build = sub.add_parser("build", help="run the whole workflow and write icp.json, segments.csv, market.json, "
+                                         "targets.csv and scoring.sql to --out")
+    build.add_argument("--customers", required=True, metavar="F", help="customer list (CSV, TSV, XLSX, Parquet)")
+    for kind in ("deals", "orders", "universe", "targets"):
+        build.add_argument(f"--{kind}", metavar="F", help=f"{kind} list")
+    build.add_argument("--settings", metavar="icp.json", help="reuse a saved ICP and its settings")
+    build.add_argument("--segment-by", metavar="DIM[,DIM]", help="segment dimensions (default: industry,employees)")
+    build.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    build.set_defaults(run=_build)
+
+    score = sub.add_parser("score", help="score an account file with a saved ICP")
+    score.add_argument("--icp", required=True, metavar="icp.json")
+    score.add_argument("--accounts", required=True, metavar="F")
+    score.add_argument("--out", required=True, metavar="targets.csv")
+    score.set_defaults(run=_score)
+
+    sql = sub.add_parser("sql", help="print the ICP's fit score as SQL")
+    sql.add_argument("--icp", required=True, metavar="icp.json")
+    sql.add_argument("--dialect", default="duckdb", choices=["duckdb", "postgres", "snowflake", "bigquery", "spark"])
+    sql.set_defaults(run=_sql)
     return p
-
-
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     try:
         args = p.parse_args(argv)
-    except SystemExit as exit_:  # argparse already printed its usage message
+    except SystemExit as exit_:  # --help, --version, or a usage error already reported
         return 2 if exit_.code else 0
     try:
         args.run(args)

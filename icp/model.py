@@ -18,7 +18,8 @@ TIERS = ("Tier 1", "Tier 2", "Tier 3", "Not a fit")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Defaults are validated too, so 75 becomes 75.0 as it would after a JSON round trip.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 class Evidence(_Frozen):
@@ -73,6 +74,10 @@ class Criterion(_Frozen):
 
 
 def _number(x: float) -> str:
+    """Counts as written (5,000); money-sized figures compact (10M, 1.5B)."""
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(x) >= size:
+            return f"{x / size:,.3g}{suffix}"
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
@@ -87,7 +92,7 @@ def describe(criterion: "Criterion") -> str:
         return f"{c.label}: {'yes' if c.flag else 'no'}"
     if c.low is not None and c.high is not None:
         # Whole-number bounds read as counts: [51, 1001) is "51–1,000".
-        if float(c.low).is_integer() and float(c.high).is_integer():
+        if float(c.low).is_integer() and float(c.high).is_integer() and c.high < 1e6:
             return f"{c.label} {_number(c.low)}–{_number(c.high - 1)}"
         return f"{c.label} from {_number(c.low)} to under {_number(c.high)}"
     return f"{c.label} {'at least ' + _number(c.low) if c.low is not None else 'under ' + _number(c.high)}"

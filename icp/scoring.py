@@ -11,10 +11,10 @@ What an account passes (each criterion on one column of the accounts):
   `nice` criteria / the weight of all `must` and `nice` criteria (weight 0 counts for nothing);
   100 when no `must` or `nice` criterion has a weight; 0 when any `disqualify` criterion passes.
 - `icp_in_sam`: every `must` passes and no `disqualify` passes. This is what defines SAM.
-- Tier: an account outside SAM is 'Not a fit'. Thresholds mode: score >= tier1 is 'Tier 1',
-  >= tier2 'Tier 2', >= tier3 'Tier 3', else 'Not a fit'. Capacity mode: among the accounts in
-  SAM, the first `tiers.capacity` by (score DESC, key ASC) are 'Tier 1'; the others in SAM get
-  'Tier 2', 'Tier 3' or 'Not a fit' by the tier2 and tier3 thresholds. Capacity mode therefore
+- Tier: a score of 0 (disqualified, or nothing met) is 'Not a fit'. 'Tier 1' is inside SAM only:
+  in thresholds mode an account in SAM scoring >= tier1; in capacity mode the first
+  `tiers.capacity` accounts of SAM by (score DESC, key ASC). Every other account is 'Tier 2' at
+  >= tier2, 'Tier 3' at >= tier3, else 'Not a fit': missing a must caps an account at Tier 2. Capacity mode therefore
   needs a key column with one distinct value per account (`account_key`), or ties are arbitrary.
 - `icp_reasons`: `met: ... | missed: ... | disqualified: ...`, each criterion in the words of
   `icp.model.describe`, empty parts left out; a missed criterion whose value is missing reads
@@ -197,7 +197,9 @@ def _tier(icp: ICP, sam: exp.Expression, capacity_key: str | None) -> exp.Expres
     """The tier CASE; `capacity_key` is read only in capacity mode, where callers always give one."""
     score = _col("icp_fit_score")
     rules = icp.tiers
-    ifs = [exp.If(this=exp.not_(sam.copy()), true=exp.Literal.string("Not a fit"))]
+    # A disqualified account (or one meeting nothing) scores 0 and is never tiered, whatever Tier 3 is.
+    ifs = [exp.If(this=exp.LTE(this=score.copy(), expression=exp.Literal.number(0)),
+                  true=exp.Literal.string("Not a fit"))]
     if rules.mode == "capacity":
         # Partitioned by SAM membership, so the numbering counts only accounts in SAM; a constant
         # partition is left out because BigQuery refuses to partition by a constant.
@@ -205,10 +207,11 @@ def _tier(icp: ICP, sam: exp.Expression, capacity_key: str | None) -> exp.Expres
             exp.Ordered(this=score.copy(), desc=True), _ascending(_col(capacity_key))]))
         if not isinstance(sam, exp.Boolean):
             window.set("partition_by", [sam.copy()])
-        ifs.append(exp.If(this=exp.LTE(this=window, expression=exp.Literal.number(rules.capacity)),
-                          true=exp.Literal.string("Tier 1")))
+        first = exp.LTE(this=window, expression=exp.Literal.number(rules.capacity))
     else:
-        ifs.append(_at_least(score, rules.tier1, "Tier 1"))
+        first = exp.GTE(this=score.copy(), expression=exp.Literal.number(rules.tier1))
+    # Tier 1 is inside SAM; an account that misses a must is at best Tier 2, a near fit.
+    ifs.append(exp.If(this=exp.and_(sam.copy(), first), true=exp.Literal.string("Tier 1")))
     ifs += [_at_least(score, rules.tier2, "Tier 2"), _at_least(score, rules.tier3, "Tier 3")]
     return exp.Case(ifs=ifs, default=exp.Literal.string("Not a fit"))
 

@@ -3,10 +3,13 @@
 from datetime import UTC, datetime
 from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from icp.errors import WorkspaceError
 from icp.model import ICP, Criterion, describe, parse_icp
+from icp.scoring import score_sql
+from icp.targets import target_source
 from icp.workspace import Workspace
 
 _TABLE = """CREATE TABLE IF NOT EXISTS _icp_versions (
@@ -69,8 +72,9 @@ def _said(c: Criterion) -> str:
     return f"{c.role}: {describe(c)} (weight {c.weight:g})"
 
 
-def _side(c: Criterion) -> tuple[str, bool]:
-    return c.attribute, c.role == "disqualify"
+def _side(c: Criterion) -> tuple[str, bool, tuple[str, ...]]:
+    # List items are criteria of their own ("has Snowflake", "has Salesforce"), so they key by item.
+    return c.attribute, c.role == "disqualify", c.values if c.kind == "contains" else ()
 
 
 def criteria_diff(before: ICP, after: ICP) -> list[CriterionChange]:
@@ -88,3 +92,17 @@ def criteria_diff(before: ICP, after: ICP) -> list[CriterionChange]:
         changes.append(CriterionChange(attribute=c.attribute, label=c.label, change=change,
                                        before=_said(a) if a else None, after=_said(b) if b else None))
     return changes
+
+
+def tier_changes(workspace: Workspace, before: ICP, after: ICP) -> pd.DataFrame:
+    """How many target accounts move from each tier to each other tier between two ICPs
+    (tier_before, tier_after, accounts), moves only, most first."""
+    source, _ = target_source(workspace)
+    old = score_sql(before, f"({source})", reasons=False)
+    new = score_sql(after, f"({source})", reasons=False)
+    with workspace.connect() as con:
+        return con.execute(f"""
+            SELECT a.icp_tier AS tier_before, b.icp_tier AS tier_after, count(*) AS accounts
+            FROM ({old}) a JOIN ({new}) b USING (account_key)
+            WHERE a.icp_tier <> b.icp_tier
+            GROUP BY ALL ORDER BY accounts DESC, tier_before, tier_after""").df()

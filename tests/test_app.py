@@ -186,3 +186,58 @@ def test_two_segment_dimensions_drive_the_table_and_the_chart(demo_copy):
     at.run()
     by_profit = at.dataframe[0].value[["industry", "business_model"]].head(5).values.tolist()
     assert by_velocity != by_profit
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_editing_a_criterion_changes_sam_and_tiers(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/icp.py").run()
+    assert not at.exception
+    sam_before, tier1_before = _metric(at, "SAM (accounts)"), _metric(at, "Tier 1")
+    editor = at.data_editor[0]
+    table = editor.value
+    # Loosen the ICP: the tech-stack must becomes a nice-to-have.
+    row = int(table.index[table["criterion"] == "Tech stack has Snowflake"][0])
+    at.session_state[editor.key] = {"edited_rows": {row: {"role": "nice"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    [save] = [b for b in at.button if b.label == "Save criteria"]
+    save.click().run()
+    assert not at.exception
+    assert int(_metric(at, "SAM (accounts)").replace(",", "")) > int(sam_before.replace(",", ""))
+    assert _metric(at, "Tier 1") != tier1_before
+
+
+def test_a_tier_slider_changes_the_tier_counts(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/targets.py").run()
+    assert not at.exception
+    before = {t: _metric(at, t) for t in ("Tier 1", "Tier 2", "Tier 3", "Not a fit")}
+    at.slider(key="tier3").set_value(5).run()
+    assert not at.exception
+    after = {t: _metric(at, t) for t in ("Tier 1", "Tier 2", "Tier 3", "Not a fit")}
+    assert after["Tier 3"] != before["Tier 3"] and after["Not a fit"] != before["Not a fit"]
+    assert after["Tier 1"] == before["Tier 1"]
+
+
+def test_save_and_compare_two_versions(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/icp.py").run()
+    at.text_input(key="version_name").set_value("Drafted").run()
+    [save] = [b for b in at.button if b.label == "Save version"]
+    save.click().run()
+    editor = at.data_editor[0]
+    table = editor.value
+    row = int(table.index[table["criterion"] == "Tech stack has Snowflake"][0])
+    at.session_state[editor.key] = {"edited_rows": {row: {"role": "nice"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    [b for b in at.button if b.label == "Save criteria"][0].click().run()
+    at.text_input(key="version_name").set_value("Looser").run()
+    [b for b in at.button if b.label == "Save version"][0].click().run()
+    assert not at.exception
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "**SAM**:" in markdown and "**Accounts that change tier**:" in markdown
+    changes = [d.value for d in at.dataframe if "change" in d.value.columns][0]
+    assert list(changes["change"]) == ["changed"] and changes.loc[0, "label"] == "Tech stack"

@@ -33,3 +33,11 @@ def test_bad_output_folder_is_one_error_line_and_exit_2(tmp_path):
 def test_usage_errors_exit_2_without_traceback():
     result = subprocess.run([sys.executable, "-m", "icp", "nonsense"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_usage_mistake_is_one_error_line():
+    result = subprocess.run([sys.executable, "-m", "icp", "sql", "--dialect", "oracle"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "oracle" in lines[0]

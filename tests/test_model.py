@@ -75,7 +75,9 @@ def test_criteria_read_as_plain_words():
     words = [describe(c) for c in sample().criteria]
     assert words == ["Industry is Fintech or Café Zürich", "Employees 51–1,000", "Tech stack has Snowflake",
                      "Business model is Hardware"]
-    assert describe(Criterion(attribute="revenue", label="Revenue", kind="range", low=1e6)) == "Revenue at least 1,000,000"
+    assert describe(Criterion(attribute="revenue", label="Revenue", kind="range", low=1e6)) == "Revenue at least 1M"
+    assert describe(Criterion(attribute="revenue", label="Revenue", kind="range", low=1e7, high=5e8)) == (
+        "Revenue from 10M to under 500M")
     assert describe(Criterion(attribute="public", label="Public", kind="flag", flag=False)) == "Public: no"
     assert describe(Criterion(attribute="score", label="Score", kind="range", low=0.5, high=2.5)) == (
         "Score from 0.50 to under 2.50")

@@ -75,27 +75,30 @@ def test_hand_table_scores_sam_and_reasons():
     assert list(frame["account_key"]) == ["a1", "a4", "a5", "a2", "a8", "a3", "a7", "a6"]
 
 
-def test_threshold_tiers_only_for_accounts_in_sam():
+def test_tier_1_only_inside_sam_and_a_missed_must_caps_at_tier_2():
     frame = score_frame(table(), make_icp(tier1=90, tier2=40, tier3=25), "t")
-    # a4 (71.4) and a5 (57.1) would be Tier 2 by score, but miss the must; a6 is disqualified.
+    # a4 (71.4) and a5 (57.1) miss the must: Tier 2 by score, never Tier 1; a6 is disqualified (0).
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 2", "a8": "Tier 2", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
+                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
+    # Even above the Tier 1 threshold, an account outside SAM stays Tier 2.
+    frame = score_frame(table(), make_icp(tier1=50, tier2=40, tier3=25), "t")
+    assert tiers_of(frame)["a4"] == "Tier 2" and tiers_of(frame)["a5"] == "Tier 2"
 
 
 def test_a_score_equal_to_the_threshold_reaches_the_tier():
     # The tier compares the rounded score: a2 and a8 are 42.9 exactly, a3 and a7 are 28.6.
     frame = score_frame(table(), make_icp(tier1=42.9, tier2=42.9, tier3=28.6), "t")
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 1", "a8": "Tier 1", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
+                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
 
 
 def test_capacity_sizes_tier_1_among_accounts_in_sam_with_ties_by_key():
     icp = make_icp(mode="capacity", reps=1, accounts_per_rep=2, tier1=90, tier2=40, tier3=25)
     frame = score_frame(table(), icp, "t")
     # In SAM by score: a1 100, then a2 = a8 42.9 (a2 first by key); a4 (71.4) is out of SAM.
-    # a8 falls back to the thresholds: 42.9 >= 40 is Tier 2.
+    # a8 falls back to the thresholds: 42.9 >= 40 is Tier 2; so do a4 and a5 outside SAM.
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 1", "a8": "Tier 2", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
+                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
     assert (frame["icp_tier"] == "Tier 1").sum() == 2
 
 

@@ -39,3 +39,13 @@ def test_criteria_diff_names_added_removed_and_changed():
         ("Tech stack", "removed"): ("nice: Tech stack has Snowflake (weight 1)", None),
         ("CRM", "added"): (None, "nice: CRM has HubSpot (weight 1)"),
     }
+
+
+def test_two_items_of_one_list_are_two_criteria_in_the_diff():
+    before = sample()
+    stack = before.criteria[2]
+    second = stack.model_copy(update={"values": ("Salesforce",)})
+    after = before.model_copy(update={"criteria": (*before.criteria, second)})
+    changes = criteria_diff(after, before.model_copy(update={"criteria": (
+        *before.criteria[:2], stack.model_copy(update={"role": "must"}), before.criteria[3], second)}))
+    assert [(c.change, c.after) for c in changes] == [("changed", "must: Tech stack has Snowflake (weight 1)")]

@@ -4,8 +4,9 @@ session: a change anywhere gives a new key, and one user's results never reach a
 import pandas as pd
 import streamlit as st
 
-from icp import analysis, success
+from icp import analysis, market, success, targets
 from icp.clusters import ClusterResult
+from icp.model import ICP
 from icp.patterns import PatternReport
 from icp.segments import RankWeights
 from icp.workspace import Workspace
@@ -53,3 +54,21 @@ def clusters(workspace_id: str, data_version: int, settings_json: str, features:
     del data_version
     settings = success.SuccessSettings.model_validate_json(settings_json)
     return analysis.cluster_customers(Workspace(workspace_id), settings, list(features), n_clusters)
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=32)
+def tier_counts(workspace_id: str, data_version: int, icp_json: str) -> pd.DataFrame:
+    del data_version
+    return targets.tier_counts(Workspace(workspace_id), ICP.model_validate_json(icp_json))
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=32)
+def market_size(workspace_id: str, data_version: int, icp_json: str) -> market.MarketSize:
+    del data_version
+    return market.market_size(Workspace(workspace_id), ICP.model_validate_json(icp_json))
+
+
+@st.cache_data(scope="session", show_spinner="Backtesting the ICP on customers and deals…", max_entries=16)
+def backtest(workspace_id: str, data_version: int, icp_json: str) -> targets.Backtest:
+    del data_version
+    return targets.backtest(Workspace(workspace_id), ICP.model_validate_json(icp_json))

@@ -1,6 +1,8 @@
 """Settings the user tunes on a page, kept in the workspace so a refresh or restart finds them."""
 
+from icp.draft import draft_icp
 from icp.errors import IcpError
+from icp.model import ICP
 from icp.success import SuccessSettings, default_settings, score_summary
 from icp.workspace import Workspace
 
@@ -17,3 +19,17 @@ def success_settings(workspace: Workspace) -> SuccessSettings:
         except IcpError:
             pass
     return default_settings(workspace)
+
+
+ICP_KEY = "icp"
+
+
+def working_icp(workspace: Workspace) -> ICP:
+    """The ICP being edited: the saved working copy, else a draft from the evidence (saved at once,
+    so every page and every tab sees the same one)."""
+    saved = workspace.load_settings(ICP_KEY, ICP)
+    if saved is not None:
+        return saved
+    drafted = draft_icp(workspace, success_settings(workspace))
+    workspace.save_settings(ICP_KEY, drafted)
+    return drafted

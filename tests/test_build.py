@@ -1,0 +1,140 @@
+"""`icp build`, `icp score` and `icp sql` end to end: the section-4 output contracts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from icp.build import scratch_workspace
+from icp.cli import main
+from icp.demo import write_demo
+from icp.targets import target_source
+from tests.conftest import shared_file
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ["icp.json", "market.json", "scoring.sql", "segments.csv", "targets.csv"]
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def built(demo_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    args = ["build", "--customers", str(demo_files["customers"]), "--deals", str(demo_files["deals"]),
+            "--universe", str(demo_files["universe"]), "--out", str(out)]
+    assert main(args) == 0
+    return out
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "icp", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_build_writes_every_contract_file(built, demo_files):
+    assert sorted(p.name for p in built.iterdir()) == CONTRACT
+    market = json.loads((built / "market.json").read_text())
+    assert set(market) == {"tam", "sam", "som", "assumptions"}
+    assert market["tam"]["accounts"] == 60_000 and 0 < market["som"]["accounts"] < market["sam"]["accounts"]
+    segments = pd.read_csv(built / "segments.csv")
+    assert list(segments.columns) == ["industry", "size_band", "accounts", "best_customers", "value_mean",
+                                      "win_rate", "churn_rate", "rank"]
+    targets = pd.read_csv(built / "targets.csv")
+    universe = pd.read_csv(demo_files["universe"], nrows=1)
+    assert list(targets.columns) == [*universe.columns, "icp_fit_score", "icp_tier", "icp_reasons"]
+    assert targets["icp_fit_score"].is_monotonic_decreasing
+    assert set(targets["icp_tier"]) <= {"Tier 1", "Tier 2", "Tier 3", "Not a fit"}
+    assert len(targets) == 60_000 - 400  # the universe minus the customers
+
+
+def test_build_with_the_saved_settings_reproduces_targets_exactly(built, demo_files, tmp_path):
+    again = tmp_path / "again"
+    args = ["build", "--customers", str(demo_files["customers"]), "--deals", str(demo_files["deals"]),
+            "--universe", str(demo_files["universe"]), "--settings", str(built / "icp.json"), "--out", str(again)]
+    assert main(args) == 0
+    assert (again / "targets.csv").read_bytes() == (built / "targets.csv").read_bytes()
+    assert (again / "scoring.sql").read_text() == (built / "scoring.sql").read_text()
+
+
+def test_scoring_sql_in_duckdb_equals_the_targets_file(built, demo_files):
+    files = {"customers": demo_files["customers"], "deals": demo_files["deals"], "universe": demo_files["universe"]}
+    with scratch_workspace(files) as workspace:
+        source, _ = target_source(workspace)
+        with workspace.connect() as con:
+            accounts = con.execute(source).df()
+    con = duckdb.connect()
+    con.register("frame", accounts)
+    con.execute("CREATE TABLE accounts AS SELECT * FROM frame")
+    scored = con.execute((built / "scoring.sql").read_text()).df()
+    expected = pd.read_csv(built / "targets.csv")[["Domain", "icp_fit_score", "icp_tier"]]
+    merged = expected.merge(scored[["domain", "icp_fit_score", "icp_tier"]], left_on="Domain", right_on="domain",
+                            suffixes=("_csv", "_sql"))
+    assert len(merged) == len(expected) == len(scored)
+    assert (merged["icp_fit_score_csv"] == merged["icp_fit_score_sql"]).all()
+    assert (merged["icp_tier_csv"] == merged["icp_tier_sql"]).all()
+
+
+def test_score_and_sql_commands(built, demo_files, tmp_path):
+    out = tmp_path / "scored.csv"
+    result = run_cli("score", "--icp", str(built / "icp.json"), "--accounts", str(demo_files["universe"]),
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    scored = pd.read_csv(out)
+    assert len(scored) == 60_000 and list(scored.columns[-3:]) == ["icp_fit_score", "icp_tier", "icp_reasons"]
+    for dialect in ("duckdb", "postgres", "snowflake", "bigquery", "spark"):
+        result = run_cli("sql", "--icp", str(built / "icp.json"), "--dialect", dialect)
+        assert result.returncode == 0 and "SELECT" in result.stdout and "icp_tier" in result.stdout
+
+
+def test_bad_input_is_one_error_line_and_nothing_is_written(demo_files, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not a workbook")
+    cases = [
+        ["build", "--customers", str(demo_files["customers"]), "--universe", str(broken), "--out", str(out)],
+        ["build", "--customers", str(tmp_path / "missing.csv"), "--out", str(out)],
+        ["build", "--customers", str(demo_files["customers"]), "--segment-by", "zodiac", "--out", str(out)],
+        ["score", "--icp", str(broken), "--accounts", str(demo_files["universe"]), "--out", str(out / "t.csv")],
+    ]
+    messages = []
+    for args in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in result.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+        messages.append(lines[0])
+    assert "broken.xlsx" in messages[0] and "missing.csv" in messages[1] and "zodiac" in messages[2]
+    assert "broken.xlsx" in messages[3]
+
+
+def test_build_on_the_maven_crm_with_inc5000_as_universe(tmp_path):
+    accounts = shared_file("maven_crm/accounts.csv")
+    pipeline = shared_file("maven_crm/sales_pipeline.csv")
+    universe = shared_file("inc5000.csv")
+    out = tmp_path / "maven"
+    result = run_cli("build", "--customers", str(accounts), "--deals", str(pipeline), "--universe", str(universe),
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == CONTRACT
+    assert json.loads((out / "market.json").read_text())["tam"]["accounts"] == 5000
+    segments = pd.read_csv(out / "segments.csv")
+    assert {"industry", "accounts", "win_rate", "rank"} <= set(segments.columns)
+
+
+def test_one_customer_file_is_enough(demo_files, tmp_path):
+    out = tmp_path / "alone"
+    result = run_cli("build", "--customers", str(demo_files["customers"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    market = json.loads((out / "market.json").read_text())
+    assert market["tam"] == {"accounts": None, "value": None} and "universe" in market["assumptions"]["note"]
+    targets = pd.read_csv(out / "targets.csv")
+    assert len(targets) == 400  # with no universe or targets, the customers themselves are scored

@@ -1,0 +1,168 @@
+"""Step 5, ICP: the profile drafted from the evidence, edited by the team, saved as versions."""
+
+from hashlib import sha256
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from icp.analysis import pattern_attributes
+from icp.draft import draft_icp
+from icp.errors import IcpError
+from icp.model import Criterion, Persona, Template, describe
+from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
+from ui.cache import market_size, tier_counts
+from ui.settings import ICP_KEY, success_settings, working_icp
+from ui.state import current_workspace, reports
+
+ROLES = ["must", "nice", "disqualify"]
+
+workspace = current_workspace()
+st.title(":material/target: Ideal Customer Profile")
+if not {"customers", "orders"} & set(reports(workspace)):
+    st.info("Upload a customer list (or orders) on the Data page first.")
+    st.stop()
+
+icp = working_icp(workspace)
+version = workspace.data_version
+st.caption(
+    "Drafted from the evidence on the Patterns page, then yours to edit. **must** criteria are hard filters "
+    "(they define SAM), **nice** ones add their weight to the fit score, **disqualify** sets it to 0."
+)
+
+
+def save(updated) -> None:
+    workspace.save_settings(ICP_KEY, updated)
+    st.toast("ICP saved")
+    st.rerun()
+
+
+counts = tier_counts(workspace.id, version, icp.model_dump_json())
+figures = st.columns(5)
+try:
+    size = market_size(workspace.id, version, icp.model_dump_json())
+    figures[0].metric("SAM (accounts)", f"{size.sam.accounts:,}", help="universe accounts that pass every must and no disqualifier")
+except IcpError:
+    figures[0].metric("SAM (accounts)", "–", help="upload a universe list (or type counts on the Market page)")
+for column, row in zip(figures[1:], counts.itertuples(), strict=True):
+    column.metric(row.tier, f"{row.accounts:,}")
+
+st.subheader("Criteria")
+frame = pd.DataFrame([{
+    "role": c.role, "criterion": describe(c), "values": ", ".join(c.values), "from": c.low, "to (under)": c.high,
+    "weight": c.weight, "evidence": c.evidence.sentence if c.evidence else "added by hand",
+} for c in icp.criteria])
+edited = st.data_editor(
+    frame, hide_index=True, width="stretch", num_rows="dynamic", key=f"criteria_{sha256(icp.model_dump_json().encode()).hexdigest()[:12]}",
+    disabled=["criterion", "evidence"],
+    column_config={
+        "role": st.column_config.SelectboxColumn("role", options=ROLES, required=True),
+        "values": st.column_config.TextColumn("values (comma-separated)"),
+        "weight": st.column_config.NumberColumn("weight", min_value=0.0, max_value=10.0, step=0.5),
+        "evidence": st.column_config.TextColumn("evidence", width="large"),
+    },
+) if len(frame) else frame
+if len(frame) and not edited.equals(frame):
+    try:
+        kept = []
+        for index, row in edited.iterrows():
+            old = icp.criteria[int(index)]
+            values = tuple(v.strip() for v in str(row["values"] or "").split(",") if v.strip())
+            kept.append(old.model_copy(update={
+                "role": row["role"], "weight": float(row["weight"]),
+                "values": values if old.kind in ("in_set", "contains") else old.values,
+                "low": None if pd.isna(row["from"]) else float(row["from"]),
+                "high": None if pd.isna(row["to (under)"]) else float(row["to (under)"]),
+            }))
+        # model_copy skips validation: re-validate so an empty value list or a reversed range is refused.
+        updated = icp.model_validate({**icp.model_dump(), "criteria": [c.model_dump() for c in kept]})
+    except (ValidationError, ValueError) as err:
+        st.error(f"That edit was not saved: {err.errors()[0]['msg'] if isinstance(err, ValidationError) else err}")
+    else:
+        if st.button("Save criteria", type="primary", icon=":material/save:"):
+            save(updated)
+
+with st.expander("Add a criterion"):
+    attributes = {a.name: a for a in pattern_attributes(workspace)}
+    name = st.selectbox("Attribute", list(attributes), format_func=lambda n: attributes[n].label, key="add_attr")
+    attribute = attributes[name]
+    role = st.radio("Role", ROLES, horizontal=True, key="add_role")
+    weight = st.slider("Weight", 0.0, 10.0, 1.0, 0.5, key="add_weight")
+    fields = {"attribute": name, "label": attribute.label, "role": role, "weight": weight}
+    if attribute.kind == "number":
+        low, high = st.columns(2)
+        fields |= {"kind": "range", "low": low.number_input("From", value=None, key="add_low"),
+                   "high": high.number_input("To (under)", value=None, key="add_high")}
+    elif attribute.kind == "flag":
+        fields |= {"kind": "flag", "flag": st.toggle("Must be yes", value=True, key="add_flag")}
+    else:
+        text = st.text_input("Values (comma-separated)", key="add_values")
+        fields |= {"kind": "contains" if attribute.kind == "list" else "in_set",
+                   "values": tuple(v.strip() for v in text.split(",") if v.strip())}
+    if st.button("Add", key="add_criterion"):
+        try:
+            save(icp.model_copy(update={"criteria": (*icp.criteria, Criterion(**fields))}))
+        except ValidationError as err:
+            st.error(err.errors()[0]["msg"])
+
+if st.button("Draft again from the evidence", icon=":material/auto_awesome:",
+             help="replaces the criteria with a fresh draft from the current data and success settings"):
+    fresh = draft_icp(workspace, success_settings(workspace), name=icp.name)
+    save(fresh.model_copy(update={"template": icp.template, "tiers": icp.tiers, "market": icp.market}))
+
+st.subheader("Profile text")
+t = icp.template
+left, right = st.columns(2)
+with left:
+    segment = st.text_area("Segment description: who they are, why they fit, when they need you", t.segment_description)
+    negative = st.text_area("Negative description: who is not a fit", t.negative_description)
+    goals = st.text_area("Goals", t.goals)
+    challenges = st.text_area("Challenges", t.challenges)
+with right:
+    pains = st.text_area("Pain points", t.pain_points)
+    holes = st.text_area("Watering holes: where they go for information", t.watering_holes)
+    personas = st.data_editor(
+        pd.DataFrame([p.model_dump() for p in t.personas] or [Persona().model_dump()]),
+        num_rows="dynamic", hide_index=True, width="stretch", key="personas",
+        column_config={"title": "buyer title", "department": "department", "seniority": "seniority"},
+    )
+template = Template(
+    segment_description=segment, negative_description=negative, goals=goals, challenges=challenges,
+    pain_points=pains, watering_holes=holes,
+    personas=tuple(Persona(**{k: str(v or "") for k, v in row.items()}) for row in personas.to_dict("records")
+                   if any(str(v or "").strip() for v in row.values())),
+)
+if template != t and st.button("Save profile text", icon=":material/save:"):
+    save(icp.model_copy(update={"template": template}))
+
+st.subheader("Versions")
+name_col, button_col = st.columns([3, 1])
+version_name = name_col.text_input("Name this version", placeholder="e.g. Q3 mid-market focus", key="version_name")
+if button_col.button("Save version", icon=":material/bookmark_add:", disabled=not version_name.strip()):
+    saved = save_version(workspace, icp, version_name)
+    st.toast(f"Saved as version {saved.version}")
+versions = list_versions(workspace)
+if versions:
+    st.dataframe(pd.DataFrame([v.model_dump() for v in versions]), hide_index=True, width="stretch")
+if len(versions) >= 2:
+    numbers = [v.version for v in versions]
+    a_col, b_col = st.columns(2)
+    a = a_col.selectbox("Compare version", numbers, index=len(numbers) - 2, key="compare_a")
+    b = b_col.selectbox("with version", numbers, index=len(numbers) - 1, key="compare_b")
+    before, after = load_version(workspace, a), load_version(workspace, b)
+    changes = criteria_diff(before, after)
+    st.markdown("**Criteria**: " + ("no change" if not changes else ""))
+    if changes:
+        st.dataframe(pd.DataFrame([c.model_dump() for c in changes]), hide_index=True, width="stretch")
+    try:
+        sam_a = market_size(workspace.id, version, before.model_dump_json()).sam.accounts
+        sam_b = market_size(workspace.id, version, after.model_dump_json()).sam.accounts
+        st.markdown(f"**SAM**: {sam_a:,} → {sam_b:,} accounts ({sam_b - sam_a:+,})")
+    except IcpError as err:
+        st.caption(str(err))
+    moves = tier_changes(workspace, before, after)
+    st.markdown(f"**Accounts that change tier**: {int(moves['accounts'].sum()):,}" if len(moves) else
+                "**Accounts that change tier**: none")
+    if len(moves):
+        st.dataframe(moves, hide_index=True, width="stretch")
+st.page_link("views/market.py", label="Next: the market it implies", icon=":material/arrow_forward:")

@@ -1,0 +1,105 @@
+"""Step 7, Targets: every target account scored and tiered, and a backtest of the ICP."""
+
+import streamlit as st
+
+from icp.charts import tier_bars
+from icp.errors import IcpError
+from icp.model import TIERS, TierRules
+from icp.targets import target_source, targets_page
+from ui.cache import backtest, tier_counts
+from ui.settings import ICP_KEY, working_icp
+from ui.state import current_workspace, reports
+
+PAGE_ROWS = 50
+
+workspace = current_workspace()
+st.title(":material/format_list_numbered: Targets")
+if not {"customers", "orders"} & set(reports(workspace)):
+    st.info("Upload a customer list (or orders) on the Data page first.")
+    st.stop()
+
+icp = working_icp(workspace)
+_, described = target_source(workspace)
+st.caption(f"Scoring {described}. The fit score is the weighted share of the ICP's must and nice criteria an "
+           "account meets (0 when a disqualifier applies); accounts that miss a must are not a fit.")
+
+
+def tiers_and_table(icp):
+    """Tier rules, counts and the paged table; returns the ICP with the tier rules as set."""
+    rules = icp.tiers
+    with st.container(border=True):
+        by_capacity = st.toggle("Size Tier 1 to sales capacity", value=rules.mode == "capacity", key="tier_mode")
+        if by_capacity:
+            left, right = st.columns(2)
+            reps = left.number_input("Reps", 1, 10_000, rules.reps, key="tier_reps")
+            per_rep = right.number_input("Accounts per rep", 1, 100_000, rules.accounts_per_rep, key="tier_per_rep")
+            t2, t3 = st.slider("Tier 2 and Tier 3 from fit score", 0, 100, (int(rules.tier2), int(rules.tier3)),
+                               key="tier_low")[::-1]
+            new = TierRules(mode="capacity", tier1=max(rules.tier1, t2), tier2=t2, tier3=t3, reps=reps,
+                            accounts_per_rep=per_rep)
+        else:
+            t1 = st.slider("Tier 1 from fit score", 0, 100, int(rules.tier1), key="tier1")
+            t2 = st.slider("Tier 2 from fit score", 0, 100, min(int(rules.tier2), t1), key="tier2")
+            t3 = st.slider("Tier 3 from fit score", 0, 100, min(int(rules.tier3), t2), key="tier3")
+            new = TierRules(mode="thresholds", tier1=t1, tier2=min(t2, t1), tier3=min(t3, t2, t1),
+                            reps=rules.reps, accounts_per_rep=rules.accounts_per_rep)
+    if new != rules:
+        icp = icp.model_copy(update={"tiers": new})
+        workspace.save_settings(ICP_KEY, icp)
+    counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
+    cols = st.columns(4)
+    for col, row in zip(cols, counts.itertuples(), strict=True):
+        col.metric(row.tier, f"{row.accounts:,}", f"{row.share:.1%}", delta_color="off")
+    st.altair_chart(tier_bars(counts), width="stretch")
+
+    st.subheader("Accounts")
+    f1, f2, f3 = st.columns([2, 2, 1])
+    shown_tiers = f1.multiselect("Tiers", list(TIERS), default=["Tier 1", "Tier 2", "Tier 3"], key="target_tiers")
+    search = f2.text_input("Search name or domain", key="target_search")
+    page = f3.number_input("Page", min_value=1, value=1, key="target_page")
+    try:
+        rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None,
+                                   offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+    except IcpError as err:
+        st.warning(str(err))
+        return icp
+    pages = max(1, -(-total // PAGE_ROWS))
+    st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page, best fit first.")
+    st.dataframe(rows.drop(columns=["account_key"], errors="ignore"), hide_index=True, width="stretch",
+                 column_config={
+                     "icp_fit_score": st.column_config.ProgressColumn("fit score", min_value=0, max_value=100,
+                                                                      format="%.1f"),
+                     "icp_tier": "tier",
+                     "icp_reasons": st.column_config.TextColumn("reasons", width="large"),
+                 })
+    return icp
+
+
+icp = tiers_and_table(icp)
+
+st.subheader("Backtest: does the ICP predict success?")
+try:
+    result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
+except IcpError as err:
+    st.warning(str(err))
+else:
+    (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(result.verdict)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Customers by tier**")
+        st.dataframe([c.model_dump() for c in result.customers], hide_index=True, width="stretch",
+                     column_config={"best_share": st.column_config.NumberColumn("best share", format="percent"),
+                                    "value_mean": st.column_config.NumberColumn("mean value", format="localized")})
+        if result.customer_auc is not None:
+            st.caption(f"AUC best vs rest: {result.customer_auc:.2f}; Tier 1 lift: "
+                       f"{result.tier1_lift:.1f}x" if result.tier1_lift else f"AUC: {result.customer_auc:.2f}")
+    with right:
+        st.markdown("**Deals by tier of their account**")
+        if result.deals_won + result.deals_lost:
+            st.dataframe([d.model_dump() for d in result.deals], hide_index=True, width="stretch",
+                         column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")})
+            st.caption(f"AUC won vs lost: {result.deal_auc:.2f}" if result.deal_auc is not None else "")
+            if result.deals_unscored:
+                st.caption(f"{result.deals_unscored:,} closed deals could not be matched to an account.")
+        else:
+            st.info("No closed deals to test against.")
