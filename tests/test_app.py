@@ -241,3 +241,24 @@ def test_save_and_compare_two_versions(demo_copy):
     assert "**SAM**:" in markdown and "**Accounts that change tier**:" in markdown
     changes = [d.value for d in at.dataframe if "change" in d.value.columns][0]
     assert list(changes["change"]) == ["changed"] and changes.loc[0, "label"] == "Tech stack"
+
+
+def test_targets_table_filters_sorts_and_pages_on_the_server(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/targets.py").run()
+    first = at.dataframe[0].value
+    assert len(first) == 50 and first["icp_fit_score"].is_monotonic_decreasing
+    at.selectbox(key="target_sort").set_value("account_name")
+    at.toggle(key="target_desc").set_value(False)
+    at.run()
+    names = list(at.dataframe[0].value["account_name"])
+    assert names == sorted(names, key=str.casefold) or names == sorted(names)
+    at.multiselect(key="target_tiers").set_value(["Tier 1"]).run()
+    page_one = at.dataframe[0].value
+    assert set(page_one["icp_tier"]) == {"Tier 1"}
+    at.number_input(key="target_page").set_value(2).run()
+    page_two = at.dataframe[0].value
+    assert not at.exception and len(page_two) == 50 and set(page_two["icp_tier"]) == {"Tier 1"}
+    assert not set(page_two["account_key" if "account_key" in page_two else "domain"]) & set(
+        page_one["account_key" if "account_key" in page_one else "domain"])
+    assert page_one["account_name"].iloc[-1].casefold() <= page_two["account_name"].iloc[0].casefold()

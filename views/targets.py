@@ -53,18 +53,22 @@ def tiers_and_table(icp):
     st.altair_chart(tier_bars(counts), width="stretch")
 
     st.subheader("Accounts")
-    f1, f2, f3 = st.columns([2, 2, 1])
+    f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
     shown_tiers = f1.multiselect("Tiers", list(TIERS), default=["Tier 1", "Tier 2", "Tier 3"], key="target_tiers")
     search = f2.text_input("Search name or domain", key="target_search")
-    page = f3.number_input("Page", min_value=1, value=1, key="target_page")
+    sortable = {"icp_fit_score": "fit score", "account_name": "company name",
+                **{c.attribute: c.label for c in icp.criteria}}
+    sort = f3.selectbox("Sort by", list(sortable), format_func=sortable.get, key="target_sort")
+    descending = f3.toggle("Highest first", value=True, key="target_desc")
+    page = f4.number_input("Page", min_value=1, value=1, key="target_page")
     try:
-        rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None,
-                                   offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+        rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None, sort=sort,
+                                   descending=descending, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
     except IcpError as err:
         st.warning(str(err))
         return icp
     pages = max(1, -(-total // PAGE_ROWS))
-    st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page, best fit first.")
+    st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page.")
     st.dataframe(rows.drop(columns=["account_key"], errors="ignore"), hide_index=True, width="stretch",
                  column_config={
                      "icp_fit_score": st.column_config.ProgressColumn("fit score", min_value=0, max_value=100,
