@@ -262,3 +262,11 @@ def test_targets_table_filters_sorts_and_pages_on_the_server(demo_copy):
     assert not set(page_two["account_key" if "account_key" in page_two else "domain"]) & set(
         page_one["account_key" if "account_key" in page_one else "domain"])
     assert page_one["account_name"].iloc[-1].casefold() <= page_two["account_name"].iloc[0].casefold()
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("views/home.py", "views/data.py")])
+def test_every_step_on_an_empty_workspace_says_what_to_do(page):
+    at = app(Workspace.create("Empty")).run()
+    at.switch_page(page).run()
+    assert not at.exception and not at.error
+    assert any("Upload a customer list" in i.value for i in at.info)

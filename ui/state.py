@@ -49,3 +49,12 @@ def list_reports(workspace_id: str, data_version: int) -> dict[str, ListReport]:
 
 def reports(workspace: Workspace) -> dict[str, ListReport]:
     return list_reports(workspace.id, workspace.data_version)
+
+
+def require_customers(workspace: Workspace) -> None:
+    """Steps after Data need customers (or orders): say so, with the way there, and stop the page."""
+    if {"customers", "orders"} & set(reports(workspace)):
+        return
+    st.info("Upload a customer list (or orders) on the Data page first.")
+    st.page_link("views/data.py", label="Go to Data", icon=":material/arrow_back:")
+    st.stop()

@@ -13,15 +13,13 @@ from icp.model import Criterion, Persona, Template, describe
 from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
 from ui.cache import market_size, tier_counts
 from ui.settings import ICP_KEY, success_settings, working_icp
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, require_customers
 
 ROLES = ["must", "nice", "disqualify"]
 
 workspace = current_workspace()
 st.title(":material/target: Ideal Customer Profile")
-if not {"customers", "orders"} & set(reports(workspace)):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.stop()
+require_customers(workspace)
 
 icp = working_icp(workspace)
 version = workspace.data_version

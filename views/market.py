@@ -8,14 +8,12 @@ from icp.market import default_win_rate, market_by_segment
 from icp.model import MarketAssumptions
 from ui.cache import market_size
 from ui.settings import ICP_KEY, working_icp
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, reports, require_customers
 
 workspace = current_workspace()
 st.title(":material/public: Market")
 lists = reports(workspace)
-if not {"customers", "orders"} & set(lists):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.stop()
+require_customers(workspace)
 
 icp = working_icp(workspace)
 m = icp.market

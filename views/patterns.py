@@ -7,7 +7,7 @@ from icp.charts import best_vs_rest, lift_chart
 from icp.errors import IcpError
 from ui.cache import pattern_report, sides
 from ui.settings import success_settings
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, require_customers
 
 SHOWN_FINDINGS = 200
 
@@ -18,9 +18,7 @@ st.caption(
     "and Fisher's exact test, with the false-discovery rate controlled (Benjamini-Hochberg) so that "
     "testing many values does not manufacture findings."
 )
-if not {"customers", "orders"} & set(reports(workspace)):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.stop()
+require_customers(workspace)
 
 settings = success_settings(workspace)
 version = workspace.data_version

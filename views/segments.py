@@ -8,7 +8,7 @@ from icp.errors import IcpError
 from icp.segments import RankWeights, SegmentSettings, segments_csv
 from ui.cache import clusters, rule_segments
 from ui.settings import success_settings
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, require_customers
 
 SEGMENTS_KEY = "segments"
 SHOWN_SEGMENTS = 200
@@ -17,9 +17,7 @@ SHOWN_MEASURES = ["accounts", "best_customers", "best_share", "best_share_low", 
 
 workspace = current_workspace()
 st.title(":material/grid_view: Segments")
-if not {"customers", "orders"} & set(reports(workspace)):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.stop()
+require_customers(workspace)
 
 success = success_settings(workspace)
 version = workspace.data_version

@@ -7,7 +7,7 @@ from icp.errors import IcpError
 from icp.success import SuccessSettings, default_settings
 from ui.cache import scored_customers, success_summary
 from ui.settings import SUCCESS_KEY, success_settings
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, require_customers
 
 SHOWN_ROWS = 200
 
@@ -17,10 +17,7 @@ st.caption(
     "Each customer gets a value score from 0 to 100: the weighted mean of its percentile rank on each "
     "criterion (a missing value is left out, not counted as zero). The top share are your best customers."
 )
-if not {"customers", "orders"} & set(reports(workspace)):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.page_link("views/data.py", label="Go to Data", icon=":material/arrow_back:")
-    st.stop()
+require_customers(workspace)
 
 saved = success_settings(workspace)
 controls, results = st.columns([1, 2], gap="large")

@@ -8,15 +8,13 @@ from icp.model import TIERS, TierRules
 from icp.targets import target_source, targets_page
 from ui.cache import backtest, tier_counts
 from ui.settings import ICP_KEY, working_icp
-from ui.state import current_workspace, reports
+from ui.state import current_workspace, require_customers
 
 PAGE_ROWS = 50
 
 workspace = current_workspace()
 st.title(":material/format_list_numbered: Targets")
-if not {"customers", "orders"} & set(reports(workspace)):
-    st.info("Upload a customer list (or orders) on the Data page first.")
-    st.stop()
+require_customers(workspace)
 
 icp = working_icp(workspace)
 _, described = target_source(workspace)
