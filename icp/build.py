@@ -15,6 +15,7 @@ from pathlib import Path
 from icp import analysis
 from icp.draft import draft_icp
 from icp.errors import IcpError, InputFileError
+from icp.exports import targets_csv, targets_xlsx
 from icp.market import market_json, market_size
 from icp.model import ICP, parse_icp
 from icp.scoring import scoring_sql
@@ -106,8 +107,10 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
         }
         for name, text in written.items():
             (stage / name).write_text(text, encoding="utf-8")
-        targets_export(workspace, icp).to_csv(stage / "targets.csv", index=False)
-    return {name: Path(out) / name for name in [*written, "targets.csv"]}
+        targets = targets_export(workspace, icp)
+        (stage / "targets.csv").write_bytes(targets_csv(targets))
+        (stage / "targets.xlsx").write_bytes(targets_xlsx(targets, icp))
+    return {name: Path(out) / name for name in [*written, "targets.csv", "targets.xlsx"]}
 
 
 def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> Path:
@@ -115,5 +118,5 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> P
     icp = read_icp(icp_path)
     out = Path(out)
     with scratch_workspace({"targets": accounts}) as workspace, _staged(out.parent) as stage:
-        targets_export(workspace, icp).to_csv(stage / out.name, index=False)
+        (stage / out.name).write_bytes(targets_csv(targets_export(workspace, icp)))
     return out

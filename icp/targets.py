@@ -24,9 +24,9 @@ ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
 _NO_ACCOUNTS = "There are no accounts to score: upload a targets, universe or customer list on the Data page."
 _PAGE = "_icp_page"
 # A cell a spreadsheet would run as a formula starts with one of these ...
-_FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_START = r"^[=+\-@\t\r]"
 # ... unless it is a plain number ("-12.5", "+3", "-1,200"), which a spreadsheet reads as a number.
-_PLAIN_NUMBER = r"^[+-]?([0-9][0-9,]*(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+PLAIN_NUMBER = r"^[+-]?([0-9][0-9,]*(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 # Below this many best customers a backtest is a direction, not a measurement (as on the Patterns page).
 _DIRECTIONAL_BELOW = 30
 _GOOD_AUC = 0.6
@@ -196,7 +196,7 @@ def targets_page(
 # -- export -----------------------------------------------------------------------------------------
 
 def _neutralized(expr: str) -> str:
-    return (f"CASE WHEN regexp_matches({expr}, '{_FORMULA_START}') AND NOT regexp_matches({expr}, '{_PLAIN_NUMBER}') "
+    return (f"CASE WHEN regexp_matches({expr}, '{FORMULA_START}') AND NOT regexp_matches({expr}, '{PLAIN_NUMBER}') "
             f"THEN '''' || {expr} ELSE {expr} END")
 
 

@@ -16,7 +16,7 @@ from icp.targets import target_source
 from tests.conftest import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = ["icp.json", "market.json", "scoring.sql", "segments.csv", "targets.csv"]
+CONTRACT = ["icp.json", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,10 @@ def test_build_writes_every_contract_file(built, demo_files):
     assert targets["icp_fit_score"].is_monotonic_decreasing
     assert set(targets["icp_tier"]) <= {"Tier 1", "Tier 2", "Tier 3", "Not a fit"}
     assert len(targets) == 60_000 - 400  # the universe minus the customers
+    from openpyxl import load_workbook
+
+    book = load_workbook(built / "targets.xlsx", read_only=True)
+    assert book.sheetnames == ["Targets", "ICP"] and book["Targets"].max_row == len(targets) + 1
 
 
 def test_build_with_the_saved_settings_reproduces_targets_exactly(built, demo_files, tmp_path):

@@ -1,0 +1,302 @@
+"""Target lists as files: `targets.csv` and `targets.xlsx` (spec section 4), and the same accounts
+shaped for a CRM import (HubSpot companies, Salesforce accounts).
+
+Every text cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or CR, and not
+a plain number such as "-12.5") gets a leading `'`, in the CSV and the XLSX alike, headers included;
+numbers stay numbers. The rule is the one `targets_export` applies in SQL, so a frame it neutralized
+is never prefixed twice.
+
+CRM import names, as documented by the vendors:
+
+- HubSpot companies: the import tool maps a column whose header is a property's label
+  ("Set up your import files", knowledge.hubspot.com); a company import needs "Company Domain Name".
+  "Ideal Customer Profile Tier" is the default property `hs_ideal_customer_profile`, a dropdown whose
+  internal values are `tier_1`, `tier_2`, `tier_3` (labels "Tier 1".."Tier 3"). A dropdown takes the
+  option's internal value on import, so the file holds `tier_1`..`tier_3`; "Not a fit" accounts get
+  no tier. "ICP fit score" and "ICP reasons" are custom properties (number, multi-line text) to create
+  before the import or while mapping it. HubSpot's "Industry" is a dropdown of HubSpot's own
+  industries: values outside that list do not import.
+- Salesforce accounts (Data Import Wizard): "Account Name" is the label of `Name`; the other standard
+  fields go by their API names (Account object reference). `ICP_Tier__c` (text or a picklist of
+  "Tier 1".."Tier 3"), `ICP_Fit_Score__c` (number, 1 decimal) and `ICP_Reasons__c` (long text area:
+  reasons outgrow a 255-character text field) are custom fields that must exist on Account first.
+
+Headcounts and revenue are written as numbers read the way the workspace reads them ("51-200" is
+126, "$1.2M" is 1200000): both CRMs reject text in a number field.
+"""
+
+import re
+from io import BytesIO
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from icp import normalize
+from icp.model import ICP, describe
+from icp.targets import FORMULA_START, PLAIN_NUMBER
+from icp.workspace import Workspace
+
+_FORMULA = re.compile(FORMULA_START)
+_NUMBER_TEXT = re.compile(PLAIN_NUMBER)
+# Text the XLSX may write as a number without changing it: no thousands commas, no exponent, no
+# leading zero (ZIP codes, IDs) and at most 15 digits, the precision of an Excel number.
+_XLSX_NUMBER = r"[+-]?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,14})?"
+_EXCEL_ROWS = 1_048_576  # rows of a sheet, the header included
+_EXCEL_CELL_CHARS = 32_767
+_WIDTH_MIN, _WIDTH_MAX = 8, 50
+_SCORE_HEADERS = frozenset({"icp_fit_score", "ICP fit score", "ICP_Fit_Score__c"})
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+# (header in the CRM, role of the input column it comes from)
+_HUBSPOT_COLUMNS = (
+    ("Company name", "account_name"), ("Company Domain Name", "domain"), ("Industry", "industry"),
+    ("Number of Employees", "employees"), ("Annual Revenue", "revenue"), ("Country/Region", "country"),
+    ("City", "city"), ("State/Region", "state"),
+)
+_HUBSPOT_ICP = (("Ideal Customer Profile Tier", "icp_tier"), ("ICP fit score", "icp_fit_score"),
+                ("ICP reasons", "icp_reasons"))
+_HUBSPOT_TIERS = {"Tier 1": "tier_1", "Tier 2": "tier_2", "Tier 3": "tier_3"}
+_SALESFORCE_COLUMNS = (
+    ("Account Name", "account_name"), ("Website", "domain"), ("Industry", "industry"),
+    ("NumberOfEmployees", "employees"), ("AnnualRevenue", "revenue"), ("BillingCountry", "country"),
+    ("BillingState", "state"), ("BillingCity", "city"),
+)
+_SALESFORCE_ICP = (("ICP_Tier__c", "icp_tier"), ("ICP_Fit_Score__c", "icp_fit_score"),
+                   ("ICP_Reasons__c", "icp_reasons"))
+_SALESFORCE_TIERS = {"Tier 1": "Tier 1", "Tier 2": "Tier 2", "Tier 3": "Tier 3"}
+# Roles whose values a CRM field takes only in a normalized form, as SQL over a text column `v`.
+_NUMBERS = {"employees": "CAST(round(icp_employees(v)) AS BIGINT)", "revenue": "icp_number(v)"}
+_HUBSPOT_PARSED = _NUMBERS | {"domain": "icp_domain(v)"}  # Company Domain Name is a bare domain
+
+
+# -- neutralizing ------------------------------------------------------------------------------------
+
+def neutralize(value: str) -> str:
+    """The text with a leading ' when a spreadsheet would run it as a formula; plain numbers
+    ("-12.5", "+3") and text already neutralized are returned as they are."""
+    if _FORMULA.match(value) and not _NUMBER_TEXT.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _neutralized(text: pd.Series) -> pd.Series:
+    """`neutralize` over a string column, vectorized (a million accounts is one call, not a million)."""
+    formula = text.str.match(FORMULA_START).fillna(False) & ~text.str.fullmatch(PLAIN_NUMBER).fillna(False)
+    return text.where(~formula, "'" + text)
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """A column as neutralized text; control characters, which an XLSX cannot hold, are dropped."""
+    text = series.astype("string").str.replace(ILLEGAL_CHARACTERS_RE.pattern, "", regex=True)
+    return _neutralized(text)
+
+
+def _is_number_column(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _prepared(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
+    """The frame as both files hold it (headers and text neutralized, infinities empty) and, per
+    column, whether the XLSX writes it as numbers: number columns, and text columns whose every
+    value is a number written plainly (one stray word keeps the whole column text, so a column
+    never mixes numbers and text)."""
+    columns, numeric = [], []
+    for _, series in frame.items():
+        if _is_number_column(series):
+            finite = series.astype("Float64").abs().lt(float("inf")).fillna(False)
+            columns.append(series.where(finite))
+            numeric.append(True)
+        else:
+            text = _text(series)
+            filled = text.dropna()
+            columns.append(text)
+            numeric.append(len(filled) > 0 and bool(filled.str.fullmatch(_XLSX_NUMBER).all()))
+    prepared = pd.DataFrame(dict(enumerate(columns)), index=frame.index)
+    prepared.columns = [neutralize(ILLEGAL_CHARACTERS_RE.sub("", str(c))) for c in frame.columns]
+    return prepared, numeric
+
+
+# -- CSV ---------------------------------------------------------------------------------------------
+
+def targets_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a header row; every text cell neutralized.
+
+    Rows end in CRLF (RFC 4180): with a bare LF, a cell holding a lone CR would not be quoted and
+    would split its row in two when read back.
+    """
+    prepared, _ = _prepared(frame)
+    return prepared.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+
+
+# -- XLSX --------------------------------------------------------------------------------------------
+
+def _cells(series: pd.Series, as_number: bool) -> list:
+    """Python values for openpyxl: None for empty, numbers as int or float, text as str."""
+    values = series.astype(object).where(series.notna(), None).tolist()
+    if not as_number or _is_number_column(series):
+        # Excel refuses a longer cell; only hostile input gets near it.
+        return [v[:_EXCEL_CELL_CHARS] if isinstance(v, str) else v for v in values]
+    return [None if v is None else float(v) if "." in v else int(v) for v in values]
+
+
+def _width(header: str, series: pd.Series) -> float:
+    longest = series.astype("string").str.len().max()  # NA when the column is empty
+    return min(max(len(header), 0 if pd.isna(longest) else int(longest), _WIDTH_MIN - 2) + 2, _WIDTH_MAX)
+
+
+def _header(sheet, values: list[str]) -> list[WriteOnlyCell]:
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value)
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        cells.append(cell)
+    return cells
+
+
+def _targets_sheet(book: Workbook, frame: pd.DataFrame) -> None:
+    sheet = book.create_sheet("Targets")
+    prepared, numeric = _prepared(frame)
+    headers = list(prepared.columns)
+    # A write-only sheet takes its column widths and panes before its first row.
+    for i, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = _width(header, prepared.iloc[:, i - 1])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(prepared) + 1}"
+    sheet.append(_header(sheet, headers))
+    scores = {i for i, h in enumerate(headers) if h in _SCORE_HEADERS and numeric[i]}
+    columns = [_cells(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
+    for row in zip(*columns, strict=True):
+        if scores:
+            row = list(row)
+            for i in scores:
+                cell = WriteOnlyCell(sheet, row[i])
+                cell.number_format = "0.0"
+                row[i] = cell
+        sheet.append(row)
+
+
+def _tier_rules(icp: ICP) -> list[tuple[str, str]]:
+    rules = icp.tiers
+    if rules.mode == "capacity":
+        tier1 = (f"the best {rules.capacity:,} accounts in SAM by fit score "
+                 f"({rules.reps} reps x {rules.accounts_per_rep} accounts each)")
+    else:
+        tier1 = f"in SAM (every must met, no disqualifier) and fit score at least {rules.tier1:g}"
+    return [
+        ("Tier 1", tier1),
+        ("Tier 2", f"fit score at least {rules.tier2:g}"),
+        ("Tier 3", f"fit score at least {rules.tier3:g}"),
+        ("Not a fit", f"fit score under {rules.tier3:g}, or 0: disqualified or meeting nothing"),
+    ]
+
+
+def _icp_sheet(book: Workbook, icp: ICP, shown: int, total: int) -> None:
+    sheet = book.create_sheet("ICP")
+    about: list[list] = [
+        ["Name", neutralize(icp.name)],
+        ["Version", icp.version],
+        ["Created", icp.created_at.strftime("%Y-%m-%d %H:%M %Z").strip()],
+        ["Data fingerprint", icp.data_fingerprint],
+    ]
+    if shown < total:
+        about.append(["Note", f"The Targets sheet holds the best {shown:,} of {total:,} accounts, as many as "
+                              "a sheet can; the CSV export has them all."])
+    criteria_header = ["Role", "Criterion", "Weight", "Evidence"]
+    criteria = [[c.role, neutralize(describe(c)), c.weight,
+                 neutralize(c.evidence.sentence) if c.evidence else ""] for c in icp.criteria]
+    tier_header = ["Tier", "Rule"]
+    tiers = [list(rule) for rule in _tier_rules(icp)]
+    every = [*about, criteria_header, *criteria, tier_header, *tiers]
+    for i in range(len(criteria_header)):
+        longest = max(len(str(row[i])) for row in every if len(row) > i)
+        # Criteria and evidence are sentences: they get twice the room of a data column.
+        sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(longest + 2, _WIDTH_MIN), 2 * _WIDTH_MAX)
+    for row in about:
+        sheet.append(row)
+    sheet.append([])
+    sheet.append(_header(sheet, criteria_header))
+    for row in criteria:
+        sheet.append(row)
+    sheet.append([])
+    sheet.append(_header(sheet, tier_header))
+    for row in tiers:
+        sheet.append(row)
+
+
+def targets_xlsx(frame: pd.DataFrame, icp: ICP) -> bytes:
+    """A workbook with the sheet "Targets" (the CSV's cells, with text columns that are wholly
+    numbers written as numbers; bold filled header, frozen first row, autofilter, fitted widths,
+    fit score as 0.0) and the sheet "ICP" (name, version, date, data fingerprint, the criteria with
+    their weight and evidence, the tier rules).
+
+    A sheet holds 1,048,575 accounts; beyond that the best ones are written and the ICP sheet says so.
+    XML keeps every line break as LF, so a CR inside a cell reads back as LF; a cell longer than
+    Excel's 32,767 characters is cut there.
+    """
+    book = Workbook(write_only=True)
+    shown = frame.head(_EXCEL_ROWS - 1)
+    _targets_sheet(book, shown)
+    _icp_sheet(book, icp, len(shown), len(frame))
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# -- CRM imports -------------------------------------------------------------------------------------
+
+def role_mapping(workspace: Workspace, list_kind: str) -> dict[str, str]:
+    """role -> header in the uploaded file, for the list whose rows the targets export shows."""
+    return {c.role: c.source for c in workspace.report(list_kind).columns if c.role}
+
+
+def _parsed(series: pd.Series, sql: str) -> pd.Series:
+    """A column read with the workspace's own normalization macros (see icp.normalize)."""
+    values = pd.DataFrame({"i": range(len(series)), "v": series.astype("string").to_numpy()})
+    con = duckdb.connect()
+    try:
+        normalize.install(con)
+        con.register("values_", values)
+        result = con.execute(f"SELECT {sql} AS v FROM values_ ORDER BY i").df()["v"]
+    finally:
+        con.close()
+    if pd.api.types.is_float_dtype(result) and (result.dropna() % 1 == 0).all():
+        # Whole amounts as written in the file ("30270000", not "30270000.0").
+        result = result.astype("Int64")
+    result.index = series.index
+    return result
+
+
+def _crm_frame(frame: pd.DataFrame, mapping: dict[str, str], columns: tuple, icp_columns: tuple,
+               tiers: dict[str, str], parsed: dict[str, str]) -> pd.DataFrame:
+    out = {}
+    for header, role in columns:
+        source = mapping.get(role)
+        if source in frame.columns:
+            series = frame[source]
+            out[header] = _parsed(series, parsed[role]) if role in parsed else series
+    for header, column in icp_columns:
+        if column in frame.columns:
+            series = frame[column]
+            out[header] = series.map(tiers).astype("string") if column == "icp_tier" else series
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
+def hubspot_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """The targets as a HubSpot company import, rows in the same order: the columns of
+    `_HUBSPOT_COLUMNS` that `mapping` (role -> header in `frame`) finds, then the ICP columns there
+    are. The tier is the internal value of "Ideal Customer Profile Tier" (tier_1..tier_3), empty for
+    "Not a fit". Write it with `targets_csv` or `targets_xlsx`, which neutralize its text."""
+    return _crm_frame(frame, mapping, _HUBSPOT_COLUMNS, _HUBSPOT_ICP, _HUBSPOT_TIERS, _HUBSPOT_PARSED)
+
+
+def salesforce_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """The targets as a Salesforce Account import (Data Import Wizard), rows in the same order;
+    ICP_Tier__c, ICP_Fit_Score__c and ICP_Reasons__c are custom fields that must exist on Account.
+    The tier is "Tier 1".."Tier 3", empty for "Not a fit"."""
+    return _crm_frame(frame, mapping, _SALESFORCE_COLUMNS, _SALESFORCE_ICP, _SALESFORCE_TIERS, _NUMBERS)

@@ -1,0 +1,581 @@
+"""The ICP one-pager (PRODUCT.md section 2, step 8): criteria with their evidence, the negative
+profile, the template text, a segment chart and a lift chart, SAM/SOM with assumptions, tier
+counts and the backtest line, on one page (two at most), A4 or Letter.
+
+`one_pager` gathers the parts from a workspace; `render_one_pager` lays out parts already computed,
+so any text can be fed to it. Every block of text has a line budget and is cut with a note past
+it, and the layout places each block only where it fits whole: however long the text, the page
+never overflows and the document stays within two pages.
+
+Charts are the app's own Altair charts (icp/charts.py) rendered to PNG by vl-convert. The fonts
+are bundled in icp/fonts (DejaVu Sans, Droid Sans Fallback for CJK) and used by both the PDF and
+the charts, so "Zürich" and "株式会社" print the same on any machine.
+"""
+
+import functools
+import io
+import struct
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import altair as alt
+import pandas as pd
+import vl_convert
+from fpdf import FPDF
+
+from icp.analysis import find_patterns, findings_frame, rule_segments, segment_options
+from icp.charts import BEST, NEGATIVE, lift_chart, segment_chart
+from icp.errors import IcpError
+from icp.market import MarketFigure, MarketSize, market_size
+from icp.model import ICP, Criterion, describe
+from icp.targets import backtest, target_source, tier_counts
+from icp.workspace import Workspace
+
+FONT_DIR = Path(__file__).parent / "fonts"
+PageSize = Literal["A4", "Letter"]
+PAGE_SIZES: tuple[str, ...] = ("A4", "Letter")
+
+_FONT, _FALLBACK = "DejaVu", "DroidFallback"
+# The charts name both families: a label with CJK then does not depend on the renderer's own
+# fallback search, which would pick whatever the machine happens to have installed.
+_CHART_FONT = "DejaVu Sans, Droid Sans Fallback"
+
+NAVY, INK, MUTED, RULE = "#1e3a8a", "#111827", "#6b7280", "#d1d5db"
+_ROLE_LABEL = {"must": "Must", "nice": "Nice", "disqualify": "Disqualify"}
+_ROLE_COLOR = {"must": NAVY, "nice": BEST, "disqualify": NEGATIVE}
+_ROLE_ORDER = {"must": 0, "nice": 1, "disqualify": 2}
+
+CUT = "… (continued in the app)"
+_CELL_CUT = "…"
+BODY = 7.2  # pt
+_LINE = 3.2  # mm per line of body text
+_MARGIN = 10.0
+_BOTTOM = 12.0  # leaves room for the footer
+_BAND = 19.0  # header band height
+_GAP = 6.0  # between columns
+
+# Budgets that keep any ICP within two pages: page 1 holds at most the header, the descriptions
+# and the criteria table (~200 mm), page 2 the market/template columns and the charts (~185 mm).
+MAX_CRITERIA = 18
+_DESCRIPTION_LINES = 5
+_CELL_LINES = 2
+_FIELD_LINES = 3
+_CHART_MAX, _CHART_MIN = 68.0, 42.0  # mm; a chart shrinks to the room left on the page, down to the minimum
+_SEGMENTS_SHOWN = 15  # top-ranked segments in the chart: more would shrink its labels below legibility
+_FINDINGS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class OnePagerContent:
+    """Everything the one-pager shows, already computed. A part that could not be computed is None,
+    with the reason in `notes` under the part's name (market, tiers, backtest, findings, segments)."""
+
+    icp: ICP
+    market: MarketSize | None = None
+    tiers: pd.DataFrame | None = None  # tier_counts(): tier, accounts, share
+    tier_source: str = ""  # which accounts the tiers count, in words (target_source)
+    backtest: str | None = None  # the backtest's verdict
+    findings: pd.DataFrame | None = None  # findings_frame() of best customers against the rest
+    segments: pd.DataFrame | None = None  # rule_segments() by segment_dimensions, best rank first
+    segment_dimensions: tuple[str, ...] = ()
+    segment_labels: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+    printed: date = field(default_factory=date.today)
+
+
+# -- gathering ---------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_NO_CUSTOMERS = "There are no customers (or orders) in this workspace: upload them on the Data page."
+
+
+def _attempt(notes: dict[str, str], part: str, compute: Callable[[], T]) -> T | None:
+    """The part, or None with the user-facing reason noted: a missing list costs one section, not the PDF."""
+    try:
+        return compute()
+    except IcpError as err:
+        notes.setdefault(part, str(err))
+        return None
+
+
+def gather(workspace: Workspace, icp: ICP) -> OnePagerContent:
+    """The one-pager's parts from a workspace, each optional (no universe: no SAM/SOM, and a note why)."""
+    notes: dict[str, str] = {}
+    segments = findings = None
+    options: dict[str, str] = {}
+    dimensions: tuple[str, ...] = ()
+    if not workspace.has_customers():
+        # Patterns and segments compare customers; without any there is nothing to chart.
+        notes["findings"] = notes["segments"] = _NO_CUSTOMERS
+    else:
+        findings = _attempt(notes, "findings",
+                            lambda: findings_frame(find_patterns(workspace, icp.success, "best")))
+        options = _attempt(notes, "segments", lambda: {a.name: a.label for a in segment_options(workspace)}) or {}
+        # The ICP's own segment dimensions where the data has them, else the first it has (as `icp build` does).
+        dimensions = tuple(d for d in icp.segments.dimensions if d in options) or tuple(options)[:1]
+        if dimensions:
+            segments = _attempt(notes, "segments", lambda: rule_segments(
+                workspace, icp.success, list(dimensions), icp.segments.weights, icp.segments.min_accounts))
+        else:
+            notes.setdefault("segments", "The customers have no attribute to segment by.")
+    source = _attempt(notes, "tiers", lambda: target_source(workspace))
+    return OnePagerContent(
+        icp=icp,
+        market=_attempt(notes, "market", lambda: market_size(workspace, icp)),
+        tiers=_attempt(notes, "tiers", lambda: tier_counts(workspace, icp)),
+        tier_source=source[1] if source else "",
+        backtest=_attempt(notes, "backtest", lambda: backtest(workspace, icp).verdict),
+        findings=findings,
+        segments=segments,
+        segment_dimensions=dimensions,
+        segment_labels=options,
+        notes=notes,
+    )
+
+
+def one_pager(workspace: Workspace, icp: ICP, *, page_size: PageSize = "A4") -> bytes:
+    """The ICP one-pager PDF of `icp` over the workspace's data."""
+    return render_one_pager(gather(workspace, icp), page_size)
+
+
+# -- text --------------------------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    """Printable text: control and format characters (a stray NUL, a right-to-left override) and
+    lone surrogates from a mis-decoded file become spaces instead of garbling the line."""
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\t", " ").replace("\r\n", "\n")
+    return "".join(ch if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co") else " "
+                   for ch in text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_clean(text).split())
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "no ACV"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"
+
+
+# -- charts ------------------------------------------------------------------------------------------
+
+@functools.cache
+def _register_chart_fonts() -> None:
+    # Once per process: vl-convert keeps its font database between calls.
+    vl_convert.register_font_directory(str(FONT_DIR))
+
+
+def chart_png(chart: alt.TopLevelMixin) -> bytes:
+    """An app chart as a PNG at twice its size, in the bundled fonts, labels a little larger for print."""
+    _register_chart_fonts()
+    styled = (chart.configure(font=_CHART_FONT)
+              .configure_axis(labelFontSize=12, titleFontSize=12)
+              .configure_legend(labelFontSize=11, titleFontSize=11))
+    return vl_convert.vegalite_to_png(styled.to_json(), scale=2)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    # Width and height are the first fields of the IHDR chunk, which a PNG always starts with.
+    return struct.unpack(">II", png[16:24])
+
+
+# -- layout blocks -----------------------------------------------------------------------------------
+# A block measures its height at a width before it is drawn, so a row of columns is placed only
+# where all of it fits; the renderer turns the page itself and never lets fpdf2 break mid-block.
+
+class _Pdf(FPDF):
+    """An FPDF with the bundled fonts, a footer, and `fit`, which every printed string goes through."""
+
+    def __init__(self, page_size: str, footer: str):
+        super().__init__(format=page_size)
+        self.footer_text = footer
+        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
+        self.set_auto_page_break(False, margin=_BOTTOM)
+        self.add_font(_FONT, "", FONT_DIR / "DejaVuSans.ttf")
+        self.add_font(_FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
+        self._covered = set(self.fonts[_FONT.lower()].cmap) & set(self.fonts[_FONT.lower() + "B"].cmap)
+        self._fallback = False
+
+    def _cover(self, text: str) -> None:
+        """Load the CJK fallback font on the first character DejaVu lacks. Parsing it takes a
+        quarter of a second, which a document in Latin, Greek or Cyrillic script never pays."""
+        if self._fallback or all(ord(ch) in self._covered for ch in text if not ch.isspace()):
+            return
+        self.add_font(_FALLBACK, "", FONT_DIR / "DroidSansFallbackFull.ttf")
+        # Not an exact match: bold CJK prints in the regular fallback rather than not at all.
+        self.set_fallback_fonts([_FALLBACK], exact_match=False)
+        self._fallback = True
+
+    def lines(self, text: str, width: float) -> list[str]:
+        return self.multi_cell(width, text=text, align="L", dry_run=True, output="LINES")
+
+    def fit(self, text: str, width: float, max_lines: int, more: str = CUT) -> tuple[str, int]:
+        """`text` cleaned and wrapped at `width` in the current font, cut to `max_lines` lines, the
+        last ending in `more` when cut; and the number of lines it takes."""
+        text = _clean(text).strip()
+        self._cover(text)
+        # Wrapping a whole pasted document costs seconds, so a growing prefix is wrapped instead.
+        # Line breaking is greedy: once a prefix wraps to two lines more than are kept, its first
+        # `max_lines` lines are those of the whole text (only its last line can end mid-word).
+        # A line holds at most about width / (a quarter em) characters: DejaVu's narrowest glyphs.
+        prefix = int(width / (0.25 * self.font_size) + 1) * (max_lines + 2)
+        lines = self.lines(text[:prefix], width) if text else []
+        while len(lines) < max_lines + 2 and prefix < len(text):
+            prefix *= 4
+            lines = self.lines(text[:prefix], width)
+        if len(lines) <= max_lines:
+            return text, len(lines)
+        last = lines[max_lines - 1]
+        while last and len(self.lines(last.rstrip() + more, width)) > 1:
+            # Whole words first; a line without spaces (CJK, a long URL) loses characters.
+            last = last.rsplit(" ", 1)[0] if " " in last.strip() else last[:-1]
+        return "\n".join([*lines[:max_lines - 1], last.rstrip() + more]), max_lines
+
+    def line_of(self, text: str, width: float) -> str:
+        return self.fit(text, width, 1, _CELL_CUT)[0]
+
+    def footer(self) -> None:
+        self.set_y(-_BOTTOM + 4)
+        self.set_font(_FONT, "", 6)
+        self.set_text_color(MUTED)
+        self.cell(self.epw * 0.8, 3, self.line_of(self.footer_text, self.epw * 0.8))
+        self.cell(self.epw * 0.2, 3, f"page {self.page_no()} of {{nb}}", align="R")
+
+
+@dataclass
+class _Text:
+    text: str
+    max_lines: int = _FIELD_LINES
+    size: float = BODY
+    style: str = ""
+    color: str = INK
+    more: str = CUT
+    after: float = 1.0
+    _fitted: dict[float, tuple[str, int]] = field(default_factory=dict, repr=False)
+
+    def _fit(self, pdf: _Pdf, w: float) -> tuple[str, int]:
+        pdf.set_font(_FONT, self.style, self.size)
+        if w not in self._fitted:
+            self._fitted[w] = pdf.fit(self.text, w, self.max_lines, self.more)
+        return self._fitted[w]
+
+    def _line(self) -> float:
+        return _LINE * self.size / BODY
+
+    def height(self, pdf: _Pdf, w: float) -> float:
+        return self._fit(pdf, w)[1] * self._line() + self.after
+
+    def draw(self, pdf: _Pdf, x: float, w: float) -> None:
+        text, _ = self._fit(pdf, w)
+        pdf.set_text_color(self.color)
+        pdf.set_x(x)
+        if text:
+            pdf.multi_cell(w, self._line(), text, align="L", new_x="LEFT", new_y="NEXT")
+        pdf.set_y(pdf.get_y() + self.after)
+
+
+_HEADING = 6.0  # mm
+
+
+@dataclass
+class _Heading:
+    title: str
+
+    def height(self, pdf: _Pdf, w: float) -> float:
+        return _HEADING
+
+    def draw(self, pdf: _Pdf, x: float, w: float) -> None:
+        y = pdf.get_y() + 1
+        pdf.set_font(_FONT, "B", 8.5)
+        pdf.set_text_color(NAVY)
+        pdf.set_xy(x, y)
+        pdf.cell(w, 3.6, pdf.line_of(self.title, w))
+        pdf.set_draw_color(BEST)
+        pdf.set_line_width(0.3)
+        pdf.line(x, y + 4.1, x + w, y + 4.1)
+        pdf.set_y(y - 1 + _HEADING)
+
+
+_FIGURES = 12.5  # mm
+
+
+@dataclass
+class _Figures:
+    """Big numbers side by side: (label, figure, detail)."""
+
+    figures: Sequence[tuple[str, str, str]]
+
+    def height(self, pdf: _Pdf, w: float) -> float:
+        return _FIGURES
+
+    def draw(self, pdf: _Pdf, x: float, w: float) -> None:
+        y, gap = pdf.get_y(), 2.0
+        box = (w - gap * (len(self.figures) - 1)) / len(self.figures)
+        for i, (label, figure, detail) in enumerate(self.figures):
+            left = x + i * (box + gap)
+            pdf.set_fill_color("#eff6ff")
+            pdf.rect(left, y, box, _FIGURES - 1.5, style="F")
+            for top, size, style, color, text in ((y + 0.8, 6, "B", MUTED, label), (y + 3.4, 10, "B", NAVY, figure),
+                                                  (y + 7.6, 6, "", INK, detail)):
+                pdf.set_font(_FONT, style, size)
+                pdf.set_text_color(color)
+                pdf.set_xy(left + 1.5, top)
+                pdf.cell(box - 3, size * 0.4, pdf.line_of(text, box - 3))
+        pdf.set_y(y + _FIGURES)
+
+
+@dataclass
+class _Image:
+    png: bytes
+    max_height: float
+
+    def _size(self, w: float) -> tuple[float, float]:
+        px_w, px_h = _png_size(self.png)
+        width, height = w, w * px_h / px_w
+        if height > self.max_height:
+            width, height = self.max_height * px_w / px_h, self.max_height
+        return width, height
+
+    def height(self, pdf: _Pdf, w: float) -> float:
+        return self._size(w)[1] + 1
+
+    def draw(self, pdf: _Pdf, x: float, w: float) -> None:
+        width, height = self._size(w)
+        pdf.image(io.BytesIO(self.png), x=x + (w - width) / 2, y=pdf.get_y(), w=width, h=height)
+        pdf.set_y(pdf.get_y() + height + 1)
+
+
+@dataclass
+class _Row:
+    """A table row: cells of (text, share of the width, style, color), each cut to a few lines."""
+
+    cells: Sequence[tuple[str, float, str, str]]
+    size: float = BODY - 0.4
+    pad: float = 0.8
+    _fitted: dict[float, list[tuple[str, int]]] = field(default_factory=dict, repr=False)
+
+    def _fit(self, pdf: _Pdf, w: float) -> list[tuple[str, int]]:
+        if w not in self._fitted:
+            fitted = []
+            for text, share, style, _ in self.cells:
+                pdf.set_font(_FONT, style, self.size)
+                fitted.append(pdf.fit(text, w * share - 2 * self.pad, _CELL_LINES, _CELL_CUT))
+            self._fitted[w] = fitted
+        return self._fitted[w]
+
+    def height(self, pdf: _Pdf, w: float) -> float:
+        return max(n for _, n in self._fit(pdf, w)) * _LINE + 2 * self.pad
+
+    def draw(self, pdf: _Pdf, x: float, w: float) -> None:
+        top, height, left = pdf.get_y(), self.height(pdf, w), x
+        for (_, share, style, color), (text, _) in zip(self.cells, self._fit(pdf, w), strict=True):
+            pdf.set_font(_FONT, style, self.size)
+            pdf.set_text_color(color)
+            pdf.set_xy(left + self.pad, top + self.pad)
+            pdf.multi_cell(w * share - 2 * self.pad, _LINE, text, align="L")
+            left += w * share
+        pdf.set_draw_color(RULE)
+        pdf.set_line_width(0.15)
+        pdf.line(x, top + height, x + w, top + height)
+        pdf.set_y(top + height)
+
+
+Block = _Text | _Heading | _Figures | _Image | _Row
+
+
+def _place(pdf: _Pdf, columns: Sequence[Sequence[Block]]) -> None:
+    """Side-by-side columns of blocks from the current line, on a new page when they would not fit."""
+    width = (pdf.epw - _GAP * (len(columns) - 1)) / len(columns)
+    tallest = max(sum(block.height(pdf, width) for block in column) for column in columns)
+    if pdf.get_y() + tallest > pdf.page_break_trigger:
+        pdf.add_page()
+    top = pdf.get_y()
+    for i, column in enumerate(columns):
+        pdf.set_y(top)
+        for block in column:
+            block.draw(pdf, pdf.l_margin + i * (width + _GAP), width)
+    pdf.set_y(top + tallest)
+
+
+# -- sections ----------------------------------------------------------------------------------------
+
+def _header(pdf: _Pdf, content: OnePagerContent) -> None:
+    icp = content.icp
+    pdf.set_fill_color(NAVY)
+    pdf.rect(0, 0, pdf.w, _BAND, style="F")
+    pdf.set_text_color("#ffffff")
+    pdf.set_font(_FONT, "B", 15)
+    pdf.set_xy(_MARGIN, 4)
+    pdf.cell(pdf.epw, 6.5, pdf.line_of(icp.name, pdf.epw))
+    pdf.set_font(_FONT, "", 7.5)
+    pdf.set_text_color("#dbeafe")
+    pdf.set_xy(_MARGIN, 11.5)
+    meta = (f"Version {icp.version} · created {icp.created_at:%Y-%m-%d} · "
+            f"data fingerprint {icp.data_fingerprint or 'not recorded'} · printed {content.printed:%Y-%m-%d}")
+    pdf.cell(pdf.epw, 4, pdf.line_of(meta, pdf.epw))
+    pdf.set_y(_BAND + 3)
+
+
+def _descriptions(content: OnePagerContent) -> list[list[Block]]:
+    template = content.icp.template
+    return [
+        [_Heading("Ideal customer"),
+         _Text(template.segment_description or "No description written yet (ICP page).", _DESCRIPTION_LINES)],
+        [_Heading("Negative profile"),
+         _Text(template.negative_description or "No negative profile written yet (ICP page).", _DESCRIPTION_LINES)],
+    ]
+
+
+_CRITERIA_COLUMNS = (0.11, 0.31, 0.07, 0.51)
+
+
+def _criterion_row(c: Criterion) -> _Row:
+    evidence = c.evidence.sentence if c.evidence else "No evidence: added by hand."
+    shares = _CRITERIA_COLUMNS
+    return _Row([(_ROLE_LABEL[c.role], shares[0], "B", _ROLE_COLOR[c.role]), (describe(c), shares[1], "", INK),
+                 (f"{c.weight:g}", shares[2], "", INK), (evidence, shares[3], "", MUTED)])
+
+
+def _shown_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
+    """At most MAX_CRITERIA, in role order. Past the limit each role keeps an equal share (the rest
+    of a role's share goes to the others), so a long list of musts cannot push the negative profile
+    off the page."""
+    by_role = {role: [c for c in criteria if c.role == role] for role in _ROLE_ORDER}
+    present = [role for role, found in by_role.items() if found]
+    quota = MAX_CRITERIA // len(present)
+    spare = MAX_CRITERIA - sum(min(quota, len(by_role[role])) for role in present)
+    shown = []
+    for role in present:
+        take = min(len(by_role[role]), quota + spare)
+        spare -= max(take - quota, 0)
+        shown += by_role[role][:take]
+    return shown
+
+
+def _criteria(content: OnePagerContent) -> list[Block]:
+    criteria = content.icp.criteria
+    blocks: list[Block] = [_Heading("Criteria"), _Text(
+        "Must: a hard filter, defines the SAM · Nice: adds its weight to the fit score · "
+        "Disqualify: fit score 0. Evidence: best customers (or churned ones) against the rest.",
+        1, size=6.3, color=MUTED)]
+    if not criteria:
+        return [*blocks, _Text("No criteria yet: draft them from the evidence on the ICP page.")]
+    shown = _shown_criteria(criteria)
+    blocks.append(_Row([(name, share, "B", MUTED) for name, share in
+                        zip(("Role", "Criterion", "Weight", "Evidence"), _CRITERIA_COLUMNS, strict=True)]))
+    blocks += [_criterion_row(c) for c in shown]
+    shown_ids = {id(c) for c in shown}
+    hidden = [c for c in criteria if id(c) not in shown_ids]
+    if hidden:
+        per_role = ", ".join(f"{sum(c.role == role for c in hidden)} {_ROLE_LABEL[role].lower()}"
+                             for role in _ROLE_ORDER if any(c.role == role for c in hidden))
+        blocks.append(_Text(f"… and {len(hidden)} more criteria ({per_role}), listed in the app and in icp.json.",
+                            1, color=MUTED))
+    return blocks
+
+
+def _market(content: OnePagerContent) -> list[Block]:
+    blocks: list[Block] = [_Heading("Market")]
+    size = content.market
+    if size is None:
+        note = content.notes.get("market", "The market could not be sized.")
+        return [*blocks, _Text(f"No SAM or SOM: they need a universe list or typed-in counts. {note}", 4,
+                               color=MUTED)]
+
+    def figure(label: str, f: MarketFigure, detail: str) -> tuple[str, str, str]:
+        return label, f"{f.accounts:,}", f"{_money(f.value)}{detail}"
+
+    typed = " (typed in)" if size.typed_in else ""
+    blocks.append(_Figures([figure("TAM accounts" + typed, size.tam, ""), figure("SAM accounts" + typed, size.sam, ""),
+                            figure("SOM accounts", size.som, f" within {size.assumptions['horizon_years']:g} yr")]))
+    a = size.assumptions
+    for text in (a["sam"], a["som"], f"Win rate {a['win_rate_source']}", f"ACV {a['acv_source']}", a["currency"]):
+        blocks.append(_Text(f"• {text}", 2, size=6.6, more=_CELL_CUT, after=0.4))
+    return blocks
+
+
+def _targets(content: OnePagerContent) -> list[Block]:
+    blocks: list[Block] = [_Heading("Targets")]
+    tiers, rules = content.tiers, content.icp.tiers
+    if tiers is None:
+        blocks.append(_Text(content.notes.get("tiers", "No accounts to tier."), 3, color=MUTED))
+    else:
+        counts = " · ".join(f"{r.tier} {r.accounts:,} ({r.share:.1%})" for r in tiers.itertuples())
+        blocks.append(_Text(counts, 2, style="B", color=NAVY))
+        cut = (f"Tier 1 ≥ {rules.tier1:g}, Tier 2 ≥ {rules.tier2:g}, Tier 3 ≥ {rules.tier3:g}"
+               if rules.mode == "thresholds" else
+               f"Tier 1 sized to capacity: {rules.reps:,} reps × {rules.accounts_per_rep:,} accounts")
+        blocks.append(_Text(f"Fit score {cut}; of {content.tier_source or 'the scored accounts'}.", 2,
+                            size=6.6, color=MUTED, more=_CELL_CUT))
+    verdict = content.backtest or content.notes.get("backtest", "No backtest.")
+    blocks.append(_Text(f"Backtest: {verdict}", 4))
+    return blocks
+
+
+def _template(content: OnePagerContent) -> list[Block]:
+    t = content.icp.template
+    personas = "; ".join(
+        ", ".join(part for part in (p.title, p.department, p.seniority) if part.strip()) for p in t.personas)
+    fields = [("Goals", t.goals), ("Challenges", t.challenges), ("Pain points", t.pain_points),
+              ("Watering holes", t.watering_holes), ("Buyer personas", personas)]
+    blocks: list[Block] = [_Heading("Goals, pains and personas")]
+    for label, text in fields:
+        if text.strip():
+            blocks += [_Text(label, 1, size=6.6, style="B", color=NAVY, after=0.2), _Text(text, _FIELD_LINES)]
+    empty = [label.lower() for label, text in fields if not text.strip()]
+    if empty:
+        blocks.append(_Text(f"Not written yet: {', '.join(empty)}. Add them on the ICP page.", 2, color=MUTED))
+    return blocks
+
+
+def _chart_column(title: str, chart: alt.TopLevelMixin | None, note: str, max_height: float) -> list[Block]:
+    if chart is None:
+        return [_Heading(title), _Text(note, 3, color=MUTED)]
+    return [_Heading(title), _Image(chart_png(chart), max_height)]
+
+
+def _charts(pdf: _Pdf, content: OnePagerContent) -> None:
+    room = pdf.page_break_trigger - pdf.get_y() - _HEADING - 1
+    # Shrunk into the room left on this page when that keeps it legible, else full size on the next.
+    height = _CHART_MAX if room < _CHART_MIN else min(_CHART_MAX, room)
+    dims, labels = list(content.segment_dimensions), dict(content.segment_labels)
+    segments, findings = content.segments, content.findings
+    by = " × ".join(labels.get(d, d) for d in dims[:2])
+    _place(pdf, [
+        _chart_column(
+            f"Segments: {by}, top {_SEGMENTS_SHOWN}" if by else "Segments",
+            segment_chart(segments.head(_SEGMENTS_SHOWN), dims, labels).properties(width=300)
+            if segments is not None and len(segments) else None,
+            content.notes.get("segments", "No segment to chart."), height),
+        _chart_column(
+            "Best customers against the rest: lift, 95% interval",
+            lift_chart(findings, limit=_FINDINGS_SHOWN).properties(width=220)
+            if findings is not None and len(findings) else None,
+            content.notes.get("findings", "No pattern to chart: there are no best customers to compare."), height),
+    ])
+
+
+def render_one_pager(content: OnePagerContent, page_size: PageSize = "A4") -> bytes:
+    """The one-pager PDF of already-computed parts: one page, two when the text is long."""
+    if page_size not in PAGE_SIZES:
+        raise IcpError(f"The one-pager prints on A4 or Letter, not '{page_size}'.")
+    icp = content.icp
+    pdf = _Pdf(page_size, f"ICP Explorer · {_one_line(icp.name)} · version {icp.version} · "
+                          f"data {icp.data_fingerprint or 'not recorded'}")
+    pdf.set_title(_one_line(icp.name))
+    pdf.set_creator("ICP Explorer")
+    pdf.add_page()
+    _header(pdf, content)
+    _place(pdf, _descriptions(content))
+    _place(pdf, [_criteria(content)])
+    _place(pdf, [[*_market(content), *_targets(content)], _template(content)])
+    _charts(pdf, content)
+    return bytes(pdf.output())
