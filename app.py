@@ -19,6 +19,7 @@ pages = [
     st.Page("views/icp.py", title="5. ICP", icon=":material/target:", url_path="icp"),
     st.Page("views/market.py", title="6. Market", icon=":material/public:", url_path="market"),
     st.Page("views/targets.py", title="7. Targets", icon=":material/format_list_numbered:", url_path="targets"),
+    st.Page("views/export.py", title="8. Export", icon=":material/download:", url_path="export"),
 ]
 pg = st.navigation(pages)
 if workspace is None:

@@ -1,15 +1,14 @@
 """Benchmark: build the demo ICP one-pager three times and print the median seconds (target: under 3 s).
 
-    .venv/bin/python bench/pdf.py [--pdf OUT.pdf]
+    .venv/bin/python bench/pdf.py [--pdf OUT.pdf] [--png docs/one-pager.png]
 
 Timed: `one_pager(workspace, icp)`, that is gathering market, tiers, backtest, findings and segments
 from the demo workspace, rendering both charts and laying out the PDF. Not timed: building the demo
 workspace and drafting the ICP, which the app has done before anyone asks for a PDF. The first
 build also pays vl-convert's start-up, so the median is of three.
 
-`--pdf` keeps the last PDF; docs/one-pager.png is its page rendered with poppler's pdftoppm:
-
-    pdftoppm -png -r 110 -singlefile OUT.pdf docs/one-pager
+`--pdf` keeps the last PDF built; `--png` its first page as a picture (pdfium, `first_page_png`),
+which is how docs/one-pager.png is made.
 """
 
 import argparse
@@ -25,13 +24,14 @@ RUNS = 3
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pdf", type=Path, help="write the last PDF built here")
+    parser.add_argument("--png", type=Path, help="write its first page here as a PNG")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="icp-bench-") as folder:
         # Set before icp is imported, so nothing here touches the user's own workspaces.
         os.environ["ICP_DATA_DIR"] = folder
         from icp.demo_workspace import open_demo
         from icp.draft import draft_icp
-        from icp.pdf import one_pager
+        from icp.pdf import first_page_png, one_pager
 
         workspace = open_demo()
         icp = draft_icp(workspace)
@@ -42,6 +42,8 @@ def main() -> None:
             seconds.append(time.perf_counter() - start)
     if args.pdf:
         args.pdf.write_bytes(pdf)
+    if args.png:
+        args.png.write_bytes(first_page_png(pdf))
     print(f"one_pager on the demo workspace: median {statistics.median(seconds):.2f} s of {RUNS} "
           f"({', '.join(f'{s:.2f}' for s in seconds)}), {len(pdf):,} bytes")
 

@@ -18,6 +18,7 @@ from icp.errors import IcpError, InputFileError
 from icp.exports import targets_csv, targets_xlsx
 from icp.market import market_json, market_size
 from icp.model import ICP, parse_icp
+from icp.pdf import one_pager
 from icp.scoring import scoring_sql
 from icp.segments import segments_csv
 from icp.success import default_settings
@@ -110,7 +111,8 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
         targets = targets_export(workspace, icp)
         (stage / "targets.csv").write_bytes(targets_csv(targets))
         (stage / "targets.xlsx").write_bytes(targets_xlsx(targets, icp))
-    return {name: Path(out) / name for name in [*written, "targets.csv", "targets.xlsx"]}
+        (stage / "icp.pdf").write_bytes(one_pager(workspace, icp))
+    return {name: Path(out) / name for name in [*written, "targets.csv", "targets.xlsx", "icp.pdf"]}
 
 
 def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> Path:

@@ -24,6 +24,7 @@ from typing import Literal, TypeVar
 
 import altair as alt
 import pandas as pd
+import pypdfium2
 import vl_convert
 from fpdf import FPDF
 
@@ -259,7 +260,7 @@ class _Text:
     color: str = INK
     more: str = CUT
     after: float = 1.0
-    _fitted: dict[float, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _fitted: dict[float, tuple[str, int]] = field(default_factory=dict, init=False, repr=False)
 
     def _fit(self, pdf: _Pdf, w: float) -> tuple[str, int]:
         pdf.set_font(_FONT, self.style, self.size)
@@ -360,7 +361,7 @@ class _Row:
     cells: Sequence[tuple[str, float, str, str]]
     size: float = BODY - 0.4
     pad: float = 0.8
-    _fitted: dict[float, list[tuple[str, int]]] = field(default_factory=dict, repr=False)
+    _fitted: dict[float, list[tuple[str, int]]] = field(default_factory=dict, init=False, repr=False)
 
     def _fit(self, pdf: _Pdf, w: float) -> list[tuple[str, int]]:
         if w not in self._fitted:
@@ -579,3 +580,17 @@ def render_one_pager(content: OnePagerContent, page_size: PageSize = "A4") -> by
     _place(pdf, [[*_market(content), *_targets(content)], _template(content)])
     _charts(pdf, content)
     return bytes(pdf.output())
+
+
+def first_page_png(pdf: bytes, dpi: int = 110) -> bytes:
+    """The first page of a PDF as a PNG: the app's preview, and docs/one-pager.png."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        image = page.render(scale=dpi / 72).to_pil()
+        page.close()
+    finally:
+        document.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -77,6 +77,12 @@ def _source(con: duckdb.DuckDBPyConnection) -> _Source:
     return _Source("customers" if customers == "customers" else "orders", CUSTOMER_VIEW, rows_of(CUSTOMER_VIEW))
 
 
+def target_list(workspace: Workspace) -> str:
+    """The list whose accounts are the targets: targets, universe, customers or orders."""
+    with workspace.connect() as con:
+        return _source(con).kind
+
+
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return con.execute(f"SELECT count(*) FROM {sql}").fetchone()[0]
 

@@ -270,3 +270,31 @@ def test_every_step_on_an_empty_workspace_says_what_to_do(page):
     at.switch_page(page).run()
     assert not at.exception and not at.error
     assert any("Upload a customer list" in i.value for i in at.info)
+
+
+def test_export_page_offers_every_file_and_loads_an_icp_json(demo_copy):
+    at = app(demo_copy).run()
+    at.switch_page("views/export.py").run()
+    assert not at.exception
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Download the one-pager (PDF)", "targets.csv", "targets.xlsx", "HubSpot import (CSV)",
+            "Salesforce import (CSV)", "icp.json", "scoring.sql (duckdb)"} <= labels
+    at.selectbox(key="sql_dialect").set_value("spark").run()
+    assert "scoring.sql (spark)" in {b.label for b in at.get("download_button")}
+    assert "FILTER(" in at.code[0].value.upper()
+    # A saved icp.json, renamed, comes back as the working ICP.
+    from ui.settings import working_icp
+
+    current = working_icp(demo_copy)
+    renamed = current.model_copy(update={"name": "Loaded from a file"})
+    at.file_uploader(key="icp_upload").set_value(("icp.json", renamed.model_dump_json().encode(), "application/json"))
+    at.run()
+    [use] = [b for b in at.button if b.label == "Use this ICP"]
+    use.click().run()
+    assert not at.exception
+    assert working_icp(demo_copy).name == "Loaded from a file"
+    at.file_uploader(key="icp_upload").set_value(("bad.json", b'{"schema_version": 1, "extra": 1}', "application/json"))
+    at.run()
+    [b for b in at.button if b.label == "Use this ICP"][0].click().run()
+    assert any("bad.json" in e.value and "current ICP was kept" in e.value for e in at.error)
+    assert working_icp(demo_copy).name == "Loaded from a file"

@@ -16,7 +16,7 @@ from icp.targets import target_source
 from tests.conftest import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = ["icp.json", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"]
+CONTRACT = ["icp.json", "icp.pdf", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,11 @@ def test_build_writes_every_contract_file(built, demo_files):
     assert targets["icp_fit_score"].is_monotonic_decreasing
     assert set(targets["icp_tier"]) <= {"Tier 1", "Tier 2", "Tier 3", "Not a fit"}
     assert len(targets) == 60_000 - 400  # the universe minus the customers
+    from pypdf import PdfReader
     from python_calamine import CalamineWorkbook
+
+    pdf = PdfReader(built / "icp.pdf")
+    assert 1 <= len(pdf.pages) <= 2 and f"{market['sam']['accounts']:,}" in pdf.pages[0].extract_text()
 
     book = CalamineWorkbook.from_path(str(built / "targets.xlsx"))
     assert book.sheet_names == ["Targets", "ICP"]

@@ -1,6 +1,7 @@
 """The ICP one-pager PDF, read back with pypdf: what it says must be what the ICP and the market say."""
 
 import io
+import struct
 from dataclasses import replace
 
 import altair as alt
@@ -11,7 +12,7 @@ from pypdf import PdfReader
 from icp.draft import draft_icp
 from icp.errors import IcpError
 from icp.model import Criterion, Persona, Template, describe
-from icp.pdf import CUT, MAX_CRITERIA, chart_png, gather, one_pager, render_one_pager
+from icp.pdf import CUT, MAX_CRITERIA, chart_png, first_page_png, gather, one_pager, render_one_pager
 from icp.workspace import Workspace
 
 A4 = (595.28, 841.89)  # points
@@ -70,6 +71,13 @@ def test_demo_one_pager_shows_the_criteria_the_sam_and_charts(demo):
 def test_demo_one_pager_fits_on_one_page(demo):
     # The demo is the showcase of the layout (docs/one-pager.png): dense enough for one page.
     assert len(_read(demo[3]).pages) == 1
+
+
+def test_first_page_as_a_picture(demo):
+    png = first_page_png(demo[3], dpi=40)
+    assert png.startswith(b"\x89PNG")
+    width, height = struct.unpack(">II", png[16:24])
+    assert height / width == pytest.approx(A4[1] / A4[0], rel=0.02)
 
 
 def test_letter_size(demo):
@@ -166,9 +174,9 @@ def test_missing_parts_are_said_not_drawn(demo):
     assert "Not written yet: goals" in text
 
 
-def test_a_workspace_without_a_universe_still_gets_a_pdf(demo_template, tmp_path):
+def test_a_workspace_without_a_universe_still_gets_a_pdf(demo, demo_template, tmp_path):
+    icp = demo[1]
     workspace = Workspace.copy_of(demo_template, "Demo", folder=tmp_path)
-    icp = draft_icp(workspace)
     workspace.remove_list("universe")
     reader = _read(one_pager(workspace, icp))
     text = _text(reader)

@@ -4,6 +4,7 @@ import codecs
 import datetime as dt
 import io
 import random
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -221,23 +222,25 @@ def _workbook(path: Path, cached_value: str | None = None) -> Path:
     sheet["I7"].data_type = "s"
     book.save(path)
     if cached_value is not None:
+        # openpyxl writes the empty cached value as <v />, <v/> or <v></v> depending on lxml.
         _patch_member(
             path,
             "xl/worksheets/sheet2.xml",
-            b"<f>C6*2</f><v />",
+            rb"<f>C6\*2</f><v ?/>|<f>C6\*2</f><v></v>",
             f"<f>C6*2</f><v>{cached_value}</v>".encode(),
         )
     return path
 
 
 def _patch_member(path: Path, member: str, old: bytes, new: bytes) -> None:
+    """Replace the one match of the regex `old` in an archive member."""
     source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == member:
-                assert old in content
-                content = content.replace(old, new)
+                content, found = re.subn(old, new, content)
+                assert found == 1
             target.writestr(info, content)
 
 

@@ -1,0 +1,81 @@
+"""Step 8, Export: the one-pager PDF, icp.json, target lists for CRMs and the scoring SQL.
+
+Every file is built when its button is pressed, not on every rerun of the page.
+"""
+
+import streamlit as st
+
+from icp import exports
+from icp.errors import IcpError
+from icp.model import parse_icp
+from icp.pdf import first_page_png, one_pager
+from icp.scoring import DIALECTS, scoring_sql
+from icp.targets import target_list, targets_export
+from ui.settings import ICP_KEY, working_icp
+from ui.state import current_workspace, require_customers
+
+workspace = current_workspace()
+st.title(":material/download: Export")
+require_customers(workspace)
+icp = working_icp(workspace)
+slug = "".join(ch if ch.isalnum() else "-" for ch in icp.name.lower()).strip("-") or "icp"
+
+
+def targets():
+    return targets_export(workspace, icp)
+
+
+def crm(kind: str) -> bytes:
+    frame = targets()
+    mapping = exports.role_mapping(workspace, target_list(workspace))
+    shaped = exports.hubspot_frame(frame, mapping) if kind == "hubspot" else exports.salesforce_frame(frame, mapping)
+    return exports.targets_csv(shaped)
+
+
+st.subheader("ICP one-pager")
+page_size = st.radio("Page size", ["A4", "Letter"], horizontal=True, key="pdf_size")
+st.download_button("Download the one-pager (PDF)", lambda: one_pager(workspace, icp, page_size=page_size),
+                   file_name=f"{slug}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:",
+                   type="primary", on_click="ignore")
+if st.toggle("Show a preview of the first page", key="pdf_preview"):
+    with st.spinner("Building the one-pager…"):
+        st.image(first_page_png(one_pager(workspace, icp, page_size=page_size)), width="stretch")
+
+st.subheader("Target accounts")
+st.caption("The input columns unchanged, then icp_fit_score, icp_tier and icp_reasons, best fit first. "
+           "Cells a spreadsheet would run as a formula are neutralized.")
+cols = st.columns(4)
+cols[0].download_button("targets.csv", lambda: exports.targets_csv(targets()), file_name="targets.csv",
+                        mime="text/csv", icon=":material/table:", on_click="ignore")
+cols[1].download_button("targets.xlsx", lambda: exports.targets_xlsx(targets(), icp), file_name="targets.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        icon=":material/grid_on:", on_click="ignore")
+cols[2].download_button("HubSpot import (CSV)", lambda: crm("hubspot"), file_name="hubspot-companies.csv",
+                        mime="text/csv", on_click="ignore",
+                        help="company import columns; the tier goes to the Ideal Customer Profile Tier property")
+cols[3].download_button("Salesforce import (CSV)", lambda: crm("salesforce"), file_name="salesforce-accounts.csv",
+                        mime="text/csv", on_click="ignore",
+                        help="Account fields; ICP_Tier__c, ICP_Fit_Score__c and ICP_Reasons__c must exist")
+
+st.subheader("The ICP as a file")
+left, right = st.columns(2)
+left.download_button("icp.json", icp.model_dump_json(indent=2), file_name="icp.json", mime="application/json",
+                     icon=":material/data_object:", on_click="ignore",
+                     help="the whole ICP and its settings; `icp build --settings icp.json` reproduces the tiers")
+uploaded = right.file_uploader("Load an icp.json", type=["json"], key="icp_upload")
+if uploaded is not None and right.button("Use this ICP", key="icp_use"):
+    try:
+        loaded = parse_icp(uploaded.getvalue(), uploaded.name)
+    except IcpError as err:
+        right.error(f"{err} The current ICP was kept.")
+    else:
+        workspace.save_settings(ICP_KEY, loaded)
+        st.toast(f"Loaded {loaded.name}, version {loaded.version}")
+        st.rerun()
+
+st.subheader("Fit score as SQL")
+dialect = st.selectbox("Dialect", DIALECTS, key="sql_dialect")
+sql = scoring_sql(icp, dialect)
+st.download_button(f"scoring.sql ({dialect})", sql, file_name=f"scoring.{dialect}.sql", mime="text/plain",
+                   icon=":material/code:", on_click="ignore")
+st.code(sql, language="sql")
