@@ -49,12 +49,13 @@ except IcpError as err:
 label = " (typed in)" if size.typed_in else ""
 cols = st.columns(3)
 for col, (name, figure) in zip(cols, (("TAM", size.tam), ("SAM", size.sam), ("SOM", size.som)), strict=True):
-    money = f" · {figure.value:,.0f}" if figure.value is not None else ""
-    col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts", money.strip(" ·") or None,
-               delta_color="off")
+    col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts")
+    if figure.value is not None:
+        col.caption(f"{figure.value:,.0f} in value")
 st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
 st.markdown("**Assumptions**")
-st.markdown("\n".join(f"- {k.replace('_', ' ')}: {v}" for k, v in size.assumptions.items()))
+# The sentences say it all; the bare numbers beside them are for market.json.
+st.markdown("\n".join(f"- {v}" for v in size.assumptions.values() if isinstance(v, str)))
 if size.currency_note:
     st.caption(size.currency_note)
 if "universe" in lists:
