@@ -173,3 +173,20 @@ def guess_roles(headers: list[str], list_kind: str) -> dict[str, RoleMatch]:
         taken_roles.add(match.role)
         result[match.column] = RoleMatch(match.column, match.role, round(min(match.confidence, 1.0), 3))
     return result
+
+
+
+# The template's columns: real-export spellings of the customer roles, with an example row.
+_TEMPLATE = {
+    "Company name": "Acme Analytics", "Website": "acme.io", "Record ID": "1001", "Industry": "Fintech",
+    "Number of Employees": "51-200", "Annual Revenue": "$12.5M", "Country/Region": "United States",
+    "Year Founded": "2014", "Technologies": "Snowflake; HubSpot; AWS", "Business Model": "B2B SaaS",
+    "Funding Stage": "Series B", "Channel": "Direct", "Use Case": "Reporting", "ARR": "$48,000", "Churned": "No",
+    "Expansion ARR": "$6,000", "NPS": "40", "Support Tickets": "3", "Sales Cycle Days": "35",
+}
+
+
+def template_csv() -> str:
+    """A customers CSV a newcomer can fill in: the column names the app recognises, one example row."""
+    quoted = [f'"{v}"' if "," in v or ";" in v else v for v in _TEMPLATE.values()]
+    return ",".join(_TEMPLATE) + "\n" + ",".join(quoted) + "\n"

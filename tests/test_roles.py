@@ -64,3 +64,16 @@ def test_roles_depend_on_the_kind_of_list():
 
 def test_unrelated_headers_stay_generic():
     assert roles(["Segment", "Discount", "Subregion", "funding_rounds"]) == {}
+
+
+def test_the_template_csv_is_recognised_role_for_role(tmp_path):
+    from icp.roles import template_csv
+    from icp.workspace import Workspace
+
+    path = tmp_path / "template.csv"
+    path.write_text(template_csv(), encoding="utf-8")
+    report = Workspace.create().add_list("customers", path)
+    mapped = {c.source: c.role for c in report.columns}
+    assert all(role is not None for role in mapped.values()), mapped
+    assert len(set(mapped.values())) == len(mapped) >= 15
+    assert all(c.parse_failures == 0 for c in report.columns)

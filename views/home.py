@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from icp.roles import template_csv
 from ui.state import current_workspace, reports
 
 workspace = current_workspace()
@@ -27,3 +28,6 @@ st.markdown(
 - **targets** (optional): named accounts you want scored.
 """
 )
+st.download_button("Download a template customers.csv", template_csv(), file_name="customers-template.csv",
+                   mime="text/csv", icon=":material/download:",
+                   help="the column names the app recognises, with an example row; your own names work too")
