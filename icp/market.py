@@ -11,7 +11,6 @@ import math
 import duckdb
 import numpy as np
 import pandas as pd
-import sqlglot
 from pydantic import BaseModel, ConfigDict
 
 from icp.errors import IcpError
@@ -86,12 +85,9 @@ def _scorable(con: duckdb.DuckDBPyConnection, sql: str, icp: ICP) -> str:
 
 
 def scored(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str, *, reasons: bool = False) -> str:
-    """`score_sql` over the subquery `sql`, without its final ORDER BY. Every caller here counts,
-    joins or orders by its own keys, and sorting a million scored accounts first costs several
-    times the scoring itself (1.7 s against 0.3 s for the tier counts of 1M accounts)."""
-    query = sqlglot.parse_one(score_sql(icp, _scorable(con, sql, icp), reasons=reasons), read="duckdb")
-    query.set("order", None)
-    return query.sql(dialect="duckdb")
+    """`score_sql` over the subquery `sql`, unordered: every caller here counts, joins or orders by
+    its own keys (sorting first cost 1.7 s against 0.3 s for the tier counts of 1M accounts)."""
+    return score_sql(icp, _scorable(con, sql, icp), reasons=reasons, ordered=False)
 
 
 def customers_sql(con: duckdb.DuckDBPyConnection, icp: ICP) -> str:

@@ -7,8 +7,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from icp.errors import WorkspaceError
+from icp.market import scored
 from icp.model import ICP, Criterion, describe, parse_icp
-from icp.scoring import score_sql
 from icp.targets import target_source
 from icp.workspace import Workspace
 
@@ -98,9 +98,8 @@ def tier_changes(workspace: Workspace, before: ICP, after: ICP) -> pd.DataFrame:
     """How many target accounts move from each tier to each other tier between two ICPs
     (tier_before, tier_after, accounts), moves only, most first."""
     source, _ = target_source(workspace)
-    old = score_sql(before, f"({source})", reasons=False)
-    new = score_sql(after, f"({source})", reasons=False)
     with workspace.connect() as con:
+        old, new = scored(con, before, source), scored(con, after, source)
         return con.execute(f"""
             SELECT a.icp_tier AS tier_before, b.icp_tier AS tier_after, count(*) AS accounts
             FROM ({old}) a JOIN ({new}) b USING (account_key)
