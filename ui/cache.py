@@ -72,3 +72,10 @@ def market_size(workspace_id: str, data_version: int, icp_json: str) -> market.M
 def backtest(workspace_id: str, data_version: int, icp_json: str) -> targets.Backtest:
     del data_version
     return targets.backtest(Workspace(workspace_id), ICP.model_validate_json(icp_json))
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=8)
+def target_description(workspace_id: str, data_version: int) -> str:
+    """Which accounts are the targets, in words: counted once per data version, not per slider move."""
+    del data_version
+    return targets.target_source(Workspace(workspace_id))[1]

@@ -5,8 +5,8 @@ import streamlit as st
 from icp.charts import tier_bars
 from icp.errors import IcpError
 from icp.model import TIERS, TierRules
-from icp.targets import target_source, targets_page
-from ui.cache import backtest, tier_counts
+from icp.targets import targets_page
+from ui.cache import backtest, target_description, tier_counts
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
 
@@ -17,7 +17,7 @@ st.title(":material/format_list_numbered: Targets")
 require_customers(workspace)
 
 icp = working_icp(workspace)
-_, described = target_source(workspace)
+described = target_description(workspace.id, workspace.data_version)
 st.caption(f"Scoring {described}. The fit score is the weighted share of the ICP's must and nice criteria an "
            "account meets (0 when a disqualifier applies); accounts that miss a must are not a fit.")
 
