@@ -12,10 +12,8 @@ regex and is needed more than once is bound once as ``list_transform([expr], lam
 import functools
 import re
 import unicodedata
-import uuid
 
 import duckdb
-import pandas as pd
 import pycountry
 from rapidfuzz import fuzz, process
 
@@ -250,11 +248,6 @@ _COUNTRY_ALIASES = {
 }  # fmt: skip
 # In a spreadsheet "NA" means "not available" far more often than Namibia (pandas agrees).
 _NOT_A_COUNTRY = frozenset({"na"})
-# Display names where pycountry's is the formal "X, Y of" form.
-_DISPLAY_NAMES = {
-    "RU": "Russia", "CD": "DR Congo", "VA": "Vatican City", "FM": "Micronesia", "PS": "Palestine",
-    "VG": "British Virgin Islands", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
 _FUZZY_MIN_CHARS = 5
 _FUZZY_MIN_SCORE = 85
 
@@ -305,36 +298,3 @@ def country_code(value: str | None) -> str | None:
     match = process.extractOne(key, choices.keys(), scorer=fuzz.ratio, score_cutoff=_FUZZY_MIN_SCORE)
     return choices[match[0]] if match else None
 
-
-def country_name(code: str | None) -> str | None:
-    """Display name of an alpha-2 code ("US" -> "United States"); None if not a code."""
-    country = pycountry.countries.get(alpha_2=code.upper()) if code else None
-    if country is None:
-        return None
-    return _DISPLAY_NAMES.get(country.alpha_2) or getattr(country, "common_name", country.name)
-
-
-def add_country_column(con: duckdb.DuckDBPyConnection, table: str, source_col: str, target_col: str) -> int:
-    """Add (or refill) ``target_col`` with the country_code of ``source_col``.
-
-    country_code runs once per distinct value; the mapping reaches SQL as a registered
-    DataFrame. Returns how many non-empty source cells (rows) did not map to a country.
-    """
-    tbl, src, dst = quote_ident(table), quote_ident(source_col), quote_ident(target_col)
-    counts = con.execute(
-        f"SELECT CAST({src} AS VARCHAR), count(*) FROM {tbl} WHERE {src} IS NOT NULL GROUP BY ALL"
-    ).fetchall()
-    codes = [country_code(raw) for raw, _ in counts]
-    mapping = pd.DataFrame({"raw": [raw for raw, _ in counts], "code": codes}, dtype=object)
-    view = f"_icp_country_map_{uuid.uuid4().hex}"
-    con.register(view, mapping)
-    try:
-        con.execute(f"ALTER TABLE {tbl} ADD COLUMN IF NOT EXISTS {dst} VARCHAR")
-        # A correlated subquery (not UPDATE ... FROM) so a refill also clears stale codes.
-        con.execute(
-            f"UPDATE {tbl} SET {dst} = (SELECT m.code FROM {quote_ident(view)} AS m"
-            f" WHERE m.raw = CAST({tbl}.{src} AS VARCHAR))"
-        )
-    finally:
-        con.unregister(view)
-    return sum(n for (raw, n), code in zip(counts, codes, strict=True) if code is None and raw.strip())

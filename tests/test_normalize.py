@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from icp import normalize
-from icp.normalize import add_country_column, country_code, country_name, install, quote_ident
+from icp.normalize import country_code, install, quote_ident
 
 
 @pytest.fixture(scope="module")
@@ -335,49 +335,8 @@ def test_country_code(raw, expected):
     assert country_code(raw) == expected
 
 
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [("US", "United States"), ("gb", "United Kingdom"), ("KR", "South Korea"), ("RU", "Russia"),
-     ("TW", "Taiwan"), ("XX", None), ("", None), (None, None)],
-)  # fmt: skip
-def test_country_name(code, expected):
-    assert country_name(code) == expected
-
-
 def test_quote_ident_doubles_embedded_quotes():
     assert quote_ident('a "b" c') == '"a ""b"" c"'
-
-
-def test_add_country_column_maps_distinct_values_without_sql_injection():
-    con = duckdb.connect()
-    table, source = 'my "accounts"', 'Country "HQ" name'
-    con.execute(f"CREATE TABLE {quote_ident(table)} ({quote_ident(source)} VARCHAR, id INTEGER)")
-    con.execute("CREATE TABLE x (keep INTEGER)")
-    rows = [
-        ("USA", 1), (None, 2), ("", 3), ("Narnia", 4), ("Narnia", 5), ("'); DROP TABLE x; --", 6),
-        ("Deutschland", 7), ("uk", 8),
-    ]  # fmt: skip
-    con.executemany(f"INSERT INTO {quote_ident(table)} VALUES (?, ?)", rows)
-
-    failures = add_country_column(con, table, source, "country code")
-
-    assert failures == 3  # Narnia twice and the injection attempt; NULL and "" are not failures
-    mapped = con.execute(f'SELECT id, "country code" FROM {quote_ident(table)} ORDER BY id').fetchall()
-    assert mapped == [(1, "US"), (2, None), (3, None), (4, None), (5, None), (6, None), (7, "DE"), (8, "GB")]
-    assert con.execute("SELECT count(*) FROM x").fetchone()[0] == 0  # still there
-    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '%icp%'").fetchone()[0] == 0
-
-
-def test_add_country_column_refills_and_handles_an_empty_table():
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t (c VARCHAR)")
-    assert add_country_column(con, "t", "c", "code") == 0
-    con.execute("INSERT INTO t (c) VALUES ('France')")
-    add_country_column(con, "t", "c", "code")
-    assert con.execute("SELECT code FROM t").fetchall() == [("FR",)]
-    con.execute("UPDATE t SET c = 'Narnia'")
-    assert add_country_column(con, "t", "c", "code") == 1
-    assert con.execute("SELECT code FROM t").fetchall() == [(None,)]
 
 
 def test_macros_are_temp_and_leave_the_database_file_alone(tmp_path):

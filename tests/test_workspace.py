@@ -166,13 +166,17 @@ def test_mapping_can_be_edited_and_is_validated(workspace):
 
 def test_hostile_headers_and_values_never_reach_sql_as_text(tmp_path):
     ws = Workspace.create()
-    text = 'Company,"x""; DROP TABLE customers; --",Industry\n"Robert\'); DROP TABLE _lists;--",=1+1,"a\'b"\n'
+    text = ('Company,"x""; DROP TABLE customers; --",Industry,Country\n'
+            '"Robert\'); DROP TABLE _lists;--",=1+1,"a\'b","\'); DROP TABLE raw_customers; --"\n'
+            'Acme,1,Retail,Deutschland\n')
     report = ws.add_list("customers", write(tmp_path / "evil.csv", text))
-    assert [c.source for c in report.columns] == ["Company", 'x"; DROP TABLE customers; --', "Industry"]
+    assert [c.source for c in report.columns] == ["Company", 'x"; DROP TABLE customers; --', "Industry", "Country"]
     rows = ws.frame("customers")
     assert rows.loc[0, "account_name"] == "Robert'); DROP TABLE _lists;--"
     assert rows.loc[0, "x_drop_table_customers"] == "=1+1"
     assert ws.frame("raw_customers").loc[0, 'x"; DROP TABLE customers; --'] == "=1+1"
+    # Country values go through a lookup of distinct values: a hostile one is just not a country.
+    assert rows["country"].isna().iloc[0] and rows.loc[1, "country"] == "DE"
     assert set(ws.lists()) == {"customers"}
 
 
