@@ -1,9 +1,12 @@
-"""The engine (icp/) never imports streamlit: the CLI and other programs use it without a UI."""
+"""Shape rules: the engine (icp/) never imports streamlit, so the CLI and other programs use it without a
+UI; the app routes over views/, not pages/; every slider reruns only its own section (st.fragment)."""
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +51,20 @@ def test_there_is_no_pages_folder_for_streamlit_to_run_without_the_router():
     # Streamlit runs a `pages/` folder's files directly on a deep link to a freshly started server,
     # before app.py has called st.navigation: no sidebar, no router. The pages live in views/.
     assert not (ROOT / "pages").exists()
+
+
+def _fragment_functions(tree) -> list:
+    """Functions decorated with st.fragment, and the page's own functions they call."""
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    fragments = [f for f in functions.values() if any(ast.unparse(d) == "st.fragment" for d in f.decorator_list)]
+    called = {n.func.id for f in fragments for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return fragments + [functions[name] for name in called if name in functions]
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "views").glob("*.py")))
+def test_every_slider_sits_in_a_fragment_so_it_reruns_only_its_section(page):
+    tree = ast.parse((ROOT / "views" / page).read_text())
+    inside = {id(n) for f in _fragment_functions(tree) for n in ast.walk(f)}
+    sliders = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith("slider")]
+    outside = [n.lineno for n in sliders if id(n) not in inside]
+    assert not outside, f"views/{page}: sliders outside any st.fragment on lines {outside}"

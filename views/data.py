@@ -139,3 +139,4 @@ with preview_tab:
         workspace.remove_list(shown)
         st.toast(f"{shown} list removed")
         st.rerun()
+st.page_link("views/success.py", label="Next: decide which customers count as the best", icon=":material/arrow_forward:")

@@ -17,7 +17,22 @@ if lists:
     st.success(f"This workspace holds {', '.join(f'{r.rows_kept:,} {k}' for k, r in lists.items())}.")
 else:
     st.info("This workspace is empty. Start by uploading a customer list.")
-st.page_link("views/data.py", label="Go to step 1: Data", icon=":material/arrow_forward:")
+st.markdown("**The steps**, in order; each page ends with a link to the next:")
+st.markdown(
+    "1. **Data**: upload your lists and check how each column was read.  \n"
+    "2. **Success**: weigh what makes a customer one of your best.  \n"
+    "3. **Patterns**: what the best customers share, with the evidence.  \n"
+    "4. **Segments**: rule segments and clusters, ranked.  \n"
+    "5. **ICP**: the profile drafted from the evidence, yours to edit.  \n"
+    "6. **Market**: TAM, SAM and SOM it implies.  \n"
+    "7. **Targets**: every account scored and tiered.  \n"
+    "8. **Export**: the one-page PDF, the ICP file, CRM lists and scoring SQL."
+)
+first, last = st.columns(2)
+first.page_link("views/data.py", label="Start at step 1: Data", icon=":material/arrow_forward:")
+if lists:
+    # A first look needs no reading: the finished one-pager of whatever is loaded is one click away.
+    last.page_link("views/export.py", label="Or jump to the one-pager (step 8)", icon=":material/picture_as_pdf:")
 st.markdown(
     """
 **What to upload** (CSV, TSV, Excel or Parquet; any column names, they are recognised and you can correct them):

@@ -80,87 +80,107 @@ if len(frame) and not edited.equals(frame):
         if st.button("Save criteria", type="primary", icon=":material/save:"):
             save(updated)
 
-with st.expander("Add a criterion"):
-    attributes = {a.name: a for a in pattern_attributes(workspace)}
-    name = st.selectbox("Attribute", list(attributes), format_func=lambda n: attributes[n].label, key="add_attr")
-    attribute = attributes[name]
-    role = st.radio("Role", ROLES, horizontal=True, key="add_role")
-    weight = st.slider("Weight", 0.0, 10.0, 1.0, 0.5, key="add_weight")
-    fields = {"attribute": name, "label": attribute.label, "role": role, "weight": weight}
-    if attribute.kind == "number":
-        low, high = st.columns(2)
-        fields |= {"kind": "range", "low": low.number_input("From", value=None, key="add_low"),
-                   "high": high.number_input("To (under)", value=None, key="add_high")}
-    elif attribute.kind == "flag":
-        fields |= {"kind": "flag", "flag": st.toggle("Must be yes", value=True, key="add_flag")}
-    else:
-        text = st.text_input("Values (comma-separated)", key="add_values")
-        fields |= {"kind": "contains" if attribute.kind == "list" else "in_set",
-                   "values": tuple(v.strip() for v in text.split(",") if v.strip())}
-    if st.button("Add", key="add_criterion"):
-        try:
-            save(icp.model_copy(update={"criteria": (*icp.criteria, Criterion(**fields))}))
-        except ValidationError as err:
-            st.error(err.errors()[0]["msg"])
+@st.fragment
+def add_a_criterion():
+    """Picking an attribute and its values reruns only this form; Add saves and reruns the page."""
+    with st.expander("Add a criterion"):
+        attributes = {a.name: a for a in pattern_attributes(workspace)}
+        name = st.selectbox("Attribute", list(attributes), format_func=lambda n: attributes[n].label, key="add_attr")
+        attribute = attributes[name]
+        role = st.radio("Role", ROLES, horizontal=True, key="add_role")
+        weight = st.slider("Weight", 0.0, 10.0, 1.0, 0.5, key="add_weight")
+        fields = {"attribute": name, "label": attribute.label, "role": role, "weight": weight}
+        if attribute.kind == "number":
+            low, high = st.columns(2)
+            fields |= {"kind": "range", "low": low.number_input("From", value=None, key="add_low"),
+                       "high": high.number_input("To (under)", value=None, key="add_high")}
+        elif attribute.kind == "flag":
+            fields |= {"kind": "flag", "flag": st.toggle("Must be yes", value=True, key="add_flag")}
+        else:
+            text = st.text_input("Values (comma-separated)", key="add_values")
+            fields |= {"kind": "contains" if attribute.kind == "list" else "in_set",
+                       "values": tuple(v.strip() for v in text.split(",") if v.strip())}
+        if st.button("Add", key="add_criterion"):
+            try:
+                save(icp.model_copy(update={"criteria": (*icp.criteria, Criterion(**fields))}))
+            except ValidationError as err:
+                st.error(err.errors()[0]["msg"])
+
+
+add_a_criterion()
 
 if st.button("Draft again from the evidence", icon=":material/auto_awesome:",
              help="replaces the criteria with a fresh draft from the current data and success settings"):
     fresh = draft_icp(workspace, success_settings(workspace), name=icp.name)
     save(fresh.model_copy(update={"template": icp.template, "tiers": icp.tiers, "market": icp.market}))
 
-st.subheader("Profile text")
-t = icp.template
-left, right = st.columns(2)
-with left:
-    segment = st.text_area("Segment description: who they are, why they fit, when they need you", t.segment_description)
-    negative = st.text_area("Negative description: who is not a fit", t.negative_description)
-    goals = st.text_area("Goals", t.goals)
-    challenges = st.text_area("Challenges", t.challenges)
-with right:
-    pains = st.text_area("Pain points", t.pain_points)
-    holes = st.text_area("Watering holes: where they go for information", t.watering_holes)
-    personas = st.data_editor(
-        pd.DataFrame([p.model_dump() for p in t.personas] or [Persona().model_dump()]),
-        num_rows="dynamic", hide_index=True, width="stretch", key="personas",
-        column_config={"title": "buyer title", "department": "department", "seniority": "seniority"},
+@st.fragment
+def profile_text():
+    """Typing reruns only this section; Save writes the ICP and reruns the page."""
+    st.subheader("Profile text")
+    t = icp.template
+    left, right = st.columns(2)
+    with left:
+        segment = st.text_area("Segment description: who they are, why they fit, when they need you", t.segment_description)
+        negative = st.text_area("Negative description: who is not a fit", t.negative_description)
+        goals = st.text_area("Goals", t.goals)
+        challenges = st.text_area("Challenges", t.challenges)
+    with right:
+        pains = st.text_area("Pain points", t.pain_points)
+        holes = st.text_area("Watering holes: where they go for information", t.watering_holes)
+        personas = st.data_editor(
+            pd.DataFrame([p.model_dump() for p in t.personas] or [Persona().model_dump()]),
+            num_rows="dynamic", hide_index=True, width="stretch", key="personas",
+            column_config={"title": "buyer title", "department": "department", "seniority": "seniority"},
+        )
+    template = Template(
+        segment_description=segment, negative_description=negative, goals=goals, challenges=challenges,
+        pain_points=pains, watering_holes=holes,
+        personas=tuple(Persona(**{k: str(v or "") for k, v in row.items()}) for row in personas.to_dict("records")
+                       if any(str(v or "").strip() for v in row.values())),
     )
-template = Template(
-    segment_description=segment, negative_description=negative, goals=goals, challenges=challenges,
-    pain_points=pains, watering_holes=holes,
-    personas=tuple(Persona(**{k: str(v or "") for k, v in row.items()}) for row in personas.to_dict("records")
-                   if any(str(v or "").strip() for v in row.values())),
-)
-if template != t and st.button("Save profile text", icon=":material/save:"):
-    save(icp.model_copy(update={"template": template}))
+    if template != t and st.button("Save profile text", icon=":material/save:"):
+        save(icp.model_copy(update={"template": template}))
 
-st.subheader("Versions")
-name_col, button_col = st.columns([3, 1])
-version_name = name_col.text_input("Name this version", placeholder="e.g. Q3 mid-market focus", key="version_name")
-if button_col.button("Save version", icon=":material/bookmark_add:", disabled=not version_name.strip()):
-    saved = save_version(workspace, icp, version_name)
-    st.toast(f"Saved as version {saved.version}")
-versions = list_versions(workspace)
-if versions:
-    st.dataframe(pd.DataFrame([v.model_dump() for v in versions]), hide_index=True, width="stretch")
-if len(versions) >= 2:
-    numbers = [v.version for v in versions]
-    a_col, b_col = st.columns(2)
-    a = a_col.selectbox("Compare version", numbers, index=len(numbers) - 2, key="compare_a")
-    b = b_col.selectbox("with version", numbers, index=len(numbers) - 1, key="compare_b")
-    before, after = load_version(workspace, a), load_version(workspace, b)
-    changes = criteria_diff(before, after)
-    st.markdown("**Criteria**: " + ("no change" if not changes else ""))
-    if changes:
-        st.dataframe(pd.DataFrame([c.model_dump() for c in changes]), hide_index=True, width="stretch")
-    try:
-        sam_a = market_size(workspace.id, version, before.model_dump_json()).sam.accounts
-        sam_b = market_size(workspace.id, version, after.model_dump_json()).sam.accounts
-        st.markdown(f"**SAM**: {sam_a:,} → {sam_b:,} accounts ({sam_b - sam_a:+,})")
-    except IcpError as err:
-        st.caption(str(err))
-    moves = tier_changes(workspace, before, after)
-    st.markdown(f"**Accounts that change tier**: {int(moves['accounts'].sum()):,}" if len(moves) else
-                "**Accounts that change tier**: none")
-    if len(moves):
-        st.dataframe(moves, hide_index=True, width="stretch")
+
+profile_text()
+
+
+@st.fragment
+def versions():
+    """Saving and comparing versions reruns only this section."""
+    st.subheader("Versions")
+    name_col, button_col = st.columns([3, 1])
+    version_name = name_col.text_input("Name this version", placeholder="e.g. Q3 mid-market focus", key="version_name")
+    if button_col.button("Save version", icon=":material/bookmark_add:", disabled=not version_name.strip()):
+        saved = save_version(workspace, icp, version_name)
+        st.toast(f"Saved as version {saved.version}")
+    versions = list_versions(workspace)
+    if versions:
+        st.dataframe(pd.DataFrame([v.model_dump() for v in versions]), hide_index=True, width="stretch")
+    if len(versions) >= 2:
+        numbers = [v.version for v in versions]
+        a_col, b_col = st.columns(2)
+        a = a_col.selectbox("Compare version", numbers, index=len(numbers) - 2, key="compare_a")
+        b = b_col.selectbox("with version", numbers, index=len(numbers) - 1, key="compare_b")
+        before, after = load_version(workspace, a), load_version(workspace, b)
+        changes = criteria_diff(before, after)
+        st.markdown("**Criteria**: " + ("no change" if not changes else ""))
+        if changes:
+            st.dataframe(pd.DataFrame([c.model_dump() for c in changes]), hide_index=True, width="stretch")
+        try:
+            sam_a = market_size(workspace.id, version, before.model_dump_json()).sam.accounts
+            sam_b = market_size(workspace.id, version, after.model_dump_json()).sam.accounts
+            st.markdown(f"**SAM**: {sam_a:,} → {sam_b:,} accounts ({sam_b - sam_a:+,})")
+        except IcpError as err:
+            st.caption(str(err))
+        moves = tier_changes(workspace, before, after)
+        st.markdown(f"**Accounts that change tier**: {int(moves['accounts'].sum()):,}" if len(moves) else
+                    "**Accounts that change tier**: none")
+        if len(moves):
+            st.dataframe(moves, hide_index=True, width="stretch")
+
+
+versions()
+
 st.page_link("views/market.py", label="Next: the market it implies", icon=":material/arrow_forward:")

@@ -15,55 +15,62 @@ st.title(":material/public: Market")
 lists = reports(workspace)
 require_customers(workspace)
 
-icp = working_icp(workspace)
-m = icp.market
-st.caption("TAM: every account in your universe. SAM: those passing every **must** criterion and no "
-           "disqualifier. SOM: the part of SAM you can reach and win within the horizon.")
-with st.container(border=True):
-    left, right = st.columns(2)
-    measured = default_win_rate(workspace)
-    reachable = left.slider("Reachable share of SAM", 1, 100, int(round(m.reachable_share * 100)), format="%d%%",
-                            key="market_reach") / 100
-    horizon = left.slider("Horizon (years)", 0.5, 5.0, float(m.horizon_years), 0.5, key="market_horizon")
-    win_rate = right.slider("Expected win rate", 1, 100, int(round((m.win_rate or measured) * 100)), format="%d%%",
-                            key="market_win", help=f"measured in your deals: {measured:.0%}") / 100
-    acv = right.number_input("ACV (leave empty to use your best customers' mean value)", min_value=0.0,
-                             value=m.acv, key="market_acv")
-    typed_tam = typed_sam = None
-    if "universe" not in lists:
-        st.info("There is no universe list, so TAM and SAM are counts you type in (and are labelled as such).")
-        typed_tam = st.number_input("TAM (accounts)", min_value=0, value=m.typed_tam or 0, key="market_tam") or None
-        typed_sam = st.number_input("SAM (accounts)", min_value=0, value=m.typed_sam or 0, key="market_sam") or None
-assumptions = MarketAssumptions(
-    reachable_share=reachable, horizon_years=horizon, acv=acv,
-    win_rate=None if abs(win_rate - measured) < 0.005 else win_rate, typed_tam=typed_tam, typed_sam=typed_sam)
-if assumptions != m:
-    icp = icp.model_copy(update={"market": assumptions})
-    workspace.save_settings(ICP_KEY, icp)
 
-try:
-    size = market_size(workspace.id, workspace.data_version, icp.model_dump_json())
-except IcpError as err:
-    st.warning(str(err))
-    st.stop()
-label = " (typed in)" if size.typed_in else ""
-cols = st.columns(3)
-for col, (name, figure) in zip(cols, (("TAM", size.tam), ("SAM", size.sam), ("SOM", size.som)), strict=True):
-    col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts")
-    if figure.value is not None:
-        col.caption(f"{figure.value:,.0f} in value")
-st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
-st.markdown("**Assumptions**")
-# The sentences say it all; the bare numbers beside them are for market.json.
-st.markdown("\n".join(f"- {v}" for v in size.assumptions.values() if isinstance(v, str)))
-if size.currency_note:
-    st.caption(size.currency_note)
-if "universe" in lists:
-    st.subheader("By segment")
-    dims = list(icp.segments.dimensions)
+@st.fragment
+def assumptions_and_market():
+    """The assumptions and the market they size; a slider reruns only this section."""
+    icp = working_icp(workspace)
+    m = icp.market
+    st.caption("TAM: every account in your universe. SAM: those passing every **must** criterion and no "
+               "disqualifier. SOM: the part of SAM you can reach and win within the horizon.")
+    with st.container(border=True):
+        left, right = st.columns(2)
+        measured = default_win_rate(workspace)
+        reachable = left.slider("Reachable share of SAM", 1, 100, int(round(m.reachable_share * 100)), format="%d%%",
+                                key="market_reach") / 100
+        horizon = left.slider("Horizon (years)", 0.5, 5.0, float(m.horizon_years), 0.5, key="market_horizon")
+        win_rate = right.slider("Expected win rate", 1, 100, int(round((m.win_rate or measured) * 100)), format="%d%%",
+                                key="market_win", help=f"measured in your deals: {measured:.0%}") / 100
+        acv = right.number_input("ACV (leave empty to use your best customers' mean value)", min_value=0.0,
+                                 value=m.acv, key="market_acv")
+        typed_tam = typed_sam = None
+        if "universe" not in lists:
+            st.info("There is no universe list, so TAM and SAM are counts you type in (and are labelled as such).")
+            typed_tam = st.number_input("TAM (accounts)", min_value=0, value=m.typed_tam or 0, key="market_tam") or None
+            typed_sam = st.number_input("SAM (accounts)", min_value=0, value=m.typed_sam or 0, key="market_sam") or None
+    assumptions = MarketAssumptions(
+        reachable_share=reachable, horizon_years=horizon, acv=acv,
+        win_rate=None if abs(win_rate - measured) < 0.005 else win_rate, typed_tam=typed_tam, typed_sam=typed_sam)
+    if assumptions != m:
+        icp = icp.model_copy(update={"market": assumptions})
+        workspace.save_settings(ICP_KEY, icp)
+
     try:
-        table = market_by_segment(workspace, icp, dims)
-        st.dataframe(table.head(200), hide_index=True, width="stretch")
+        size = market_size(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
-        st.caption(str(err))
+        st.warning(str(err))
+        return
+    label = " (typed in)" if size.typed_in else ""
+    cols = st.columns(3)
+    for col, (name, figure) in zip(cols, (("TAM", size.tam), ("SAM", size.sam), ("SOM", size.som)), strict=True):
+        col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts")
+        if figure.value is not None:
+            col.caption(f"{figure.value:,.0f} in value")
+    st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
+    st.markdown("**Assumptions**")
+    # The sentences say it all; the bare numbers beside them are for market.json.
+    st.markdown("\n".join(f"- {v}" for v in size.assumptions.values() if isinstance(v, str)))
+    if size.currency_note:
+        st.caption(size.currency_note)
+    if "universe" in lists:
+        st.subheader("By segment")
+        dims = list(icp.segments.dimensions)
+        try:
+            table = market_by_segment(workspace, icp, dims)
+            st.dataframe(table.head(200), hide_index=True, width="stretch")
+        except IcpError as err:
+            st.caption(str(err))
+
+
+assumptions_and_market()
 st.page_link("views/targets.py", label="Next: score and tier target accounts", icon=":material/arrow_forward:")

@@ -22,11 +22,13 @@ require_customers(workspace)
 success = success_settings(workspace)
 version = workspace.data_version
 options = {a.name: a.label for a in segment_options(workspace)}
-saved = workspace.load_settings(SEGMENTS_KEY, SegmentSettings) or SegmentSettings()
-default_dims = [d for d in saved.dimensions if d in options] or list(options)[:2]
 
-rules_tab, clusters_tab = st.tabs(["Rule segments", "Clusters"])
-with rules_tab:
+
+@st.fragment
+def rule_segments_section():
+    """Dimensions and rank weights with the table they rank; a slider reruns only this tab."""
+    saved = workspace.load_settings(SEGMENTS_KEY, SegmentSettings) or SegmentSettings()
+    default_dims = [d for d in saved.dimensions if d in options] or list(options)[:2]
     pick, weigh = st.columns([1, 1], gap="large")
     with pick:
         dimensions = st.multiselect("Segment by (one to three)", list(options), default=default_dims,
@@ -78,7 +80,10 @@ with rules_tab:
             st.download_button("Download segments.csv", segments_csv(table).to_csv(index=False),
                                file_name="segments.csv", mime="text/csv", icon=":material/download:")
 
-with clusters_tab:
+
+@st.fragment
+def clusters_section():
+    """Features and k with the clusters they give; a change reruns only this tab."""
     features = {a.name: a.label for a in cluster_features(workspace)}
     chosen = st.multiselect("Cluster on", list(features), default=list(features), format_func=features.get,
                             key="cluster_features")
@@ -104,3 +109,11 @@ with clusters_tab:
                              "value_mean": st.column_config.NumberColumn("mean value", format="localized"),
                              "sets_apart": st.column_config.TextColumn("what sets it apart", width="large"),
                          })
+
+
+rules_tab, clusters_tab = st.tabs(["Rule segments", "Clusters"])
+with rules_tab:
+    rule_segments_section()
+with clusters_tab:
+    clusters_section()
+st.page_link("views/icp.py", label="Next: write the ICP", icon=":material/arrow_forward:")

@@ -16,10 +16,17 @@ workspace = current_workspace()
 st.title(":material/format_list_numbered: Targets")
 require_customers(workspace)
 
-icp = working_icp(workspace)
 described = target_description(workspace.id, workspace.data_version)
 st.caption(f"Scoring {described}. The fit score is the weighted share of the ICP's must and nice criteria an "
            "account meets (0 when a disqualifier applies); accounts that miss a must are not a fit.")
+
+
+@st.fragment
+def tiers_table_and_backtest():
+    """Everything a tier slider, filter or page change touches; a change reruns only this, not the
+    sidebar and header. The ICP is read inside, since a fragment rerun keeps the first run's arguments."""
+    icp = tiers_and_table(working_icp(workspace))
+    backtest_section(icp)
 
 
 def tiers_and_table(icp):
@@ -77,14 +84,13 @@ def tiers_and_table(icp):
     return icp
 
 
-icp = tiers_and_table(icp)
-
-st.subheader("Backtest: does the ICP predict success?")
-try:
-    result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
-except IcpError as err:
-    st.warning(str(err))
-else:
+def backtest_section(icp):
+    st.subheader("Backtest: does the ICP predict success?")
+    try:
+        result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
+    except IcpError as err:
+        st.warning(str(err))
+        return
     (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(result.verdict)
     left, right = st.columns(2)
     with left:
@@ -105,3 +111,7 @@ else:
                 st.caption(f"{result.deals_unscored:,} closed deals could not be matched to an account.")
         else:
             st.info("No closed deals to test against.")
+
+
+tiers_table_and_backtest()
+st.page_link("views/export.py", label="Next: export the one-pager and the target lists", icon=":material/arrow_forward:")

@@ -5,9 +5,11 @@ each rerun to finish (`data-test-script-state='notRunning'`), then acts as a use
 Screenshots of every page land in docs/screenshots/.
 """
 
+import time
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from tests.conftest import SHARED_DATA
 from tests.e2e.harness import CHROMIUM, PAGES, SHOTS, metric, open_page, settle, upload
@@ -37,6 +39,24 @@ def test_a_newcomer_walks_every_step_of_the_demo_and_downloads_the_one_pager(ser
     download.value.save_as(targets)
     header = targets.read_text(encoding="utf-8").splitlines()[0]
     assert header.endswith("icp_fit_score,icp_tier,icp_reasons")
+
+
+def test_from_the_first_visit_the_demo_one_pager_is_two_clicks_away(server, page, tmp_path):
+    """The newcomer's path: open the app, follow the start page's link, download. Nothing to read."""
+    started = time.monotonic()
+    page.goto(server.url)
+    settle(page)
+    page.get_by_role("link", name="Or jump to the one-pager (step 8)").click()
+    settle(page)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download the one-pager (PDF)").click()
+    saved = tmp_path / "icp.pdf"
+    download.value.save_as(saved)
+    print(f"first visit to a downloaded one-pager: {time.monotonic() - started:.1f} s of waiting, two clicks")
+    reader = PdfReader(saved)
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert len(reader.pages) == 1
+    assert "Tier 1" in text and "Negative profile" in text and "SAM" in text
 
 
 def test_a_tier_slider_moves_the_counts_and_a_refresh_and_a_restart_keep_it(server, page):
@@ -85,3 +105,39 @@ def test_upload_a_real_file_and_a_generated_one(server, page, tmp_path):
     assert page.get_by_text("empty.csv: the file is empty. Nothing in the workspace was changed.").is_visible()
     assert page.get_by_test_id("stSidebar").get_by_text("85 rows").is_visible()
 
+
+
+def test_map_a_column_in_the_grid_and_the_later_steps_use_it(server, page, tmp_path):
+    page.goto(server.url)
+    settle(page)
+    page.get_by_role("button", name="New workspace").click()
+    settle(page)
+    open_page(page, "1. Data")
+    industries = ["Fintech", "Retail", "Health"]
+    rows = "".join(f"Co {i},co{i}.io,{industries[i % 3]},{1000 * (i + 1)}\n" for i in range(30))
+    customers = tmp_path / "customers.csv"
+    customers.write_text("Company name,Website,Segment code,ARR\n" + rows, encoding="utf-8")
+    upload(page, customers)
+    page.get_by_text("customers.csv: 30 customers loaded.").wait_for()
+    open_page(page, "4. Segments")
+    dimensions = page.get_by_test_id("stMultiSelect").first
+    assert "Segment code" in dimensions.inner_text() and "Industry" not in dimensions.inner_text()
+
+    open_page(page, "1. Data")
+    grid = page.get_by_test_id("stDataFrame").nth(1)  # the first is the overview of lists
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    row_height = 35  # Streamlit's grid rows; the header is one row, "Segment code" the third column read
+    page.mouse.dblclick(box["x"] + box["width"] * 0.375, box["y"] + row_height * 3 + row_height / 2)
+    page.keyboard.type("industry")
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Apply mapping").click()
+    settle(page)
+    assert page.get_by_text("Mapping saved").is_visible()
+
+    page.reload()
+    settle(page)
+    open_page(page, "4. Segments")
+    dimensions = page.get_by_test_id("stMultiSelect").first
+    assert "Industry" in dimensions.inner_text() and "Segment code" not in dimensions.inner_text()
