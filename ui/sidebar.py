@@ -5,11 +5,13 @@ import streamlit as st
 from icp.demo_workspace import open_demo
 from icp.errors import IcpError
 from icp.workspace import Workspace
-from ui.state import reports, switch_to
+from ui.auth import sign_in_required, sign_out_button
+from ui.state import owned, reports, switch_to
 
 
 def render(workspace: Workspace | None) -> None:
     with st.sidebar:
+        sign_out_button()
         st.subheader("Workspace")
         if workspace is not None:
             st.markdown(f"**{workspace.name}**")
@@ -23,12 +25,14 @@ def render(workspace: Workspace | None) -> None:
                     except IcpError as err:
                         st.error(str(err))
         if st.button("New workspace", icon=":material/add:", width="stretch"):
-            switch_to(Workspace.create("My workspace"))
+            switch_to(owned(Workspace.create("My workspace")))
         if st.button("Open a fresh demo", icon=":material/science:", width="stretch"):
-            switch_to(open_demo())
+            switch_to(owned(open_demo()))
         if workspace is None:
             return
-        st.caption("Bookmark this page's link to come back to this workspace; anyone with the link can open it.")
+        st.caption("Bookmark this page's link to come back to this workspace; "
+                   + ("only you can open it, even with the link." if sign_in_required()
+                      else "anyone with the link can open it."))
         st.subheader("Data")
         lists = reports(workspace)
         if not lists:

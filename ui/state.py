@@ -5,21 +5,24 @@ import streamlit as st
 from icp.demo_workspace import open_demo
 from icp.errors import IcpError
 from icp.models import ListReport
+from icp.owners import claim, open_as
 from icp.workspace import Workspace
+from ui.auth import current_owner
 
 _KEY = "workspace_id"
 
 
 def current_workspace() -> Workspace | None:
     """The workspace of this session, or None (with a message shown) when the link is bad."""
+    owner = current_owner()
     wanted = st.query_params.get("ws") or st.session_state.get(_KEY)
     if wanted is None:
         with st.spinner("Opening the demo workspace…"):
-            workspace = open_demo()
+            workspace = owned(open_demo())
         _remember(workspace)
         return workspace
     try:
-        workspace = Workspace(wanted)
+        workspace = open_as(wanted, owner)
     except IcpError as err:
         st.error(str(err))
         st.session_state.pop(_KEY, None)
@@ -33,6 +36,12 @@ def _remember(workspace: Workspace) -> None:
     # Navigation between pages drops query parameters; putting it back keeps the link shareable.
     if st.query_params.get("ws") != workspace.id:
         st.query_params["ws"] = workspace.id
+
+
+def owned(workspace: Workspace) -> Workspace:
+    """A workspace just made for this session, claimed by the signed-in user when sign-in is on."""
+    owner = current_owner()
+    return workspace if owner is None else claim(workspace, owner)
 
 
 def switch_to(workspace: Workspace) -> None:
