@@ -64,3 +64,13 @@ def test_a_new_workspace_belongs_to_whoever_made_it(fast_demo):
     assert made.name == "My workspace"
     assert owner_of(made) == owner_key(ISSUER, "carol-id")
     assert visit(person("dave"), made.id).error
+
+
+def test_a_secrets_file_that_does_not_parse_stops_the_app_instead_of_failing_open(tmp_path, monkeypatch):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text("[auth\nclient_id = ", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "secrets file could not be read" in at.error[0].value
+    assert "ws" not in at.query_params

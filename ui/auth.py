@@ -4,6 +4,8 @@ Off unless `.streamlit/secrets.toml` has an `[auth]` section (see docs/sign-in.m
 signed-out visitor sees only a sign-in button, and every workspace belongs to the user who made it.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from icp.owners import owner_key
@@ -12,8 +14,12 @@ from icp.owners import owner_key
 def sign_in_required() -> bool:
     try:
         return "auth" in st.secrets
-    except FileNotFoundError:  # no secrets file at all: sign-in is off
-        return False
+    except FileNotFoundError as err:
+        if not any(Path(f).exists() for f in st.get_option("secrets.files")):
+            return False  # no secrets file at all: sign-in is off
+        # A secrets file that does not parse may be meant to turn sign-in on: never fail open.
+        st.error(f"The secrets file could not be read, so the app cannot tell whether sign-in is on: {err}")
+        st.stop()
 
 
 def current_owner() -> str | None:
