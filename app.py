@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from icp.errors import IcpError
 from ui import sidebar
 from ui.state import current_workspace
 
@@ -24,4 +25,7 @@ pages = [
 pg = st.navigation(pages)
 if workspace is None:
     st.stop()
-pg.run()
+try:
+    pg.run()
+except IcpError as err:  # e.g. a workspace damaged in a block only this page reads: a sentence, not a traceback
+    st.error(str(err))

@@ -5,6 +5,7 @@ exactly as it was. Each list keeps its uploaded columns unchanged in `raw_<list>
 row per file row, `_row` = row number) next to the typed, normalized `<list>` table.
 """
 
+import contextlib
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -90,14 +91,28 @@ class Workspace:
         try:
             con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as err:
+            if _damaged(err):
+                raise WorkspaceError(_DAMAGED) from err
             raise WorkspaceError(f"The workspace file could not be opened ({_first_line(err)}).") from err
         try:
             # A progress bar on stdout is noise for the CLI and the server log.
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
             yield con
+        except duckdb.Error as err:
+            # A damaged file often opens and fails only when a block is read: same sentence, no traceback.
+            if _damaged(err):
+                raise WorkspaceError(_DAMAGED) from err
+            raise
         finally:
             con.close()
+
+    def check(self) -> None:
+        """Open the file and read what every page reads (metadata, list reports): a damaged workspace
+        is a WorkspaceError here, before anything is shown."""
+        with self.connect() as con:
+            con.execute("SELECT * FROM _meta").fetchall()
+            con.execute("SELECT * FROM _lists").fetchall()
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -108,7 +123,9 @@ class Workspace:
                 _bump_version(con)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                # A rollback that fails (a damaged file) must not hide why; closing discards the changes.
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
                 raise
 
     # -- metadata -------------------------------------------------------------------------------
@@ -189,6 +206,8 @@ class Workspace:
             try:
                 report = self._store(con, kind, read, mapping, display)
             except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
+                if _damaged(err):  # the workspace's fault, not the file's
+                    raise
                 raise InputFileError(display, f"could not be normalized ({_first_line(err)}).") from err
         return report
 
@@ -270,6 +289,17 @@ class Workspace:
     def has_customers(self) -> bool:
         with self.connect() as con:
             return CUSTOMER_VIEW in _relations(con)
+
+
+# What DuckDB says when a database file is not whole: overwritten, truncated, or a block changed.
+_DAMAGE_SIGNS = ("not a valid DuckDB database file", "Could not read enough bytes", "Corrupt database file",
+                 "database has been invalidated")
+_DAMAGED = ("This workspace's file is damaged and cannot be read. Start a new workspace or open a fresh "
+            "demo; other workspaces are not affected.")
+
+
+def _damaged(err: Exception) -> bool:
+    return isinstance(err, duckdb.Error) and any(sign in str(err) for sign in _DAMAGE_SIGNS)
 
 
 def _first_line(err: Exception) -> str:

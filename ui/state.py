@@ -23,6 +23,7 @@ def current_workspace() -> Workspace | None:
         return workspace
     try:
         workspace = open_as(wanted, owner)
+        workspace.check()  # a damaged file is a message here, not a crash on the page
     except IcpError as err:
         st.error(str(err))
         st.session_state.pop(_KEY, None)
