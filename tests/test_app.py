@@ -298,3 +298,17 @@ def test_export_page_offers_every_file_and_loads_an_icp_json(demo_copy):
     [b for b in at.button if b.label == "Use this ICP"][0].click().run()
     assert any("bad.json" in e.value and "current ICP was kept" in e.value for e in at.error)
     assert working_icp(demo_copy).name == "Loaded from a file"
+
+
+def test_an_engine_error_on_a_page_is_a_sentence_not_a_traceback(demo_copy, monkeypatch):
+    # Stands in for a workspace damaged in a block that only the Data page's preview reads.
+    from icp.errors import WorkspaceError
+
+    def damaged(*args, **kwargs):
+        raise WorkspaceError("This workspace's file is damaged and cannot be read.")
+
+    monkeypatch.setattr(Workspace, "frame", damaged)
+    at = app(demo_copy).run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This workspace's file is damaged and cannot be read."]
