@@ -327,12 +327,25 @@ class Run:
     peak_mb: float
 
 
+def hwm_mb(pid: int) -> float:
+    """The peak resident memory of a running process's own address space (VmHWM), 0 once it has exited.
+    Not wait4's ru_maxrss: Linux carries the parent's peak across fork and exec into it, so a child
+    of a large pytest process would report pytest's memory, not its own."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:")), 0.0)
+    except OSError:
+        return 0.0
+
+
 def run_measured(args: list[str], timeout: float, env: dict[str, str] | None = None) -> Run:
-    """Run a process to its end (killed past ``timeout``), with its own peak memory from wait4."""
+    """Run a process to its end (killed past ``timeout``), with its own peak memory (VmHWM, polled)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(args, stdout=out, stderr=err, cwd=ROOT, env=env)
+        peak = 0.0
         while True:
+            peak = max(peak, hwm_mb(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -345,8 +358,7 @@ def run_measured(args: list[str], timeout: float, env: dict[str, str] | None = N
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(process.returncode, out.read().decode(), err.read().decode(), time.monotonic() - started,
-                   usage.ru_maxrss / 1024)
+        return Run(process.returncode, out.read().decode(), err.read().decode(), time.monotonic() - started, peak)
 
 
 _ADD_LIST = """
@@ -511,7 +523,13 @@ for job in jobs:
                 sys.stderr.flush()
             finally:
                 os._exit(code)
+    peak = 0.0
     while True:
+        try:  # VmHWM, not wait4's ru_maxrss, which Linux carries over from the parent (see hwm_mb)
+            with open(f"/proc/{pid}/status") as proc_status:
+                peak = max([peak] + [int(line.split()[1]) / 1024 for line in proc_status if line.startswith("VmHWM:")])
+        except OSError:
+            pass
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
@@ -521,7 +539,7 @@ for job in jobs:
             break
         time.sleep(0.01)
     results[job["id"]] = {"returncode": os.waitstatus_to_exitcode(status),
-                          "seconds": time.monotonic() - started, "peak_mb": usage.ru_maxrss / 1024}
+                          "seconds": time.monotonic() - started, "peak_mb": peak}
     with open(sys.argv[2] + ".tmp", "w") as f:
         json.dump(results, f)
     os.replace(sys.argv[2] + ".tmp", sys.argv[2])
