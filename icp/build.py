@@ -1,9 +1,11 @@
 """The whole workflow without the app: files in, contract files out (`icp build`, `icp score`).
 
 Everything is written into a scratch folder first and moved into the output folder only when all
-of it succeeded, so a bad input never leaves half a result behind.
+of it succeeded, so a bad input never leaves half a result behind. The modules behind `icp build`
+(analysis, charts, PDF) are imported by it alone, so `icp score` starts quickly.
 """
 
+import csv
 import json
 import os
 import shutil
@@ -12,17 +14,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from icp import analysis
-from icp.draft import draft_icp
+import duckdb
+
+from icp import normalize
 from icp.errors import IcpError, InputFileError
-from icp.exports import targets_csv, targets_xlsx
-from icp.market import market_json, market_size
+from icp.ingest import build_normalized, plan_columns
+from icp.limits import Limits
 from icp.model import ICP, parse_icp
-from icp.pdf import one_pager
-from icp.scoring import scoring_sql
-from icp.segments import segments_csv
-from icp.success import default_settings
-from icp.targets import targets_export
+from icp.reader import read_into
+from icp.roles import guess_roles
+from icp.scoring import columns_read
 from icp.workspace import Workspace
 
 # `--segment-by` takes role names; numbers segment by their bands.
@@ -70,6 +71,8 @@ def _staged(out: Path) -> Iterator[Path]:
 
 def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]:
     """The segment dimensions asked for (role names), else industry and size band where present."""
+    from icp import analysis
+
     options = [a.name for a in analysis.segment_options(workspace)]
     if not segment_by:
         present = [d for d in ("industry", "size_band") if d in options]
@@ -84,6 +87,8 @@ def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]
 
 def _market(workspace: Workspace, icp: ICP) -> dict:
     """market.json; without a universe or typed counts the sizes are unknown (null), and say why."""
+    from icp.market import market_json, market_size
+
     try:
         return market_json(market_size(workspace, icp))
     except IcpError as err:
@@ -94,6 +99,15 @@ def _market(workspace: Workspace, icp: ICP) -> dict:
 def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: str | Path | None = None,
           segment_by: list[str] | None = None) -> dict[str, Path]:
     """Run the workflow with defaults (or a saved ICP's settings) and write the contract files to `out`."""
+    from icp import analysis
+    from icp.draft import draft_icp
+    from icp.exports import targets_csv, targets_xlsx
+    from icp.pdf import one_pager
+    from icp.scoring import scoring_sql
+    from icp.segments import segments_csv
+    from icp.success import default_settings
+    from icp.targets import targets_export
+
     saved = read_icp(settings) if settings else None
     with scratch_workspace(files) as workspace, _staged(Path(out)) as stage:
         icp = saved or draft_icp(workspace, default_settings(workspace))
@@ -116,9 +130,78 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
 
 
 def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> Path:
-    """Score any account file with a saved ICP into a targets.csv."""
+    """Score any account file with a saved ICP into a targets.csv.
+
+    The file is the one `icp build` writes for the same accounts given as a targets list
+    (`targets_export`, then `targets_csv`), byte for byte, made the short way: the accounts are
+    read as a workspace reads a list (same reader, limits, roles, normalization and merging of
+    duplicate accounts) into a throw-away in-memory database, but only the columns the ICP and the
+    account key read are normalized and nothing is stored, and DuckDB writes the CSV itself.
+    """
     icp = read_icp(icp_path)
     out = Path(out)
-    with scratch_workspace({"targets": accounts}) as workspace, _staged(out.parent) as stage:
-        (stage / out.name).write_bytes(targets_csv(targets_export(workspace, icp)))
+    path, display = Path(accounts), str(accounts)
+    if not path.exists():
+        raise InputFileError(display, "does not exist.")
+    with tempfile.TemporaryDirectory(prefix="icp-score-") as folder, _staged(out.parent) as stage:
+        con = duckdb.connect(config={"temp_directory": folder})
+        try:
+            con.execute("SET enable_progress_bar = false")
+            normalize.install(con)
+            _scorable_targets(con, path, display, icp)
+            _write_targets_csv(con, icp, stage / out.name)
+        finally:
+            con.close()
     return out
+
+
+_RAW = "_incoming"
+# The columns deriving others, which a criterion reading only the derived one still needs.
+_DERIVED_FROM = {"size_band": "employees", "employees_band": "employees", "revenue_band": "revenue",
+                 "name_key": "account_name"}
+
+
+def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, icp: ICP) -> None:
+    """The file's rows as text in temp table _incoming, and its accounts in table `targets`: what
+    Workspace.add_list stores for a targets list, with only the columns scoring reads."""
+    read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
+    needed = set(columns_read(icp)) | {"domain", "account_name", "account_id"}
+    needed |= {_DERIVED_FROM[name] for name in needed if name in _DERIVED_FROM}
+    try:
+        plans = plan_columns(con, _RAW, read.columns, guess_roles(read.columns, "targets"), only=needed)
+        build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed], reports=False)
+    except duckdb.Error as err:  # as Workspace.add_list says it
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputFileError(display, f"could not be normalized ({first}).") from err
+
+
+def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> None:
+    """targets.csv from the accounts in `con` (see `score_file`); through pandas when a column is
+    not text, as the exports write it."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from icp.exports import neutralize, targets_csv
+    from icp.targets import _export_sql, _source, targets_csv_sql
+
+    found = targets_csv_sql(con, icp, _RAW)
+    if found is None:
+        raw = con.execute(f"DESCRIBE SELECT * FROM {_RAW}").fetchall()
+        frame = con.execute(_export_sql(con, icp, _source(con), _RAW, {r[0]: r[1] for r in raw})).df()
+        out.write_bytes(targets_csv(frame))
+        return
+    sql, names = found
+    # The header as pandas writes it (csv module, minimal quoting, CRLF), then the rows by DuckDB
+    # with the same quoting: a cell is quoted when it holds a comma, a quote or a line break.
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\r\n").writerow(
+            [neutralize(ILLEGAL_CHARACTERS_RE.sub("", name)) for name in names])
+    rows = out.with_name(out.name + ".rows")
+    con.execute(f"COPY ({sql}) TO '{_sql_text(str(rows))}' (FORMAT csv, HEADER false, DELIMITER ',', "
+                "QUOTE '\"', ESCAPE '\"', NEW_LINE '\r\n', COMMENT '')")
+    with open(out, "ab") as target, open(rows, "rb") as source:
+        shutil.copyfileobj(source, target, 2**20)
+    rows.unlink()
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")

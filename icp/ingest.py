@@ -4,6 +4,7 @@ All the work is SQL over DuckDB (the macros of icp.normalize); Python only decid
 and maps small sets of distinct values (countries). Identifiers are quoted, values never spliced.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -20,6 +21,13 @@ _DATE_SHARE = 0.95
 _LIST_SHARE = 0.3
 _MAX_CATEGORIES = 1000
 _ID_HEADERS = ("id", "rowid", "rank", "index", "no", "number", "key", "datekey")
+# A column whose distinct values are at most this share of its rows (in the first _PROFILE_ROWS) is
+# normalized once per distinct value and joined back: a million rows of a dozen industries cost a
+# dozen rule runs, not a million. Kinds whose rules are cheap on a clean cell (a plain number is
+# read by a cast) are looked up only when nearly all their values repeat, since grouping and
+# joining a column costs about as much; text and domains, read row by row, never are.
+_LOOKUP_SHARE = {"list": 0.5, "employees": 0.5, "date": 0.5, "flag": 0.5, "churn": 0.5,
+                 "money": 0.05, "number": 0.05, "year": 0.05}
 
 DERIVED = (
     "_row", "_rows", "account_key", "name_key", "size_band", "employees_band", "revenue_band",
@@ -101,25 +109,34 @@ def _kind_from_profile(header, filled, numbers, flags, dates, distinct, lists) -
 
 
 def plan_columns(
-    con: duckdb.DuckDBPyConnection, table: str, headers: list[str], roles: dict[str, RoleMatch]
+    con: duckdb.DuckDBPyConnection, table: str, headers: list[str], roles: dict[str, RoleMatch],
+    only: Collection[str] | None = None,
 ) -> list[ColumnPlan]:
+    """One plan per header: its column name, role and kind. With `only` (column names), the
+    others are named but not profiled (their kind is left as text): for callers that build only
+    those columns (`icp score`), each column's kind being worked out from its own values."""
     role_names = {m.role for m in roles.values()}
-    generic = [h for h in headers if h not in roles]
-    kinds = profile_columns(con, table, generic)
     used = set(DERIVED) | role_names | {r.name for r in ROLES}
-    plans = []
+    names = {}
     for header in headers:
-        match = roles.get(header)
-        if match:
-            plans.append(ColumnPlan(header, match.role, match.role, ROLE_BY_NAME[match.role].kind, match.confidence))
+        if header in roles:
             continue
         name, n = snake_case(header), 2
         base = name
         while name in used:
             name, n = f"{base}_{n}", n + 1
         used.add(name)
-        plans.append(ColumnPlan(header, name, None, kinds[header], None))
-    dates = [p for p in plans if p.kind == "date"]
+        names[header] = name
+    generic = [h for h in headers if h not in roles and (only is None or names[h] in only)]
+    kinds = profile_columns(con, table, generic)
+    plans = []
+    for header in headers:
+        match = roles.get(header)
+        if match:
+            plans.append(ColumnPlan(header, match.role, match.role, ROLE_BY_NAME[match.role].kind, match.confidence))
+            continue
+        plans.append(ColumnPlan(header, names[header], None, kinds.get(header, "text"), None))
+    dates = [p for p in plans if p.kind == "date" and (only is None or p.name in only)]
     firsts = _day_first(con, table, [p.source for p in dates])
     return [ColumnPlan(p.source, p.name, p.role, p.kind, p.confidence, firsts.get(p.source, False)) for p in plans]
 
@@ -138,47 +155,46 @@ def _day_first(con, table: str, columns: list[str]) -> dict[str, bool]:
     return {col: row[2 * i] > row[2 * i + 1] for i, col in enumerate(columns)}
 
 
-def _value_expr(plan: ColumnPlan, ref: str, join_alias: str | None) -> str:
-    r = _raw(ref)
+def _value_expr(plan: ColumnPlan, cell: str) -> str:
+    """The normalized value of a cell that has been through icp_cell already (not categories and
+    countries: their values come from a map of the column's distinct labels)."""
     kind = plan.kind
-    if kind in ("category", "country"):
-        return f"{join_alias}.value"
     if kind in ("text", "stage"):
-        return r
+        return cell
     if kind == "domain":
-        return f"icp_domain({r})"
+        return f"icp_domain({cell})"
     if kind in ("money", "number"):
-        return f"icp_number({r})"
+        return f"icp_number({cell})"
     if kind == "employees":
-        return f"icp_employees({r})"
+        return f"icp_employees({cell})"
     if kind == "year":
-        return f"icp_year({r})"
+        return f"icp_year({cell})"
     if kind == "list":
-        return f"icp_list({r})"
+        return f"icp_list({cell})"
     if kind == "flag":
-        return f"icp_bool({r})"
+        return f"icp_bool({cell})"
     if kind == "churn":
-        lowered = f"lower({r})"
+        lowered = f"lower({cell})"
         return (
-            f"coalesce(icp_bool({r}), CASE WHEN regexp_matches({lowered}, '{_CHURN_WORDS}') THEN true "
+            f"coalesce(icp_bool({cell}), CASE WHEN regexp_matches({lowered}, '{_CHURN_WORDS}') THEN true "
             f"WHEN regexp_matches({lowered}, '{_ACTIVE_WORDS}') THEN false END)"
         )
     if kind == "date":
-        return f"icp_date({r}, {'true' if plan.dayfirst else 'false'})"
+        return f"icp_date({cell}, {'true' if plan.dayfirst else 'false'})"
     raise ValueError(f"unknown kind {kind}")
 
 
-def _build_lookup(con, table: str, plan: ColumnPlan, alias: str) -> str:
-    """A small table from each distinct raw value to its normalized value, joined in later."""
-    ref = _raw(_q(plan.source))
+def _label_map(con, cells: str, plan: ColumnPlan, alias: str) -> None:
+    """Table `alias` (raw, value) from each distinct cell of a category or country column to its
+    normalized value; `cells` is the column's lookup (raw, n, first_row, cell)."""
     if plan.kind == "category":
         # The display form of a label is its most common spelling once trimmed (ties: the first seen).
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {_q(alias)} AS
             WITH spellings AS (
-                SELECT {ref} AS raw, regexp_replace({ref}, '\\s+', ' ', 'g') AS spelling,
-                    count(*) AS n, min(_row) AS first_row
-                FROM {_q(table)} WHERE {ref} IS NOT NULL GROUP BY ALL
+                SELECT cell AS raw, regexp_replace(cell, '\\s+', ' ', 'g') AS spelling,
+                    sum(n) AS n, min(first_row) AS first_row
+                FROM {_q(cells)} WHERE cell IS NOT NULL GROUP BY ALL
             ), keyed AS (
                 SELECT *, icp_label_key(spelling) AS key,
                     sum(n) OVER (PARTITION BY icp_label_key(spelling), spelling) AS total,
@@ -186,16 +202,38 @@ def _build_lookup(con, table: str, plan: ColumnPlan, alias: str) -> str:
                 FROM spellings)
             SELECT raw, first(spelling ORDER BY total DESC, seen) OVER (PARTITION BY key) AS value FROM keyed"""
         )
+        return
+    distinct = [r[0] for r in con.execute(
+        f"SELECT DISTINCT cell FROM {_q(cells)} WHERE cell IS NOT NULL").fetchall()]
+    frame = pd.DataFrame({"raw": pd.Series(distinct, dtype="string"),
+                          "value": pd.Series([country_code(v) for v in distinct], dtype="string")})
+    con.register("_country_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(alias)} AS SELECT raw, value FROM _country_frame")
+    finally:
+        con.unregister("_country_frame")
+
+
+def _build_lookup(con, table: str, plan: ColumnPlan, alias: str) -> None:
+    """Table `alias` (raw, n, first_row, cell, value[, band]): each distinct raw value of the column
+    with its row count, first row, cell and normalized value, each rule run once per distinct value."""
+    cells, labels = f"{alias}_cells", f"{alias}_labels"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_q(cells)} AS
+        SELECT raw, n, first_row, icp_cell(raw) AS cell FROM (
+            SELECT {_q(plan.source)} AS raw, count(*) AS n, min(_row) AS first_row FROM {_q(table)} GROUP BY ALL)"""
+    )
+    join = ""
+    if plan.kind in ("category", "country"):
+        _label_map(con, cells, plan, labels)
+        value, join = "m.value", f"LEFT JOIN {_q(labels)} AS m ON m.raw = l.cell"
     else:
-        distinct = [r[0] for r in con.execute(f"SELECT DISTINCT {ref} FROM {_q(table)} WHERE {ref} IS NOT NULL").fetchall()]
-        frame = pd.DataFrame({"raw": pd.Series(distinct, dtype="string"),
-                              "value": pd.Series([country_code(v) for v in distinct], dtype="string")})
-        con.register("_country_frame", frame)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(alias)} AS SELECT raw, value FROM _country_frame")
-        finally:
-            con.unregister("_country_frame")
-    return alias
+        value = _value_expr(plan, "l.cell")
+    band = ", icp_band_text(l.cell) AS band" if plan.role == "employees" else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(alias)} AS SELECT l.*, {value} AS value{band} "
+                f"FROM {_q(cells)} AS l {join}")
+    con.execute(f"DROP TABLE {_q(cells)}")
+    con.execute(f"DROP TABLE IF EXISTS {_q(labels)}")
 
 
 def _changed_filter(kind: str, r: str, n: str) -> str:
@@ -221,78 +259,134 @@ _KIND_WORDS = {
 }
 
 
+def _stats(kind: str, r: str, n: str, rows: str, first: str, table: str) -> tuple[str, str]:
+    """(the aggregates filled, distinct, failures, changed, example; SELECT of up to 3 failed cells)
+    for a column of `table` whose cell is `r` and value `n`, each standing for `rows` rows, the
+    first being `first`."""
+    changed = _changed_filter(kind, r, n)
+    failed = f"{r} IS NOT NULL AND ({n} IS NULL{' OR len(' + n + ') = 0' if kind == 'list' else ''})"
+    stats = (
+        f"sum({rows}) FILTER (WHERE {r} IS NOT NULL), count(DISTINCT {n}), "
+        f"sum({rows}) FILTER (WHERE {failed}), sum({rows}) FILTER (WHERE {changed}), "
+        f"arg_min({r} || ' → ' || CAST({n} AS VARCHAR), {first}) FILTER (WHERE {changed} AND NOT ({failed}))"
+    )
+    examples = (f"SELECT {r} FROM {table} WHERE {r} IS NOT NULL AND {n} IS NULL "
+                f"GROUP BY {r} ORDER BY min({first}) LIMIT 3")
+    return stats, examples
+
+
 def build_normalized(
-    con: duckdb.DuckDBPyConnection, source: str, target: str, list_kind: str, plans: list[ColumnPlan]
+    con: duckdb.DuckDBPyConnection, source: str, target: str, list_kind: str, plans: list[ColumnPlan],
+    *, reports: bool = True,
 ) -> tuple[list[ColumnReport], int, int]:
     """Create table `target` (typed, one row per account for account lists) from raw table `source`.
 
-    Returns the column reports, rows kept and duplicate rows merged.
+    Returns the column reports (none when not `reports`: `icp score` has no use for them), rows kept
+    and duplicate rows merged.
+
+    A column with few distinct values (industries, countries, headcounts, tech stacks) is normalized
+    once per distinct value through a lookup joined back to the rows; a column of mostly distinct
+    values (names, domains) row by row. The rules, and so the values, are the same either way.
     """
-    joins, selects, stats = [], ["t._row AS _row"], []
-    for i, plan in enumerate(plans):
-        alias = None
-        if plan.kind in ("category", "country"):
-            alias = _build_lookup(con, source, plan, f"_lookup_{i}")
-            joins.append(f"LEFT JOIN {_q(alias)} ON {_q(alias)}.raw = {_raw('t.' + _q(plan.source))}")
-        selects.append(f"{_raw('t.' + _q(plan.source))} AS r{i}")
-        selects.append(f"{_value_expr(plan, 't.' + _q(plan.source), _q(alias) if alias else None)} AS n{i}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS SELECT {', '.join(selects)} FROM {_q(source)} t {' '.join(joins)}")
+    src = _q(source)
+    total = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    lookups = {i for i, p in enumerate(plans) if p.kind in ("category", "country")}
+    candidates = [i for i, p in enumerate(plans) if p.kind in _LOOKUP_SHARE]
+    if candidates:
+        estimates = ", ".join(f"approx_count_distinct({_q(plans[i].source)})" for i in candidates)
+        profiled, *distinct = con.execute(
+            f"SELECT count(*), {estimates} FROM {src} WHERE _row <= ?", [_PROFILE_ROWS]).fetchone()
+        lookups |= {i for i, n in zip(candidates, distinct, strict=True)
+                    if n <= _LOOKUP_SHARE[plans[i].kind] * profiled}
+    for i in sorted(lookups):
+        _build_lookup(con, source, plans[i], f"_lookup_{i}")
 
+    # Three levels: cells (or looked-up values), then values under their column names, then the
+    # columns derived from those; a direct column's cell is kept as _r<i> for its report.
+    joins, cells, named = [], ["t._row AS _row"], ["_row"]
+    band = None
     for i, plan in enumerate(plans):
-        changed = _changed_filter(plan.kind, f"r{i}", f"n{i}")
-        failed = f"r{i} IS NOT NULL AND (n{i} IS NULL{' OR len(n' + str(i) + ') = 0' if plan.kind == 'list' else ''})"
-        stats += [
-            f"count(r{i})", f"count(DISTINCT n{i})", f"count(*) FILTER (WHERE {failed})",
-            f"count(*) FILTER (WHERE {changed})",
-            f"arg_min(r{i} || ' → ' || CAST(n{i} AS VARCHAR), _row) FILTER (WHERE {changed} AND NOT ({failed}))",
-        ]
-    row = con.execute(f"SELECT count(*), {', '.join(stats)} FROM _norm").fetchone()
-    total = row[0]
+        name = _q(plan.name)
+        if i in lookups:
+            lookup = _q(f"_lookup_{i}")
+            joins.append(f"LEFT JOIN {lookup} AS l{i} ON l{i}.raw = t.{_q(plan.source)}")
+            cells.append(f"l{i}.value AS n{i}")
+            named.append(f"n{i} AS {name}")
+            if plan.role == "employees":
+                cells.append(f"l{i}.band AS b{i}")
+                band = f"b{i}"
+        else:
+            cells.append(f"icp_cell(t.{_q(plan.source)}) AS r{i}")
+            named.append(f"{_value_expr(plan, f'r{i}')} AS {name}")
+            if plan.role == "employees":
+                band = f"icp_band_text(r{i})"
+    # A headcount written as a band ("51-200") keeps its band next to the number.
+    if band is not None:
+        named.append(f"{band} AS employees_band")
+    named += [f"r{i} AS _r{i}" for i in range(len(plans)) if i not in lookups]
+    derived = _derived_columns(plans, list_kind)
+    extra = "".join(f", {expr} AS {_q(name)}" for name, expr in derived.items())
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _typed AS
+        SELECT *{extra} FROM (
+            SELECT {', '.join(named)} FROM (
+                SELECT {', '.join(cells)} FROM {src} AS t {' '.join(joins)}))""")
 
-    reports = []
-    for i, plan in enumerate(plans):
-        filled, distinct, failures, changed, example = row[1 + 5 * i: 6 + 5 * i]
-        examples = []
-        if failures:
-            examples = [r[0] for r in con.execute(
-                f"SELECT r{i} FROM _norm WHERE r{i} IS NOT NULL AND n{i} IS NULL GROUP BY r{i} ORDER BY min(_row) LIMIT 3"
-            ).fetchall()]
+    queries = {}
+    for i, plan in enumerate(plans if reports else ()):
+        if i in lookups:
+            queries[i] = _stats(plan.kind, "cell", "value", "n", "first_row", _q(f"_lookup_{i}"))
+        else:
+            queries[i] = _stats(plan.kind, f"_r{i}", _q(plan.name), "1", "_row", "_typed")
+    # The row-by-row columns' figures in one scan of _typed; each lookup's in its own small table.
+    found = {i: con.execute(f"SELECT {queries[i][0]} FROM {_q(f'_lookup_{i}')}").fetchone()
+             for i in queries if i in lookups}
+    direct = [i for i in queries if i not in lookups]
+    if direct:
+        row = con.execute(f"SELECT {', '.join(queries[i][0] for i in direct)} FROM _typed").fetchone()
+        found |= {i: row[5 * j: 5 * j + 5] for j, i in enumerate(direct)}
+    columns = []
+    for i, plan in enumerate(plans if reports else ()):
+        examples = queries[i][1]
+        filled, n_distinct, failures, changed, example = found[i]
+        filled, failures, changed = int(filled or 0), int(failures or 0), int(changed or 0)
+        failure_examples = [r[0] for r in con.execute(examples).fetchall()] if failures else []
         note = ""
         if changed and plan.kind in _KIND_WORDS:
             note = f"{changed:,} {_KIND_WORDS[plan.kind]}" + (f", e.g. {example}" if example and plan.kind not in ("flag", "churn", "list") else "")
-        reports.append(ColumnReport(
+        columns.append(ColumnReport(
             source=plan.source, name=plan.name, role=plan.role, kind=plan.kind, confidence=plan.confidence,
-            filled_pct=round(100 * filled / total, 1) if total else 0.0, distinct=distinct,
-            parse_failures=failures, failure_examples=examples, normalized=note,
+            filled_pct=round(100 * filled / total, 1) if total else 0.0, distinct=n_distinct,
+            parse_failures=failures, failure_examples=failure_examples, normalized=note,
         ))
+    for i in lookups:
+        con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
 
-    columns = [f"n{i} AS {_q(p.name)}" for i, p in enumerate(plans)]
-    # A headcount written as a band ("51-200") keeps its band next to the number.
-    columns += [f"icp_band_text(r{i}) AS employees_band" for i, p in enumerate(plans) if p.role == "employees"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT _row, {', '.join(columns)} FROM _norm")
-    derived = _derived_columns(plans, list_kind)
-    if derived:
-        extra = ", ".join(f"{expr} AS {_q(name)}" for name, expr in derived.items())
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT *, {extra} FROM _typed")
-    con.execute("DROP TABLE _norm")
-    for i in range(len(plans)):
-        con.execute(f"DROP TABLE IF EXISTS _lookup_{i}")
-
+    names = [p.name for p in plans]
     if list_kind in ACCOUNT_LISTS:
-        names = [p.name for p in plans] + [n for n in derived if n != "account_key"]
-        names += ["employees_band"] if any(p.role == "employees" for p in plans) else []
-        # The first filled value in file order wins for each column of a merged account.
+        names += [n for n in derived if n != "account_key"]
+        names += ["employees_band"] if band is not None else []
+        # The first filled value in file order wins for each column of a merged account. Accounts
+        # that appear once (nearly all of them) are copied as they are, without aggregating.
         merged = ", ".join(f"arg_min({_q(n)}, _row) AS {_q(n)}" for n in names)
-        con.execute(
-            f"""CREATE TABLE {_q(target)} AS
-            SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
-            FROM _typed GROUP BY account_key ORDER BY min(_row)"""
-        )
+        picked = ", ".join(_q(n) for n in names)
+        con.execute("CREATE OR REPLACE TEMP TABLE _repeated AS "
+                    "SELECT account_key FROM _typed GROUP BY account_key HAVING count(*) > 1")
+        once = f"SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, {picked} FROM _typed"
+        if con.execute("SELECT count(*) FROM _repeated").fetchone()[0]:
+            once = f"""{once} WHERE account_key NOT IN (SELECT account_key FROM _repeated)
+                UNION ALL
+                SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
+                FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated) GROUP BY account_key"""
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM ({once}) ORDER BY _row")
+        con.execute("DROP TABLE _repeated")
     else:
-        con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM _typed ORDER BY _row")
+        names += ["employees_band"] if band is not None else []
+        names += list(derived)
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, {', '.join(_q(n) for n in names)} "
+                    f"FROM _typed ORDER BY _row")
     con.execute("DROP TABLE _typed")
     kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    return reports, kept, total - kept
+    return columns, kept, total - kept
 
 
 def _derived_columns(plans: list[ColumnPlan], list_kind: str) -> dict[str, str]:

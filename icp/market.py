@@ -2,11 +2,22 @@
 
 TAM is every account of the universe list, SAM the universe accounts that pass every `must`
 criterion and no `disqualify` one, SOM the SAM accounts reachable within the horizon times the
-expected win rate. Counting is one SQL aggregate over the scored universe, so a slider change on
-a million accounts stays fast; only the handful of totals (or one row per segment) leave DuckDB.
+expected win rate. Counting is SQL over the universe, so a slider change on a million accounts
+stays fast; only the handful of totals (or one row per segment) leave DuckDB.
+
+A slider moves one threshold or one criterion at a time, so what is computed from the data is
+remembered per process while the data is unchanged (`tally`): which accounts pass each criterion
+(one bit per account and criterion), the combinations of passes and how many accounts share each.
+Tiers and SAM are then the scoring SQL run over those few combinations, and a changed criterion
+costs one scan of its own column.
 """
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import NamedTuple, TypeVar
 
 import duckdb
 import numpy as np
@@ -15,9 +26,9 @@ from pydantic import BaseModel, ConfigDict
 
 from icp.errors import IcpError
 from icp.links import CUSTOMER_VIEW
-from icp.model import ICP, describe
+from icp.model import ICP, Criterion, TierRules, describe
 from icp.normalize import quote_ident as _q
-from icp.scoring import columns_read, score_sql
+from icp.scoring import columns_read, combinations_sql, pass_sql, score_sql, spellings_sql
 from icp.success import scored_customers_sql
 from icp.workspace import Workspace
 
@@ -28,6 +39,12 @@ _NO_MARKET = ("There is no universe list to size the market from. Upload one on 
               "(every company in your market), or type in the TAM and SAM account counts.")
 SCORE_COLUMNS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
 _SEGMENT_COLUMNS = ["tam_accounts", "sam_accounts", "som_accounts", "sam_value"]
+# What the memo may hold: at 10M accounts a criterion's passes take 10 MB.
+_MEMO_BYTES = 256 * 2**20
+# Combinations are counted with a dense histogram up to this many criteria, else by sorting.
+_DENSE_CRITERIA = 20
+# A list column with more distinct items than this is tested item by item in every row.
+_MAX_ITEMS = 100_000
 
 
 class _Frozen(BaseModel):
@@ -52,12 +69,27 @@ class MarketSize(_Frozen):
 
 # -- reading the workspace -------------------------------------------------------------------------
 
+# connection -> {relation: {column: type}}: the workspace's tables and views, read once per
+# connection (a connection lives for one engine call; these modules never create a persistent table).
+_CATALOGS: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict]" = weakref.WeakKeyDictionary()
+_CATALOGS_LOCK = threading.Lock()
+_STAMPS: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple | None]" = weakref.WeakKeyDictionary()
+
+
 def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     """Column name -> type of a workspace table or view, in column order; empty when it does not exist."""
-    return dict(con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() "
-        "WHERE table_name = ? AND database_name <> 'temp' ORDER BY column_index", [relation],
-    ).fetchall())
+    with _CATALOGS_LOCK:
+        catalog = _CATALOGS.get(con)
+    if catalog is None:
+        catalog = {}
+        for table, column, kind in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name <> 'temp' ORDER BY table_name, column_index"
+        ).fetchall():
+            catalog.setdefault(table, {})[column] = kind
+        with _CATALOGS_LOCK:
+            _CATALOGS[con] = catalog
+    return dict(catalog.get(relation, {}))
 
 
 def query_columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
@@ -86,8 +118,271 @@ def _scorable(con: duckdb.DuckDBPyConnection, sql: str, icp: ICP) -> str:
 
 def scored(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str, *, reasons: bool = False) -> str:
     """`score_sql` over the subquery `sql`, unordered: every caller here counts, joins or orders by
-    its own keys (sorting first cost 1.7 s against 0.3 s for the tier counts of 1M accounts)."""
-    return score_sql(icp, _scorable(con, sql, icp), reasons=reasons, ordered=False)
+    its own keys (sorting first cost 1.7 s against 0.3 s for the tier counts of 1M accounts).
+    List criteria are matched on the spellings that pass among the source's distinct items."""
+    return score_sql(icp, _scorable(con, sql, icp), reasons=reasons, ordered=False,
+                     spellings=_spellings(con, icp, sql))
+
+
+def _spellings(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str) -> tuple[tuple[str, ...] | None, ...] | None:
+    """For each `contains` criterion on a list column of the subquery `sql`, the items that pass
+    its item test (see `score_sql`) among every item the column can hold; None for the other
+    criteria, or for all. In a workspace those are the items of that column in any of its tables,
+    remembered per data version, which include those of any subquery over them; elsewhere, the
+    items of `sql` itself."""
+    if not any(c.kind == "contains" for c in icp.criteria):
+        return None
+    have = query_columns(con, sql)
+    workspace = stamp(con) is not None
+    found: list[tuple[str, ...] | None] = []
+    for criterion in icp.criteria:
+        column = criterion.attribute
+        if criterion.kind != "contains" or have.get(column) != "VARCHAR[]":
+            found.append(None)
+            continue
+        items = _list_items(con, column) if workspace else _distinct_items(con, [sql], column)
+        found.append(None if items is None else tuple(
+            row[0] for row in con.execute(spellings_sql(criterion), {"items": items}).fetchall()))
+    return tuple(found) if any(f is not None for f in found) else None
+
+
+def _list_items(con: duckdb.DuckDBPyConnection, column: str) -> list[str] | None:
+    """Every distinct item of the list column `column` across the workspace's tables (see
+    `_distinct_items`), remembered per data version."""
+    def scan() -> list[str] | None:
+        tables = [row[0] for row in con.execute(
+            "SELECT c.table_name FROM duckdb_columns() AS c JOIN duckdb_tables() AS t "
+            "USING (database_name, schema_name, table_name) "
+            "WHERE c.column_name = ? AND c.data_type = 'VARCHAR[]' AND NOT t.temporary", [column]).fetchall()]
+        return _distinct_items(con, [_q(t) for t in tables], column)
+    return remembered(con, ("items", column), scan, size=lambda items: 1024 + sum(64 + len(i) for i in items or ()))
+
+
+def _distinct_items(con: duckdb.DuckDBPyConnection, sources: list[str], column: str) -> list[str] | None:
+    """The distinct items of a list column of `sources` (tables or subqueries); None past
+    _MAX_ITEMS, where keeping them is not worth it."""
+    if not sources:
+        return []
+    union = " UNION ALL ".join(f"SELECT unnest({_q(column)}) AS item FROM {source}" for source in sources)
+    found = con.execute(f"SELECT DISTINCT item FROM ({union}) WHERE item IS NOT NULL "
+                        f"LIMIT {_MAX_ITEMS + 1}").fetchall()
+    return [row[0] for row in found] if len(found) <= _MAX_ITEMS else None
+
+
+# -- remembered results ----------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _Memo:
+    """Results computed from a workspace's data, remembered in this process while the data is
+    unchanged: every key starts with the workspace's stamp (its file, creation time and data
+    version, which any change to a list bumps), so a stale result is never found again, only left
+    to age out. Least recently used first out, past `max_bytes` (NumPy arrays count their bytes,
+    anything else a kilobyte). Thread-safe: Streamlit serves each session in its own thread."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T], size: Callable[[T], int] | None = None) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]  # type: ignore[return-value]
+        value = compute()
+        if size is not None:
+            nbytes = size(value)
+        else:
+            nbytes = value.nbytes if isinstance(value, np.ndarray) else 1024
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, nbytes)
+                self._bytes += nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+MEMO = _Memo(_MEMO_BYTES)
+
+
+def stamp(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """(file, created_at, data_version) of the workspace open on `con`; None when it is not a
+    workspace file (nothing is remembered for it then). Read once per connection, which lives for
+    one engine call."""
+    with _CATALOGS_LOCK:
+        if con in _STAMPS:
+            return _STAMPS[con]
+    try:
+        row = con.execute(
+            "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
+            "(SELECT value FROM _meta WHERE key = 'created_at'), "
+            "(SELECT value FROM _meta WHERE key = 'data_version')").fetchall()[0]
+    except duckdb.Error:
+        row = None
+    found = row if row and row[0] and row[2] is not None else None
+    with _CATALOGS_LOCK:
+        _STAMPS[con] = found
+    return found
+
+
+def remembered(con: duckdb.DuckDBPyConnection, key: tuple, compute: Callable[[], T],
+               size: Callable[[T], int] | None = None) -> T:
+    """`compute()`, remembered under `key` for this workspace's data as it is now."""
+    here = stamp(con)
+    return compute() if here is None else MEMO.get((here, *key), compute, size)
+
+
+def _predicate(criterion: Criterion) -> tuple:
+    """What decides whether an account passes a criterion (not its role, weight or label)."""
+    return criterion.attribute, criterion.kind, criterion.values, criterion.low, criterion.high, criterion.flag
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection, here: tuple, table: str) -> int | None:
+    """Rows of a workspace table whose rowids are exactly 0..n-1 (lists are written whole, never
+    deleted from), so each account has one slot in a NumPy array; else None."""
+    def count() -> int | None:
+        n, top = con.execute(f"SELECT count(*), max(rowid) FROM {_q(table)}").fetchall()[0]
+        return n if n and top == n - 1 else None
+    return MEMO.get((here, "rows", table), count)
+
+
+def _passed(con: duckdb.DuckDBPyConnection, here: tuple, table: str, criterion: Criterion, rows: int,
+            present: dict[str, str]) -> np.ndarray:
+    """Whether each account of `table` (by rowid) passes `criterion`; a column the table lacks
+    holds no value, and a missing value passes nothing."""
+    if criterion.attribute not in present:
+        return np.zeros(rows, dtype=bool)
+
+    def scan() -> np.ndarray:
+        spellings = None
+        if criterion.kind == "contains" and present[criterion.attribute] == "VARCHAR[]":
+            # Which items pass depends on the item alone: the column's few distinct items are
+            # tested once, and the accounts then matched on them exactly, without lower-casing
+            # millions of items again (a tenth of the time).
+            items = _list_items(con, criterion.attribute)
+            if items is not None:
+                spellings = tuple(row[0] for row in con.execute(spellings_sql(criterion), {"items": items}).fetchall())
+        passed = np.zeros(rows, dtype=bool)
+        if spellings == ():
+            return passed
+        found = con.execute(pass_sql(criterion, table, spellings)).fetchnumpy()
+        passed[found["r"]] = found["p"]
+        return passed
+    return MEMO.get((here, "passes", table, _predicate(criterion)), scan)
+
+
+def _not_customers_mask(con: duckdb.DuckDBPyConnection, here: tuple, customers: str, rows: int) -> np.ndarray:
+    """Universe accounts (by rowid) that match no customer by account key, domain or normalized
+    name: the accounts `targets` scores when there is no targets list."""
+    def scan() -> np.ndarray:
+        universe, theirs = columns_of(con, "universe"), columns_of(con, customers)
+        keys = [k for k in ("account_key", "domain", "name_key") if k in universe and k in theirs]
+        joins = " ".join(f"LEFT JOIN (SELECT DISTINCT {_q(k)} AS k FROM {_q(customers)}) AS c{i} "
+                         f"ON c{i}.k = u.{_q(k)}" for i, k in enumerate(keys))
+        unmatched = " AND ".join(f"c{i}.k IS NULL" for i in range(len(keys))) or "true"
+        found = con.execute(f"SELECT u.rowid AS r, {unmatched} AS p FROM universe AS u {joins}").fetchnumpy()
+        kept = np.zeros(rows, dtype=bool)
+        kept[found["r"]] = found["p"]
+        return kept
+    return MEMO.get((here, "not_customers", customers), scan)
+
+
+class Combinations(NamedTuple):
+    """The accounts of a list table by the combination of criteria they pass (see `combinations`)."""
+
+    codes: np.ndarray  # every account's combination (bit i: criterion i passed), by rowid
+    kept: np.ndarray | None  # the accounts counted, by rowid (None: all of them)
+    scored: pd.DataFrame  # each combination that occurs: code, n (accounts), icp_fit_score, icp_tier, icp_in_sam
+
+
+def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
+                 not_customers_of: str | None = None) -> Combinations | None:
+    """The accounts of workspace table `table` (with `not_customers_of`, only the universe accounts
+    that are not customers) grouped by the combination of criteria they pass, each combination
+    scored, tiered and placed in SAM or not by the scoring SQL (`combinations_sql`).
+
+    Built from remembered results: which accounts pass each criterion (one scan of its column, once
+    per data version), every account's combination and how many share each. Thresholds mode; None
+    where it cannot be done this way (capacity mode, a table with gaps in its rowids, more than 62
+    criteria, not a workspace file), for the caller to score every account instead.
+    """
+    columns_read(icp)  # the same error as scoring, for criteria reading one column as two types
+    here = stamp(con)
+    if here is None or icp.tiers.mode != "thresholds" or len(icp.criteria) > 62:
+        return None
+    rows = _table_rows(con, here, table)
+    if rows is None:
+        return None
+    tests = tuple(_predicate(c) for c in icp.criteria)
+
+    def combine() -> np.ndarray:
+        present = columns_of(con, table)
+        # The smallest unsigned type with a bit per criterion: one byte per account for up to 8.
+        width = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= len(icp.criteria))
+        codes = np.zeros(rows, dtype=width)
+        for i, criterion in enumerate(icp.criteria):
+            codes |= _passed(con, here, table, criterion, rows, present).astype(width) << width(i)
+        return codes
+
+    codes = MEMO.get((here, "codes", table, tests), combine)
+    kept = None if not_customers_of is None else _not_customers_mask(con, here, not_customers_of, rows)
+
+    def histogram() -> tuple[np.ndarray, np.ndarray]:
+        counted = codes if kept is None else codes[kept]
+        if len(icp.criteria) <= _DENSE_CRITERIA:
+            dense = np.bincount(counted, minlength=1)
+            found = np.flatnonzero(dense)
+            return found, dense[found]
+        return np.unique(counted, return_counts=True)
+
+    # Weights, roles and thresholds do not change which accounts pass what: a slider on them
+    # reads this back and scores the few combinations only.
+    found, counts = MEMO.get((here, "histogram", table, not_customers_of, tests), histogram)
+    found = found.astype(np.uint64)
+    frame = pd.DataFrame({f"p{i}": (found >> np.uint64(i)) & np.uint64(1) == 1 for i in range(len(icp.criteria))})
+    frame["code"] = found.astype(np.int64)
+    frame["n"] = counts.astype(np.int64)
+    name = "_icp_combinations"  # a relation of this connection alone: the same query text every time
+    con.register(name, frame)
+    try:
+        scored_ = con.execute(f"SELECT code, n, icp_fit_score, icp_tier, icp_in_sam "
+                              f"FROM ({combinations_sql(icp, name)})").df()
+    finally:
+        con.unregister(name)
+    return Combinations(codes, kept, scored_)
+
+
+def tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
+          not_customers_of: str | None = None) -> dict[tuple[str, bool], int] | None:
+    """Accounts per (tier, in SAM), as scoring each account would count them (see `combinations`)."""
+    found = combinations(con, icp, table, not_customers_of=not_customers_of)
+    return None if found is None else counted(found)
+
+
+def counted(found: Combinations) -> dict[tuple[str, bool], int]:
+    """Accounts per (tier, in SAM) of some combinations."""
+    counts: dict[tuple[str, bool], int] = {}
+    for tier, in_sam, n in zip(found.scored["icp_tier"], found.scored["icp_in_sam"], found.scored["n"], strict=True):
+        key = (str(tier), bool(in_sam))
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def sam_tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, **kwargs) -> dict[tuple[str, bool], int] | None:
+    """`tally` whatever the tier mode, for callers that only read SAM (which tiers do not change)."""
+    if icp.tiers.mode != "thresholds":
+        icp = icp.model_copy(update={"tiers": TierRules()})
+    return tally(con, icp, table, **kwargs)
 
 
 def customers_sql(con: duckdb.DuckDBPyConnection, icp: ICP) -> str:
@@ -122,11 +417,10 @@ def _closed_deals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(won, lost) over every deal in the deals list, linked to an account or not."""
     if "deal_outcome" not in columns_of(con, "deals"):
         return 0, 0
-    won, lost = con.execute(
+    return remembered(con, ("closed_deals",), lambda: con.execute(
         "SELECT count(*) FILTER (WHERE deal_outcome = 'won'), count(*) FILTER (WHERE deal_outcome = 'lost') "
         "FROM deals"
-    ).fetchone()
-    return won, lost
+    ).fetchall()[0])
 
 
 def default_win_rate(workspace: Workspace) -> float:
@@ -149,11 +443,21 @@ def _win_rate(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float, str]:
 
 # -- ACV -------------------------------------------------------------------------------------------
 
+def _sam_rules(icp: ICP) -> tuple:
+    """What decides which accounts are in SAM: the must and disqualify criteria's tests."""
+    return tuple((c.role, _predicate(c)) for c in icp.criteria if c.role != "nice")
+
+
 def _acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str]:
     """The ACV and where it comes from: typed in, else the mean value of the best customers inside
     the ICP (in SAM), else of all best customers; None when there is no money measure."""
     if icp.market.acv is not None:
         return icp.market.acv, f"{icp.market.acv:,.2f}, as set in the assumptions"
+    # Only SAM and the success settings matter: remembered, a tier or weight slider costs nothing here.
+    return remembered(con, ("acv", icp.success, _sam_rules(icp)), lambda: _measured_acv(con, icp))
+
+
+def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str]:
     value = icp.success.value_column
     view = columns_of(con, CUSTOMER_VIEW)
     if not view:
@@ -187,13 +491,20 @@ def _sam_words(icp: ICP) -> str:
     return f"must: {musts}" + (f"; and not: {disqualifiers}" if disqualifiers else "")
 
 
+def _tam_sam(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int]:
+    """Accounts in the universe, and those of them in SAM."""
+    counts = sam_tally(con, icp, "universe")
+    if counts is None:
+        return con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE icp_in_sam) FROM ({scored(con, icp, rows_of('universe'))})"
+        ).fetchall()[0]
+    return sum(counts.values()), sum(n for (_, in_sam), n in counts.items() if in_sam)
+
+
 def _counts(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int, bool, dict[str, str]]:
     """(TAM, SAM, typed_in, their descriptions) from the universe list, else the typed-in counts."""
     if columns_of(con, "universe"):
-        tam, sam = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE icp_in_sam) "
-            f"FROM ({scored(con, icp, rows_of('universe'))})"
-        ).fetchone()
+        tam, sam = remembered(con, ("tam_sam", _sam_rules(icp)), lambda: _tam_sam(con, icp))
         return tam, sam, False, {
             "tam": f"{tam:,} accounts in the universe list",
             "sam": f"{sam:,} universe accounts pass the ICP ({_sam_words(icp)})",
@@ -303,10 +614,12 @@ def market_by_segment(workspace: Workspace, icp: ICP, dimensions: list[str]) -> 
         acv, _ = _acv(con, icp)
         picks = ", ".join(f"coalesce(nullif(CAST({_q(d)} AS VARCHAR), ''), $unknown) AS {_q(d)}" for d in dimensions)
         dims = ", ".join(_q(d) for d in dimensions)
-        frame = con.execute(f"""
+        # Remembered by what decides SAM: the Market page asks again on every rerun of its sliders.
+        counted = remembered(con, ("segments", _sam_rules(icp), tuple(dimensions)), lambda: con.execute(f"""
             SELECT {picks}, count(*) AS tam_accounts, count(*) FILTER (WHERE icp_in_sam) AS sam_accounts
             FROM ({scored(con, icp, rows_of('universe'))})
-            GROUP BY ALL ORDER BY sam_accounts DESC, tam_accounts DESC, {dims}""", {"unknown": _UNKNOWN}).df()
+            GROUP BY ALL ORDER BY sam_accounts DESC, tam_accounts DESC, {dims}""", {"unknown": _UNKNOWN}).df())
+        frame = counted.copy()
     frame["tam_accounts"] = frame["tam_accounts"].astype("int64")
     frame["sam_accounts"] = frame["sam_accounts"].astype("int64")
     share = icp.market.reachable_share

@@ -132,6 +132,39 @@ _MISSING = (
     "not available", "?",
 )  # fmt: skip
 
+# --- fast paths ---------------------------------------------------------------------------------
+
+# Most cells of a real export are already clean. The macros below whose rules cost several regexes
+# first ask one cheap question (a full match against a simple pattern) and, for a clean value,
+# return what their full rules would, without running them: a million domains in 0.2 s instead of
+# 5 s. The full rules stay as they were (`_FULL`), for every other value; the tests check both
+# agree. Each fast path is written inline, not as a call to a second macro, because DuckDB expands
+# a macro's calls when it creates it, and every connection creates them all.
+# A value with no space other than single inner spaces: _icp_squash leaves it as it is.
+_SQUASHED = r"[^\s\p{Z}]+(?: [^\s\p{Z}]+)*"
+# A lower-case ASCII domain, the DOMAIN_RE shape: nothing for icp_domain to strip (unless "www...").
+_BARE_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]"
+# ASCII letters and digits in single-spaced words: only the legal tail is left for icp_name_key.
+_PLAIN_NAME = r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*"
+_PLAIN_YEAR = r"1[89]\d\d|20\d\d|2100"
+# A plain count, short enough for a DOUBLE to hold exactly.
+_PLAIN_COUNT = r"\d{1,15}"
+
+# signature -> (when the fast path applies, its value); both may use the parameter freely, since
+# the macros are called on columns.
+_FAST_PATHS: dict[str, tuple[str, str]] = {
+    "icp_cell(s)": (f"regexp_full_match(s, {_lit(_SQUASHED)})",
+                    f"CASE WHEN lower(s) IN {_in(*_MISSING)} THEN NULL ELSE s END"),
+    # A plain number is read by the cast alone; the regex rules run only where it fails.
+    "icp_number(s)": ("isfinite(TRY_CAST(s AS DOUBLE))", "TRY_CAST(s AS DOUBLE)"),
+    "icp_employees(s)": (f"regexp_full_match(s, {_lit(_PLAIN_COUNT)})", "TRY_CAST(s AS DOUBLE)"),
+    "icp_domain(s)": (f"regexp_full_match(s, {_lit(_BARE_DOMAIN)}) AND NOT starts_with(s, 'www')", "s"),
+    "icp_year(s)": (f"regexp_full_match(s, {_lit(_PLAIN_YEAR)})", "CAST(s AS INTEGER)"),
+    # A plain name without a legal tail is its own key, lower-cased.
+    "icp_name_key(s)": (f"regexp_full_match(s, {_lit(_PLAIN_NAME)}) "
+                        f"AND NOT regexp_matches(lower(s), {_lit(_LEGAL_TAIL_RE)})", "lower(s)"),
+}
+
 # name(params) -> body, in dependency order.
 _MACROS: dict[str, str] = {
     # Every Unicode space (NBSP from Excel, tabs, newlines) becomes one space; "" becomes NULL.
@@ -217,6 +250,19 @@ _MACROS: dict[str, str] = {
         '[.''’`]', '', 'g'),
         '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), {_lit(_LEGAL_TAIL_RE)}, '')), '')""",
 }
+
+# The full rules of the macros with a fast path, as written before it (for the tests).
+_FULL = {signature: _MACROS[signature] for signature in _FAST_PATHS}
+# The full rules where the fast path does not apply. DuckDB computes a subexpression used twice
+# once, for every row, even inside an ELSE: icp_cell's rules squash the cell twice, so they are
+# written with the squashed cell bound once by a lambda, which keeps that work to the other rows.
+_FALLBACKS = {
+    "icp_cell(s)": f"""list_transform([_icp_squash(s)], lambda q:
+        CASE WHEN lower(q) IN {_in(*_MISSING)} THEN NULL ELSE q END)[1]""",
+}
+for _signature, (_when, _value) in _FAST_PATHS.items():
+    _MACROS[_signature] = (f"CASE WHEN {_when} THEN {_value} "
+                           f"ELSE ({_FALLBACKS.get(_signature, _MACROS[_signature])}) END")
 
 _INSTALL_SQL = ";\n".join(
     f"CREATE OR REPLACE TEMP MACRO {signature} AS {body}" for signature, body in _MACROS.items()

@@ -26,8 +26,15 @@ The query is a sqlglot expression tree rendered for the dialect, so column names
 identifiers and every value of the ICP is a literal escaped by the dialect's own rules; no user
 text is ever formatted into SQL. Only the list predicate differs in shape per dialect (see
 `_contains`). Tiers compare the rounded score, so no account shown at 75.0 misses a 75 threshold.
+
+Inside the app, DuckDB runs the same rules shaped for speed (`score_sql` in its DuckDB dialect):
+each criterion is tested once, in a level of its own that EXCLUDE drops from the output, and a
+list criterion may be given the list items that pass it (`spellings`), matched exactly with
+list_contains. `combinations_sql` applies the score, tier and SAM expressions to combinations of
+passed criteria rather than to accounts. The exported scoring.sql keeps the portable shape.
 """
 
+import functools
 import math
 from functools import reduce
 
@@ -35,7 +42,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from icp.model import ICP, Criterion, describe
+from icp.model import ICP, Criterion, TierRules, describe
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 _EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql reads in capacity mode
@@ -43,6 +50,7 @@ _OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
 _TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
 _ALIAS = "s"
 _ITEM = "item"  # lambda / UNNEST variable of the list predicate; quoted, so it never clashes with keywords
+_HELPER = "__icp_pass_"  # columns holding each criterion's test in DuckDB's score_sql, dropped from its output
 
 
 def columns_read(icp: ICP) -> dict[str, str]:
@@ -57,7 +65,8 @@ def columns_read(icp: ICP) -> dict[str, str]:
 
 
 def score_sql(icp: ICP, source: str, *, key: str = "account_key", reasons: bool = True,
-              dialect: str = "duckdb", ordered: bool = True) -> str:
+              dialect: str = "duckdb", ordered: bool = True,
+              spellings: tuple[tuple[str, ...] | None, ...] | None = None) -> str:
     """SELECT s.*, icp_fit_score, icp_tier, icp_in_sam[, icp_reasons] FROM source, best first.
 
     `ordered=False` leaves out the final ORDER BY, for callers that count, join or order by
@@ -66,13 +75,96 @@ def score_sql(icp: ICP, source: str, *, key: str = "account_key", reasons: bool 
     `source` is a table name or a parenthesized subquery, written in DuckDB SQL (it is parsed and
     rendered for `dialect`); `key` is the column that breaks ties in order and in capacity mode.
     The source must not have columns named like the outputs already (`score_frame` drops them).
+
+    `spellings` (DuckDB only), one entry per criterion: for a `contains` criterion, every distinct
+    item of the source's list column that passes the item test (`spellings_sql`), so that lists
+    are matched on them exactly instead of trimming and lower-casing each item of each list; None
+    for the other criteria, or to test items as the exported SQL does.
     """
     _check_dialect(dialect)
-    query = _query(icp, _source(source), key=key, capacity_key=key, in_sam=True, reasons=reasons,
-                   dialect=dialect)
+    if spellings is not None and (dialect != "duckdb" or len(spellings) != len(icp.criteria)):
+        raise ValueError("spellings are for DuckDB, one entry per criterion")
+    return _score_sql(icp.criteria, icp.tiers, source, key, reasons, dialect, ordered, spellings)
+
+
+@functools.lru_cache(maxsize=256)
+def _score_sql(criteria: tuple[Criterion, ...], tiers: TierRules, source: str, key: str, reasons: bool,
+               dialect: str, ordered: bool, spellings: tuple[tuple[str, ...] | None, ...] | None = None) -> str:
+    """score_sql, remembered: building and rendering the expression tree costs tens of milliseconds,
+    and every page rerun asks for the same few queries again. Only the criteria and tier rules of
+    an ICP go into the query, so only they are part of the key."""
+    accounts, passes, helpers = _source(source), None, ()
+    if dialect == "duckdb" and criteria:
+        # Each criterion is tested once, in a level of its own, and the score, SAM flag, tier and
+        # reasons read the result: written inline, a list test (the costly one) ran up to three
+        # times per account. The helper columns are left out of the output with DuckDB's EXCLUDE.
+        helpers = tuple(f"{_HELPER}{i}" for i in range(len(criteria)))
+        spelled = spellings or (None,) * len(criteria)
+        tested = exp.select(_star(), *(exp.alias_(_passes(c, dialect, words), name, quoted=True)
+                                       for c, name, words in zip(criteria, helpers, spelled, strict=True)))
+        tested = tested.from_(accounts)
+        accounts = tested.subquery(exp.to_identifier(_ALIAS, quoted=True))
+        passes = [(c, _col(name)) for c, name in zip(criteria, helpers, strict=True)]
+    query = _query(criteria, tiers, accounts, key=key, capacity_key=key, in_sam=True, reasons=reasons,
+                   dialect=dialect, passes=passes, hidden=helpers)
     if not ordered:
         query.set("order", None)
     return query.sql(dialect=dialect)
+
+
+# Up to this many spellings, a list is matched by one list_contains per spelling (native, fast).
+_CONTAINS_CALLS = 4
+
+
+def pass_sql(criterion: Criterion, table: str, spellings: tuple[str, ...] | None = None) -> str:
+    """SELECT rowid, whether each account of `table` passes `criterion` (DuckDB): the same test
+    `score_sql` makes, one criterion at a time, for callers that keep each criterion's result and
+    count combinations of them (`combinations_sql`) instead of scoring every account again.
+
+    `spellings` (a `contains` criterion only) are the column's distinct items that pass
+    (`spellings_sql`): a list passes exactly when it holds one of them, which is tested without
+    trimming and lower-casing every item of every list again.
+    """
+    accounts = exp.to_table(table, dialect="duckdb")
+    for part in accounts.parts:
+        part.set("quoted", True)
+    accounts.set("alias", exp.TableAlias(this=exp.to_identifier(_ALIAS, quoted=True)))
+    test = _passes(criterion, "duckdb", spellings)
+    return exp.select(exp.alias_(exp.column("rowid", table=_ALIAS, quoted=True), "r", quoted=True),
+                      exp.alias_(test, "p", quoted=True)).from_(accounts).sql("duckdb")
+
+
+def spellings_sql(criterion: Criterion) -> str:
+    """SELECT the items of the list parameter $items that pass a `contains` criterion's item test
+    (the test `score_sql` applies to each item of a list)."""
+    item = exp.column(_ITEM, quoted=True)
+    items = exp.Unnest(expressions=[exp.Placeholder(this="items")], alias=exp.TableAlias(
+        this=exp.to_identifier("items", quoted=True), columns=[exp.to_identifier(_ITEM, quoted=True)]))
+    return exp.select(item).from_(items).where(_normalized(item.copy()).isin(*_lowered(criterion.values))).sql("duckdb")
+
+
+@functools.lru_cache(maxsize=256)
+def _combinations_sql(criteria: tuple[Criterion, ...], tiers: TierRules, table: str) -> str:
+    passes = [(c, exp.column(f"p{i}", table=_ALIAS, quoted=True)) for i, c in enumerate(criteria)]
+    query = _query(criteria, tiers, _source(table), key=None, capacity_key=None, in_sam=True, reasons=False,
+                   dialect="duckdb", passes=passes)
+    query.set("order", None)
+    return query.sql(dialect="duckdb")
+
+
+def combinations_sql(icp: ICP, table: str) -> str:
+    """SELECT every row of `table` with its icp_fit_score, icp_tier and icp_in_sam, where `table`
+    holds combinations of passed criteria instead of accounts: boolean columns p0, p1, ... (whether
+    criterion i passed) and anything else (how many accounts share the combination, ...).
+
+    The score, tier and SAM flag of a combination come from the very expressions `score_sql`
+    applies to an account, so counting accounts by combination counts what scoring each account
+    would. Thresholds mode only: Tier 1 sized to capacity depends on which accounts come first,
+    not only on what they pass.
+    """
+    if icp.tiers.mode != "thresholds":
+        raise ValueError("combinations_sql tiers by thresholds; capacity mode needs every account scored")
+    return _combinations_sql(icp.criteria, icp.tiers, table)
 
 
 def scoring_sql(icp: ICP, dialect: str = "duckdb") -> str:
@@ -83,7 +175,7 @@ def scoring_sql(icp: ICP, dialect: str = "duckdb") -> str:
     """
     _check_dialect(dialect)
     capacity_key = _EXPORT_KEY if icp.tiers.mode == "capacity" else None
-    query = _query(icp, _source("accounts"), key=None, capacity_key=capacity_key,
+    query = _query(icp.criteria, icp.tiers, _source("accounts"), key=None, capacity_key=capacity_key,
                    in_sam=False, reasons=False, dialect=dialect)
     return _header(icp, dialect, capacity_key) + query.sql(dialect=dialect, pretty=True) + ";\n"
 
@@ -105,15 +197,18 @@ def score_frame(con, icp: ICP, source: str, key: str = "account_key") -> pd.Data
 
 # --- the query ----------------------------------------------------------------------------------
 
-def _query(icp: ICP, source: exp.Expression, *, key: str | None, capacity_key: str | None,
-           in_sam: bool, reasons: bool, dialect: str) -> exp.Select:
+def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expression, *, key: str | None,
+           capacity_key: str | None, in_sam: bool, reasons: bool, dialect: str,
+           passes: list[tuple[Criterion, exp.Expression]] | None = None, hidden: tuple[str, ...] = ()) -> exp.Select:
     # Two levels, so that the outer `s.*` is exactly the input columns plus the score, and the
     # tier, SAM flag and reasons can follow it in the order of the targets.csv contract without
-    # any helper column that would need a dialect-specific `* EXCLUDE` to drop.
-    passes = [(c, _passes(c, dialect)) for c in icp.criteria]
+    # any helper column that would need a dialect-specific `* EXCLUDE` to drop (only DuckDB's own
+    # score_sql has one, the `hidden` columns of each criterion's test, below these two).
+    if passes is None:
+        passes = [(c, _passes(c, dialect)) for c in criteria]
     scored = exp.select(_star(), exp.alias_(_score(passes), "icp_fit_score", quoted=True)).from_(source)
     sam = _in_sam(passes)
-    outputs = [_star(), exp.alias_(_tier(icp, sam, capacity_key), "icp_tier", quoted=True)]
+    outputs = [_star(hidden), exp.alias_(_tier(tiers, sam, capacity_key), "icp_tier", quoted=True)]
     if in_sam:
         outputs.append(exp.alias_(sam, "icp_in_sam", quoted=True))
     if reasons:
@@ -138,9 +233,15 @@ def _source(source: str) -> exp.Expression:
     return accounts
 
 
-def _passes(criterion: Criterion, dialect: str) -> exp.Expression:
-    """TRUE or FALSE, never NULL: whether the account passes the criterion (a missing value does not)."""
+def _passes(criterion: Criterion, dialect: str, spellings: tuple[str, ...] | None = None) -> exp.Expression:
+    """TRUE or FALSE, never NULL: whether the account passes the criterion (a missing value does not).
+
+    `spellings`: see `score_sql` (a contains criterion, DuckDB)."""
     column = _col(criterion.attribute)
+    if spellings is not None:
+        if criterion.kind != "contains" or dialect != "duckdb":
+            raise ValueError("spellings are the passing items of a contains criterion, in DuckDB")
+        return _spelled(column, spellings)
     if criterion.kind == "in_set":
         test: exp.Expression = _normalized(column).isin(*_lowered(criterion.values))
     elif criterion.kind == "range":
@@ -155,6 +256,22 @@ def _passes(criterion: Criterion, dialect: str) -> exp.Expression:
     else:
         test = exp.EQ(this=column, expression=exp.Boolean(this=criterion.flag))
     return exp.func("COALESCE", test, exp.false())
+
+
+def _spelled(column: exp.Column, spellings: tuple[str, ...]) -> exp.Expression:
+    """Whether the list holds one of `spellings` exactly: list_contains per spelling (native and
+    fast) for a few, a lambda comparing items for more, FALSE for none."""
+    if not spellings:
+        return exp.false()
+    words = [exp.Literal.string(s) for s in spellings]
+    if len(words) <= _CONTAINS_CALLS:
+        found = exp.or_(*(exp.func("list_contains", column.copy(), w) for w in words))
+    else:
+        item = exp.column(_ITEM, quoted=True)
+        kept = exp.ArrayFilter(this=column, expression=exp.Lambda(
+            this=item.isin(*words), expressions=[exp.to_identifier(_ITEM, quoted=True)]))
+        found = exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0))
+    return exp.func("COALESCE", found, exp.false())
 
 
 def _contains(column: exp.Column, values: tuple[str, ...], dialect: str) -> exp.Expression:
@@ -198,10 +315,9 @@ def _in_sam(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
     return exp.and_(*tests) if tests else exp.true()
 
 
-def _tier(icp: ICP, sam: exp.Expression, capacity_key: str | None) -> exp.Expression:
+def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None) -> exp.Expression:
     """The tier CASE; `capacity_key` is read only in capacity mode, where callers always give one."""
     score = _col("icp_fit_score")
-    rules = icp.tiers
     # A disqualified account (or one meeting nothing) scores 0 and is never tiered, whatever Tier 3 is.
     ifs = [exp.If(this=exp.LTE(this=score.copy(), expression=exp.Literal.number(0)),
                   true=exp.Literal.string("Not a fit"))]
@@ -296,8 +412,10 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, table=_ALIAS, quoted=True)
 
 
-def _star() -> exp.Column:
-    return exp.Column(this=exp.Star(), table=exp.to_identifier(_ALIAS, quoted=True))
+def _star(hidden: tuple[str, ...] = ()) -> exp.Column:
+    """`s.*`, leaving out the `hidden` helper columns (DuckDB's EXCLUDE)."""
+    star = exp.Star(except_=[exp.column(name, quoted=True) for name in hidden]) if hidden else exp.Star()
+    return exp.Column(this=star, table=exp.to_identifier(_ALIAS, quoted=True))
 
 
 def _ascending(expression: exp.Expression) -> exp.Ordered:

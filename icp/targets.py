@@ -1,8 +1,12 @@
 """Targets: which accounts to sell to next, scored and tiered by the ICP, paged for the screen,
 exported for a CRM, and a backtest of whether the ICP's score predicts success at all.
 
-Scores, filters, sorting and paging are SQL over the workspace, so a universe of a million
-accounts never leaves DuckDB; only one page, four tier counts or a small score histogram does.
+Scores, filters, sorting and paging are SQL over the workspace, so the rows of a universe of a
+million accounts never leave DuckDB; only one page, four tier counts or a small score histogram
+do. Tier counts and the page sorted by fit score come from the combinations of criteria the
+accounts pass (one yes/no per account and criterion, found by DuckDB and remembered while the
+data is unchanged, market.combinations): a slider on a tier threshold scores a few dozen
+combinations, not a million accounts.
 """
 
 from typing import NamedTuple
@@ -10,12 +14,22 @@ from typing import NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
-from sklearn.metrics import roc_auc_score
 
 from icp.errors import IcpError
 from icp.links import CUSTOMER_VIEW
-from icp.market import columns_of, customers_sql, query_columns, rows_of, scored
+from icp.market import (
+    Combinations,
+    columns_of,
+    combinations,
+    counted,
+    customers_sql,
+    query_columns,
+    remembered,
+    rows_of,
+    scored,
+)
 from icp.model import ICP, TIERS
 from icp.normalize import quote_ident as _q
 from icp.workspace import Workspace
@@ -23,6 +37,7 @@ from icp.workspace import Workspace
 ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
 _NO_ACCOUNTS = "There are no accounts to score: upload a targets, universe or customer list on the Data page."
 _PAGE = "_icp_page"
+_PAGE_ROWS = "_icp_page_rows"
 # A cell a spreadsheet would run as a formula starts with one of these ...
 FORMULA_START = r"^[=+\-@\t\r]"
 # ... unless it is a plain number ("-12.5", "+3", "-1,200"), which a spreadsheet reads as a number.
@@ -106,12 +121,68 @@ def target_source(workspace: Workspace) -> tuple[str, str]:
 
 # -- tiers and pages ---------------------------------------------------------------------------------
 
+def _combinations(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> Combinations | None:
+    """The target accounts by the combination of criteria they pass (market.combinations); None
+    when they cannot be had that way (capacity mode, customers rolled up from orders, ...)."""
+    if source.kind == "targets":
+        return combinations(con, icp, "targets")
+    if source.kind == "universe":
+        return combinations(con, icp, "universe", not_customers_of=_customer_relation(con))
+    return None
+
+
+def _in_file_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the table's rows are stored in file order (rowid order is _row order), as ingest
+    writes every list."""
+    return remembered(con, ("file_order", table), lambda: con.execute(
+        f"SELECT count(*) FROM (SELECT _row, lag(_row) OVER (ORDER BY rowid) AS before FROM {_q(table)}) "
+        "WHERE _row <= before").fetchall()[0][0] == 0)
+
+
+def _page_by_score(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, tiers: list[str] | None,
+                   descending: bool, offset: int, limit: int) -> tuple[pa.Table, int] | None:
+    """(the rowids of the page's accounts, how many accounts match) for a page sorted by fit score,
+    picked from the remembered combinations of passed criteria (market.combinations) instead of
+    scoring and sorting every account: the accounts of each score, in file order, are the order
+    `targets_page` sorts by (score, then _row). None when that cannot be done."""
+    found = _combinations(con, icp, source)
+    if found is None or not _in_file_order(con, source.kind):
+        return None
+    wanted = found.scored if tiers is None else found.scored[found.scored["icp_tier"].isin(tiers)]
+    total = int(wanted["n"].sum())
+    levels = wanted.groupby("icp_fit_score")["n"].sum().sort_index(ascending=not descending)
+    picked, start = [], 0
+    for score, n in levels.items():
+        if start >= offset + limit:
+            break
+        end = start + int(n)
+        if end > offset:
+            codes = wanted.loc[wanted["icp_fit_score"] == score, "code"].to_numpy()
+            here = np.isin(found.codes, codes)
+            if found.kept is not None:
+                here &= found.kept
+            rowids = np.flatnonzero(here)
+            if len(rowids) != n:
+                return None
+            picked.append(rowids[max(offset - start, 0):min(offset + limit, end) - start])
+        start = end
+    rowids = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
+    return pa.table({"r": pa.array(rowids, pa.int64())}), total
+
+
 def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
     """tier, accounts, share: all four tiers, in order, zero where none."""
     with workspace.connect() as con:
-        counts = dict(con.execute(
-            f"SELECT icp_tier, count(*) FROM ({scored(con, icp, _source(con).sql)}) GROUP BY 1"
-        ).fetchall())
+        source = _source(con)
+        found = _combinations(con, icp, source)
+        if found is None:
+            counts = dict(con.execute(
+                f"SELECT icp_tier, count(*) FROM ({scored(con, icp, source.sql)}) GROUP BY 1"
+            ).fetchall())
+        else:
+            counts = {}
+            for (tier, _), n in counted(found).items():
+                counts[tier] = counts.get(tier, 0) + n
     frame = pd.DataFrame({"tier": list(TIERS), "accounts": [int(counts.get(t, 0)) for t in TIERS]})
     total = frame["accounts"].sum()
     frame["share"] = frame["accounts"] / total if total else 0.0
@@ -170,6 +241,22 @@ def targets_page(
             raise IcpError(f"Cannot sort by '{sort}'; sort by one of: {', '.join(sortable)}.")
         by_search, by_tier, params = _filters(source_columns, tiers, search)
         order = f"{_q(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, _row, account_key"
+        fast = None if search or sort != "icp_fit_score" else _page_by_score(
+            con, icp, source, tiers, descending, offset, limit)
+        if fast is not None:
+            # Only the page's accounts are scored (with their reasons), in the page's order. Their
+            # rowids are a relation of this connection, so the query's text, and the work of
+            # writing it, is the same for every page.
+            rowids, total = fast
+            con.register(_PAGE_ROWS, rowids)
+            try:
+                page = f"(SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS}))"
+                frame = con.execute(f"""
+                    SELECT {', '.join(_q(c) for c in columns)} FROM ({scored(con, icp, page, reasons=True)})
+                    ORDER BY {order}""").df()
+            finally:
+                con.unregister(_PAGE_ROWS)
+            return frame, total
         # The scored accounts are materialized once for the count and the page: a tier filter
         # pushed down into the scoring would evaluate the score a second time, twice the cost.
         con.execute(f"""
@@ -215,19 +302,67 @@ def targets_export(workspace: Workspace, icp: ICP) -> pd.DataFrame:
     """
     with workspace.connect() as con:
         source = _source(con)
-        raw = columns_of(con, f"raw_{source.kind}")
-        picks = []
-        for name, kind in raw.items():
-            if name == "_row" or name.casefold() in ICP_COLUMNS:
-                continue
-            column = f"r.{_q(name)}"
-            picks.append(f"{_neutralized(column) if kind == 'VARCHAR' else column} AS {_q(name)}")
-        picks += ["s.icp_fit_score", "s.icp_tier", f"{_neutralized('s.icp_reasons')} AS icp_reasons"]
-        return con.execute(f"""
-            SELECT {', '.join(picks)}
+        raw = _q("raw_" + source.kind)
+        return con.execute(_export_sql(con, icp, source, raw, columns_of(con, f"raw_{source.kind}"))).df()
+
+
+def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """(name, expression, whether it is neutralized) of the targets.csv columns: the uploaded
+    ones, then the three scores."""
+    picks = [(name, f"r.{_q(name)}", kind == "VARCHAR") for name, kind in raw_columns.items()
+             if name != "_row" and name.casefold() not in ICP_COLUMNS]
+    return [*picks, ("icp_fit_score", "s.icp_fit_score", False), ("icp_tier", "s.icp_tier", False),
+            ("icp_reasons", "s.icp_reasons", True)]
+
+
+def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
+                raw_columns: dict[str, str]) -> str:
+    picks = ", ".join(f"{_neutralized(expr) if neutral else expr} AS {_q(name)}"
+                      for name, expr, neutral in _export_picks(raw_columns))
+    return f"""
+        SELECT {picks}
+        FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
+        JOIN {raw} AS r ON r._row = s._row
+        ORDER BY s.icp_fit_score DESC, s._row"""
+
+
+# Characters an XLSX cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE), which the exports drop.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def _csv_cell(expr: str, neutral: bool) -> str:
+    """A text cell of targets.csv as the `targets_export` frame has it (neutralized in SQL when
+    `neutral`) and icp.exports.targets_csv writes it: control characters dropped, then neutralized
+    again (dropping one may expose a formula), and empty as missing (pandas writes both as
+    nothing). Nearly every cell needs none of it, which one search finds; the others go through
+    the chain, each step bound once by a lambda."""
+    unsafe = f"'^[=+\\-@\\t\\r]|{_CONTROL}'"
+    chain = f"list_transform([regexp_replace(u, '{_CONTROL}', '', 'g')], lambda w: nullif({_neutralized('w')}, ''))[1]"
+    first = _neutralized("v") if neutral else "v"
+    return (f"CASE WHEN regexp_matches({expr}, {unsafe}) "
+            f"THEN list_transform([{expr}], lambda v: list_transform([{first}], lambda u: {chain})[1])[1] "
+            f"ELSE nullif({expr}, '') END")
+
+
+def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str) -> tuple[str, list[str]] | None:
+    """(the rows of targets.csv as text cells, ready for COPY ... TO CSV, and the header's column
+    names) for the targets of `con`, whose uploaded rows are in table `raw` (`_row` and text
+    columns); None when a column is not text (only a text cell has a SQL twin of the exports)."""
+    source = _source(con)
+    raw_columns = query_columns(con, f"(SELECT * FROM {raw})")
+    if any(kind != "VARCHAR" for name, kind in raw_columns.items() if name != "_row"):
+        return None
+    picks = _export_picks(raw_columns)
+    inner = ", ".join(f"{expr} AS c{i}" for i, (_, expr, _) in enumerate(picks))
+    cells = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" if name == "icp_fit_score" else f"{_csv_cell(f'c{i}', neutral)} AS c{i}"
+                      for i, (name, _, neutral) in enumerate(picks))
+    sql = f"""
+        SELECT {cells} FROM (
+            SELECT {inner}, s.icp_fit_score AS _score, s._row AS _order
             FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
-            JOIN {_q('raw_' + source.kind)} AS r ON r._row = s._row
-            ORDER BY s.icp_fit_score DESC, s._row""").df()
+            JOIN {raw} AS r ON r._row = s._row)
+        ORDER BY _score DESC, _order"""
+    return sql, [name for name, _, _ in picks]
 
 
 # -- backtest ---------------------------------------------------------------------------------------
@@ -270,6 +405,8 @@ class Backtest(_Frozen):
 def _auc(frame: pd.DataFrame, positives: str, negatives: str) -> float | None:
     """ROC AUC from a score histogram (score, count of positives, count of negatives): each
     distinct score is weighted by its count, which is exactly the AUC over the accounts."""
+    from sklearn.metrics import roc_auc_score  # imported here: `icp score` never loads scikit-learn
+
     if frame[positives].sum() == 0 or frame[negatives].sum() == 0:
         return None
     scores = np.concatenate([frame["score"], frame["score"]])
@@ -318,30 +455,53 @@ def _deal_histogram(con: duckdb.DuckDBPyConnection, icp: ICP) -> pd.DataFrame:
         scores.append("c.icp_fit_score")
         tiers.append("c.icp_tier")
     keys = [k for k in ("domain", "name_key") if k in deals and k in universe]
+    registered = []
     if keys:
-        # Only the universe accounts a deal can reach are scored: the tiers here are score
-        # thresholds (see _tiered_by_score), so a subset scores exactly as the whole would.
-        reachable = " OR ".join(f"{_q(k)} IN (SELECT {_q(k)} FROM deals)" for k in keys)
-        ctes.append(f"fit_u AS ({scored(con, icp, f'(SELECT * FROM universe WHERE {reachable})')})")
+        # Which universe account each closed deal reaches depends on the data alone: found once
+        # per data version (two scans of the universe), then only those accounts are scored. The
+        # tiers here are score thresholds (see _tiered_by_score), so a subset scores exactly as
+        # the whole would.
+        maps, rowids = _deal_accounts(con, keys)
+        # Fixed names (relations of this connection alone): the same text for every call.
+        registered = [(f"_icp_deal_u{i}", m) for i, m in enumerate(maps)]
+        registered.append(("_icp_deal_rows", rowids))
+        for name, table in registered:
+            con.register(name, table)
+        ctes.append(f"fit_u AS ({scored(con, icp, f'(SELECT * FROM universe WHERE rowid IN (SELECT r FROM {registered[-1][0]}))')})")
         for i, k in enumerate(keys):
-            # A domain or name that two universe accounts share picks the first of them, never both.
-            ctes.append(f"u{i} AS (SELECT {_q(k)} AS k, arg_min(account_key, _row) AS account_key "
-                        f"FROM universe WHERE {_q(k)} IN (SELECT {_q(k)} FROM closed) GROUP BY 1)")
-            joins.append(f"LEFT JOIN u{i} ON u{i}.k = d.{_q(k)}")
+            joins.append(f"LEFT JOIN {registered[i][0]} AS u{i} ON u{i}.k = d.{_q(k)}")
         matched = ", ".join(f"u{i}.account_key" for i in range(len(keys)))
         joins.append(f"LEFT JOIN fit_u u ON u.account_key = coalesce({matched})")
         via.append("WHEN u.account_key IS NOT NULL THEN 'universe'")
         scores.append("u.icp_fit_score")
         tiers.append("u.icp_tier")
+    try:
+        return con.execute(f"""
+            WITH {', '.join(ctes)}
+            SELECT {f"CASE {' '.join(via)} END" if via else 'NULL'} AS via,
+                {_first_of(tiers)} AS tier, {_first_of(scores)} AS score,
+                count(*) FILTER (WHERE d.deal_outcome = 'won') AS won,
+                count(*) FILTER (WHERE d.deal_outcome = 'lost') AS lost
+            FROM closed d {' '.join(joins)}
+            GROUP BY ALL""").df()
+    finally:
+        for name, _ in registered:
+            con.unregister(name)
 
-    return con.execute(f"""
-        WITH {', '.join(ctes)}
-        SELECT {f"CASE {' '.join(via)} END" if via else 'NULL'} AS via,
-            {_first_of(tiers)} AS tier, {_first_of(scores)} AS score,
-            count(*) FILTER (WHERE d.deal_outcome = 'won') AS won,
-            count(*) FILTER (WHERE d.deal_outcome = 'lost') AS lost
-        FROM closed d {' '.join(joins)}
-        GROUP BY ALL""").df()
+
+def _deal_accounts(con: duckdb.DuckDBPyConnection, keys: list[str]) -> tuple[list[pa.Table], pa.Table]:
+    """For each key (domain, name_key): the universe account (k, account_key) each closed deal's key
+    reaches, the first in file order when several share it; and the rowids of those accounts."""
+    def find() -> tuple[list[pa.Table], pa.Table]:
+        maps = [con.sql(
+            f"SELECT {_q(k)} AS k, arg_min(account_key, _row) AS account_key FROM universe "
+            f"WHERE {_q(k)} IN (SELECT {_q(k)} FROM deals WHERE deal_outcome IN ('won', 'lost')) GROUP BY 1"
+        ).to_arrow_table() for k in keys]
+        reached = pa.concat_arrays([m["account_key"].combine_chunks() for m in maps]).unique()
+        rowids = con.sql("SELECT rowid AS r FROM universe WHERE account_key IN (SELECT unnest($keys))",
+                         params={"keys": reached.to_pylist()}).to_arrow_table()
+        return maps, rowids
+    return remembered(con, ("deal_accounts", tuple(keys)), find)
 
 
 def _first_of(options: list[str]) -> str:

@@ -1,0 +1,118 @@
+"""The ICP fit score, SAM flag and tier in plain pandas: the reference the DuckDB scoring is measured against.
+
+The rules are those of `icp/scoring.py` (its module docstring), written the way a pandas user
+would write them: one boolean Series per criterion, a weighted sum, `np.select` for the tier, and
+`explode` for list criteria. It is exact, not approximate, so the benchmark can check it gives the
+DuckDB scores before comparing speeds:
+
+- weights are summed as the decimals the SQL writes them as (scaled to whole numbers), not as
+  binary floats, so 3.7 + 2.9 is 6.6 here as it is in DuckDB;
+- the score is rounded half away from zero, as DuckDB's ROUND does (NumPy rounds half to even);
+- text is trimmed of spaces only, as SQL TRIM does.
+"""
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from icp.model import ICP, Criterion
+
+NOT_A_FIT = "Not a fit"
+
+
+def _literal(value: float) -> str:
+    """The number as the scoring SQL writes it (icp.scoring._number)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
+
+
+def _lowered(values: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(v.strip().lower() for v in values))
+
+
+def _text(column: pd.Series) -> pd.Series:
+    return column.astype("string").str.strip(" ").str.lower()
+
+
+def passes(frame: pd.DataFrame, criterion: Criterion) -> pd.Series:
+    """Whether each account passes the criterion; a missing value (or column) never does."""
+    if criterion.attribute not in frame:
+        return pd.Series(False, index=frame.index)
+    column = frame[criterion.attribute]
+    if criterion.kind == "in_set":
+        hit = _text(column).isin(_lowered(criterion.values))
+    elif criterion.kind == "range":
+        numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+        hit = pd.Series(True, index=frame.index)
+        if criterion.low is not None:
+            hit &= numbers >= criterion.low
+        if criterion.high is not None:
+            hit &= numbers < criterion.high
+    elif criterion.kind == "contains":
+        items = column.explode()
+        found = _text(items).isin(_lowered(criterion.values)).fillna(False).astype(bool)
+        hit = found.groupby(level=0).any().reindex(frame.index, fill_value=False)
+    else:
+        hit = column.eq(criterion.flag)
+    return hit.fillna(False).astype(bool)
+
+
+def _won(counted: list[tuple[Criterion, pd.Series]]) -> np.ndarray:
+    """Sum of the passed weights, exactly as DuckDB sums the decimal literals, as a float."""
+    literals = [_literal(c.weight) for c, _ in counted]
+    if any("e" in lit.lower() for lit in literals):  # DuckDB reads these as DOUBLE: float sums then
+        return sum(p.to_numpy() * c.weight for c, p in counted)
+    scale = max((len(lit.partition(".")[2]) for lit in literals), default=0)
+    whole = [int(Decimal(lit) * 10**scale) for lit in literals]
+    total = sum(p.to_numpy().astype(np.int64) * w for (_, p), w in zip(counted, whole, strict=True))
+    return total / 10**scale
+
+
+def _round1(x: np.ndarray) -> np.ndarray:
+    """ROUND(x, 1) as DuckDB computes it: std::round(x * 10) / 10, halves away from zero."""
+    scaled = x * 10.0
+    whole = np.trunc(scaled)
+    whole += np.where(np.abs(scaled - whole) >= 0.5, np.sign(scaled), 0.0)
+    return whole / 10.0
+
+
+def score(frame: pd.DataFrame, icp: ICP, key: str = "account_key") -> pd.DataFrame:
+    """icp_fit_score, icp_tier and icp_in_sam of every row of `frame` (same index)."""
+    frame = frame.reset_index(drop=True)
+    tested = [(c, passes(frame, c)) for c in icp.criteria]
+    counted = [(c, p) for c, p in tested if c.role != "disqualify" and c.weight > 0]
+    if counted:
+        total = sum(c.weight for c, _ in counted)
+        fit = _round1(100 * _won(counted) / total)
+    else:
+        fit = np.full(len(frame), 100.0)
+    disqualified = np.zeros(len(frame), dtype=bool)
+    for c, p in tested:
+        if c.role == "disqualify":
+            disqualified |= p.to_numpy()
+    fit = np.where(disqualified, 0.0, fit)
+    in_sam = ~disqualified
+    for c, p in tested:
+        if c.role == "must":
+            in_sam &= p.to_numpy()
+
+    rules = icp.tiers
+    if rules.mode == "capacity":
+        # The first `capacity` accounts of SAM by (score DESC, key ASC) are Tier 1.
+        ranked = pd.DataFrame({"score": fit, "key": frame[key]})[in_sam]
+        ranked = ranked.sort_values(["score", "key"], ascending=[False, True], na_position="last")
+        first = np.zeros(len(frame), dtype=bool)
+        first[ranked.index[: rules.capacity].to_numpy()] = True
+    else:
+        first = fit >= float(rules.tier1)
+    tier = np.select(
+        [fit <= 0, in_sam & first, fit >= float(rules.tier2), fit >= float(rules.tier3)],
+        ["Not a fit", "Tier 1", "Tier 2", "Tier 3"], NOT_A_FIT)
+    return pd.DataFrame({"icp_fit_score": fit, "icp_tier": tier, "icp_in_sam": in_sam}, index=frame.index)
+
+
+def tier_and_sam_counts(frame: pd.DataFrame, icp: ICP, key: str = "account_key") -> dict[tuple[str, bool], int]:
+    """Accounts per (tier, in SAM): what a tier or criterion slider needs, from the plain-pandas scores."""
+    scored = score(frame, icp, key)
+    counts = scored.groupby(["icp_tier", "icp_in_sam"]).size()
+    return {(tier, bool(sam)): int(n) for (tier, sam), n in counts.items()}
