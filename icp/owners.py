@@ -9,9 +9,7 @@ workspace is there. With sign-in off there is no owner and the link alone opens 
 import hashlib
 
 from icp.errors import WorkspaceNotFound
-from icp.workspace import Workspace
-
-_NOT_YOURS = "No workspace with that link exists here. Open the demo or start a new one."
+from icp.workspace import NOT_FOUND, Workspace
 
 
 def owner_key(issuer: str | None, subject: str) -> str:
@@ -38,5 +36,5 @@ def open_as(workspace_id: str, owner: str | None) -> Workspace:
     made before sign-in was turned on, and a link to it proves nothing about who holds it."""
     workspace = Workspace(workspace_id)
     if owner is not None and owner_of(workspace) != owner:
-        raise WorkspaceNotFound(_NOT_YOURS)
+        raise WorkspaceNotFound(NOT_FOUND)
     return workspace

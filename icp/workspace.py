@@ -29,6 +29,8 @@ from icp.reader import ReadResult, read_into
 from icp.roles import LIST_KINDS, ROLE_BY_NAME, RoleMatch, guess_roles, roles_for
 
 SCHEMA_VERSION = 1
+# The one answer to a link that opens nothing, whether no file has that id or it is someone else's.
+NOT_FOUND = "No workspace with that link exists here. Open the demo or start a new one."
 M = TypeVar("M", bound=BaseModel)
 _INCOMING = "_incoming"
 
@@ -50,7 +52,7 @@ class Workspace:
         self.id = check_workspace_id(workspace_id)
         self.path = workspace_file(self.id, folder)
         if not self.path.exists():
-            raise WorkspaceNotFound("No workspace with that link exists here. Open the demo or start a new one.")
+            raise WorkspaceNotFound(NOT_FOUND)
 
     # -- life cycle -----------------------------------------------------------------------------
     @classmethod
