@@ -83,12 +83,16 @@ def test_a_tier_slider_moves_the_counts_and_a_refresh_and_a_restart_keep_it(serv
     assert metric(page, "Tier 3") == after
 
 
-def test_upload_a_real_file_and_a_generated_one(server, page, tmp_path):
+def start_empty_on_the_data_page(page, server) -> None:
     page.goto(server.url)
     settle(page)
     page.get_by_role("button", name="New workspace").click()
     settle(page)
     open_page(page, "1. Data")
+
+
+def test_upload_a_real_file_and_a_generated_one(server, page, tmp_path):
+    start_empty_on_the_data_page(page, server)
     generated = tmp_path / "my customers.csv"
     generated.write_text("Company name,Website,Industry,ARR\nAcme,acme.io,Fintech,\"$48,000\"\n"
                          "Beta,beta.io,Retail,12k\nGamma,gamma.io,fintech,9000\n", encoding="utf-8")
@@ -106,13 +110,8 @@ def test_upload_a_real_file_and_a_generated_one(server, page, tmp_path):
     assert page.get_by_test_id("stSidebar").get_by_text("85 rows").is_visible()
 
 
-
 def test_map_a_column_in_the_grid_and_the_later_steps_use_it(server, page, tmp_path):
-    page.goto(server.url)
-    settle(page)
-    page.get_by_role("button", name="New workspace").click()
-    settle(page)
-    open_page(page, "1. Data")
+    start_empty_on_the_data_page(page, server)
     industries = ["Fintech", "Retail", "Health"]
     rows = "".join(f"Co {i},co{i}.io,{industries[i % 3]},{1000 * (i + 1)}\n" for i in range(30))
     customers = tmp_path / "customers.csv"
