@@ -142,7 +142,7 @@ def _spellings(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str) -> tuple[tupl
             continue
         items = _list_items(con, column) if workspace else _distinct_items(con, [sql], column)
         found.append(None if items is None else tuple(
-            row[0] for row in con.execute(spellings_sql(criterion), {"items": items}).fetchall()))
+            row[0] for row in con.execute(spellings_sql(criterion), [items]).fetchall()))
     return tuple(found) if any(f is not None for f in found) else None
 
 
@@ -271,7 +271,7 @@ def _passed(con: duckdb.DuckDBPyConnection, here: tuple, table: str, criterion: 
             # millions of items again (a tenth of the time).
             items = _list_items(con, criterion.attribute)
             if items is not None:
-                spellings = tuple(row[0] for row in con.execute(spellings_sql(criterion), {"items": items}).fetchall())
+                spellings = tuple(row[0] for row in con.execute(spellings_sql(criterion), [items]).fetchall())
         passed = np.zeros(rows, dtype=bool)
         if spellings == ():
             return passed

@@ -41,10 +41,16 @@ from functools import reduce
 import pandas as pd
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from icp.model import ICP, Criterion, TierRules, describe
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
+# sqlglot loads a dialect on its first use. Two server threads first using one at once could
+# render with the generic dialect instead (a `:items` placeholder DuckDB cannot parse, seen under
+# load); loading them here, under the import lock, leaves nothing to race for.
+for _dialect in DIALECTS:
+    Dialect.get_or_raise(_dialect)
 _EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql reads in capacity mode
 _OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
 _TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
@@ -135,10 +141,10 @@ def pass_sql(criterion: Criterion, table: str, spellings: tuple[str, ...] | None
 
 
 def spellings_sql(criterion: Criterion) -> str:
-    """SELECT the items of the list parameter $items that pass a `contains` criterion's item test
-    (the test `score_sql` applies to each item of a list)."""
+    """SELECT the items of the list given as its one parameter (`?`) that pass a `contains`
+    criterion's item test (the test `score_sql` applies to each item of a list)."""
     item = exp.column(_ITEM, quoted=True)
-    items = exp.Unnest(expressions=[exp.Placeholder(this="items")], alias=exp.TableAlias(
+    items = exp.Unnest(expressions=[exp.Placeholder()], alias=exp.TableAlias(
         this=exp.to_identifier("items", quoted=True), columns=[exp.to_identifier(_ITEM, quoted=True)]))
     return exp.select(item).from_(items).where(_normalized(item.copy()).isin(*_lowered(criterion.values))).sql("duckdb")
 
