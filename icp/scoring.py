@@ -35,6 +35,7 @@ passed criteria rather than to accounts. The exported scoring.sql keeps the port
 """
 
 import functools
+import itertools
 import math
 from functools import reduce
 
@@ -218,7 +219,11 @@ def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expres
     if in_sam:
         outputs.append(exp.alias_(sam, "icp_in_sam", quoted=True))
     if reasons:
-        outputs.append(exp.alias_(_reasons(passes), "icp_reasons", quoted=True))
+        # Where the test of each criterion is a column (DuckDB), the reasons are looked up by
+        # which criteria passed, out of a list of every possible text, instead of pieced together
+        # for each account: a third of the cost, and a short key to sort by rather than a text.
+        text = _reasons_looked_up(passes) if hidden else None
+        outputs.append(exp.alias_(text or _reasons(passes), "icp_reasons", quoted=True))
     order = [exp.Ordered(this=_col("icp_fit_score"), desc=True)]
     if key is not None:
         order.append(_ascending(_col(key)))
@@ -367,6 +372,54 @@ def _reasons(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
         return exp.Literal.string("")
     # Every part starts with ' | '; the first one's is cut off.
     return exp.Substring(this=_concat(parts), start=exp.Literal.number(4))
+
+
+# Above this many possible reason texts, they are pieced together per account after all.
+_MAX_REASON_TEXTS = 6561
+
+
+def _reasons_looked_up(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression | None:
+    """The `_reasons` text as list[code + 1] of a list literal of every text, where the code counts
+    in mixed radix: per criterion 0 passed, 1 missed with its value unknown, 2 missed (a
+    disqualifier: 0 not passed, 1 passed). None when there would be too many texts."""
+    states = [2 if criterion.role == "disqualify" else 3 for criterion, _ in passes]
+    if not passes or math.prod(states) > _MAX_REASON_TEXTS:
+        return None
+    terms, place = [], 1
+    for (criterion, passed), radix in zip(passes, states, strict=True):
+        if radix == 2:
+            state = exp.Case(ifs=[exp.If(this=passed.copy(), true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        else:
+            state = exp.Case(ifs=[
+                exp.If(this=passed.copy(), true=exp.Literal.number(0)),
+                exp.If(this=_col(criterion.attribute).is_(exp.null()), true=exp.Literal.number(1)),
+            ], default=exp.Literal.number(2))
+        terms.append(exp.Mul(this=state, expression=exp.Literal.number(place)) if place > 1 else state)
+        place *= radix
+    texts = exp.Array(expressions=[exp.Literal.string(t) for t in _reason_texts(tuple(c for c, _ in passes))])
+    code = exp.Add(this=exp.Paren(this=_sum(terms)), expression=exp.Literal.number(1))
+    # offset=1: the code is already a 1-based position, which sqlglot must not shift again.
+    return exp.Bracket(this=texts, expressions=[code], offset=1)
+
+
+def _reason_texts(criteria: tuple[Criterion, ...]) -> list[str]:
+    """Every text `_reasons` can give, in the order of `_reasons_looked_up`'s code."""
+    choices = [(0, 1) if c.role == "disqualify" else (0, 1, 2) for c in criteria]
+    texts = []
+    # itertools.product varies its last factor fastest; the code's first criterion is the lowest digit.
+    for reversed_states in itertools.product(*reversed(choices)):
+        met, missed, disqualified = [], [], []
+        for criterion, state in zip(criteria, reversed(reversed_states), strict=True):
+            if criterion.role == "disqualify":
+                if state:
+                    disqualified.append(describe(criterion))
+            elif state == 0:
+                met.append(describe(criterion))
+            else:
+                missed.append(f"{criterion.label} (unknown)" if state == 1 else describe(criterion))
+        parts = (("met", met), ("missed", missed), ("disqualified", disqualified))
+        texts.append(" | ".join(f"{name}: {'; '.join(pieces)}" for name, pieces in parts if pieces))
+    return texts
 
 
 def _part(name: str, pieces: list[exp.Expression]) -> exp.Expression:

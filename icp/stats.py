@@ -10,7 +10,6 @@ import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from scipy.stats import fisher_exact, norm
 
 Evidence = Literal["strong", "moderate", "weak", "none"]
 
@@ -46,6 +45,10 @@ class TwoByTwo(BaseModel):
 
 @functools.cache
 def _z(confidence: float) -> float:
+    # scipy is imported where it is used: it is half a second of start-up, which `icp score` and
+    # every page that shows no statistics would pay for nothing.
+    from scipy.stats import norm
+
     return float(norm.ppf(0.5 + confidence / 2))
 
 
@@ -78,6 +81,8 @@ def lift_interval(a: int, b: int, c: int, d: int, confidence: float = 0.95) -> t
 @functools.lru_cache(maxsize=65536)
 def _fisher_p(a: int, b: int, c: int, d: int) -> float:
     """Cached: a report tests the same table more than once (a band, and the best range it may be)."""
+    from scipy.stats import fisher_exact
+
     return min(1.0, float(fisher_exact([[a, b], [c, d]]).pvalue))
 
 

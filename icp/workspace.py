@@ -206,8 +206,9 @@ class Workspace:
         with self._transaction() as con:
             if not replace and _has_list(con, kind):
                 raise WorkspaceError(f"This workspace already has a {kind} list; replace it or remove it first.")
+            # Straight into the workspace: these rows become the list's raw table as they are.
             read = read_into(con, _INCOMING, Path(path), display_name=display, sheet=sheet,
-                             limits=limits or Limits.from_env())
+                             limits=limits or Limits.from_env(), persistent=True)
             try:
                 report = self._store(con, kind, read, mapping, display)
             except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
@@ -222,13 +223,12 @@ class Workspace:
         old = self.report(kind)
         merged = {c.source: c.role for c in old.columns} | dict(mapping)
         with self._transaction() as con:
-            con.execute(f"CREATE TEMP TABLE {_INCOMING} AS SELECT * FROM {_q('raw_' + kind)}")
             read = ReadResult(
                 file=old.file, format=old.format, encoding=old.encoding, delimiter=old.delimiter,
                 sheet=old.sheet, sheets=[], header_row=old.header_row,
                 columns=[c.source for c in old.columns], rows=old.rows_read,
             )
-            report = self._store(con, kind, read, merged, old.file, keep_confidence=old)
+            report = self._store(con, kind, read, merged, old.file, keep_confidence=old, source="raw_" + kind)
         return report
 
     def remove_list(self, kind: str) -> None:
@@ -241,14 +241,17 @@ class Workspace:
             con.execute("DELETE FROM _lists WHERE kind = ?", [kind])
             self._relink(con)
 
-    def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None):
+    def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None,
+               source: str = _INCOMING):
+        """Build list `kind` from the raw rows in table `source`: a new upload's rows (which then
+        become `raw_<kind>`), or the list's own raw table when only the mapping changed."""
         roles = _resolve_mapping(read, kind, mapping, display, keep_confidence)
         con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
-        con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
-        plans = plan_columns(con, _INCOMING, read.columns, roles)
-        columns, kept, merged = build_normalized(con, _INCOMING, kind, kind, plans)
-        con.execute(f"CREATE TABLE {_q('raw_' + kind)} AS SELECT * FROM {_INCOMING} ORDER BY _row")
-        con.execute(f"DROP TABLE {_INCOMING}")
+        plans = plan_columns(con, source, read.columns, roles)
+        columns, kept, merged = build_normalized(con, source, kind, kind, plans)
+        if source == _INCOMING:
+            con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
+            con.execute(f"ALTER TABLE {_INCOMING} RENAME TO {_q('raw_' + kind)}")
         report = ListReport(
             kind=kind, file=display, format=read.format, sheet=read.sheet, encoding=read.encoding,
             delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,
