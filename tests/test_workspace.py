@@ -90,6 +90,10 @@ def test_raw_columns_are_kept_unchanged(workspace):
     assert raw["Industry"].tolist()[:2] == ["Fintech", "fintech "]
     assert raw["Annual Revenue"].tolist()[1] == "€3 Mio"
     assert len(raw) == 5
+    # Row numbers count file rows from 1, though the rows were read inside a transaction, whose
+    # uncommitted rowids start at an offset; merged accounts keep their first row's number.
+    assert raw["_row"].tolist() == [1, 2, 3, 4, 5]
+    assert set(workspace.frame("customers")["_row"]) <= {1, 2, 3, 4, 5}
 
 
 def test_quality_report_counts_fill_failures_and_normalization(workspace):
