@@ -169,7 +169,8 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
     needed |= {_DERIVED_FROM[name] for name in needed if name in _DERIVED_FROM}
     try:
         plans = plan_columns(con, _RAW, read.columns, guess_roles(read.columns, "targets"), only=needed)
-        build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed], reports=False)
+        build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed],
+                         reports=False, ordered=False)
     except duckdb.Error as err:  # as Workspace.add_list says it
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputFileError(display, f"could not be normalized ({first}).") from err

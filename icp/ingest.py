@@ -277,12 +277,13 @@ def _stats(kind: str, r: str, n: str, rows: str, first: str, table: str) -> tupl
 
 def build_normalized(
     con: duckdb.DuckDBPyConnection, source: str, target: str, list_kind: str, plans: list[ColumnPlan],
-    *, reports: bool = True,
+    *, reports: bool = True, ordered: bool = True,
 ) -> tuple[list[ColumnReport], int, int]:
     """Create table `target` (typed, one row per account for account lists) from raw table `source`.
 
     Returns the column reports (none when not `reports`: `icp score` has no use for them), rows kept
-    and duplicate rows merged.
+    and duplicate rows merged. Unless `ordered`, the rows are in no particular order: for a
+    throw-away table that every reader orders itself (`icp score`), which is then written once.
 
     A column with few distinct values (industries, countries, headcounts, tech stacks) is normalized
     once per distinct value through a lookup joined back to the rows; a column of mostly distinct
@@ -323,13 +324,30 @@ def build_normalized(
     # A headcount written as a band ("51-200") keeps its band next to the number.
     if band is not None:
         named.append(f"{band} AS employees_band")
-    named += [f"r{i} AS _r{i}" for i in range(len(plans)) if i not in lookups]
+    if reports:  # each direct column's cell, for its report
+        named += [f"r{i} AS _r{i}" for i in range(len(plans)) if i not in lookups]
     derived = _derived_columns(plans, list_kind)
     extra = "".join(f", {expr} AS {_q(name)}" for name, expr in derived.items())
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _typed AS
-        SELECT *{extra} FROM (
+    typed = f"""SELECT *{extra} FROM (
             SELECT {', '.join(named)} FROM (
-                SELECT {', '.join(cells)} FROM {src} AS t {' '.join(joins)}))""")
+                SELECT {', '.join(cells)} FROM {src} AS t {' '.join(joins)}))"""
+    names = [p.name for p in plans]
+    if list_kind in ACCOUNT_LISTS:
+        names += [n for n in derived if n != "account_key"]
+        names += ["employees_band"] if band is not None else []
+    if list_kind in ACCOUNT_LISTS and not (reports or ordered):
+        # Written once as it is; merged afterwards only if an account does repeat.
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, "
+                    f"{', '.join(_q(n) for n in names)} FROM ({typed})")
+        if not _repeats(con, target):
+            con.execute("DROP TABLE _repeated")
+            kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
+            for i in lookups:
+                con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
+            return [], kept, total - kept
+        con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {typed}")
 
     queries = {}
     for i, plan in enumerate(plans if reports else ()):
@@ -361,23 +379,18 @@ def build_normalized(
     for i in lookups:
         con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
 
-    names = [p.name for p in plans]
     if list_kind in ACCOUNT_LISTS:
-        names += [n for n in derived if n != "account_key"]
-        names += ["employees_band"] if band is not None else []
         # The first filled value in file order wins for each column of a merged account. Accounts
         # that appear once (nearly all of them) are copied as they are, without aggregating.
         merged = ", ".join(f"arg_min({_q(n)}, _row) AS {_q(n)}" for n in names)
         picked = ", ".join(_q(n) for n in names)
-        con.execute("CREATE OR REPLACE TEMP TABLE _repeated AS "
-                    "SELECT account_key FROM _typed GROUP BY account_key HAVING count(*) > 1")
         once = f"SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, {picked} FROM _typed"
-        if con.execute("SELECT count(*) FROM _repeated").fetchone()[0]:
+        if _repeats(con, "_typed"):
             once = f"""{once} WHERE account_key NOT IN (SELECT account_key FROM _repeated)
                 UNION ALL
                 SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
                 FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated) GROUP BY account_key"""
-        con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM ({once}) ORDER BY _row")
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM ({once}){' ORDER BY _row' if ordered else ''}")
         con.execute("DROP TABLE _repeated")
     else:
         names += ["employees_band"] if band is not None else []
@@ -387,6 +400,13 @@ def build_normalized(
     con.execute("DROP TABLE _typed")
     kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
     return columns, kept, total - kept
+
+
+def _repeats(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether an account key of `table` repeats; temp table _repeated holds those that do."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _repeated AS "
+                f"SELECT account_key FROM {_q(table)} GROUP BY account_key HAVING count(*) > 1")
+    return con.execute("SELECT count(*) FROM _repeated").fetchone()[0] > 0
 
 
 def _derived_columns(plans: list[ColumnPlan], list_kind: str) -> dict[str, str]:
