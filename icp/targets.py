@@ -9,6 +9,8 @@ data is unchanged, market.combinations): a slider on a tier threshold scores a f
 combinations, not a million accounts.
 """
 
+import re
+from collections.abc import Collection
 from typing import NamedTuple
 
 import duckdb
@@ -30,7 +32,7 @@ from icp.market import (
     rows_of,
     scored,
 )
-from icp.model import ICP, TIERS
+from icp.model import ICP, TIERS, describe
 from icp.normalize import quote_ident as _q
 from icp.workspace import Workspace
 
@@ -344,17 +346,21 @@ def _csv_cell(expr: str, neutral: bool) -> str:
             f"ELSE nullif({expr}, '') END")
 
 
-def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str) -> tuple[str, list[str]] | None:
+def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
+                    safe: Collection[str] = ()) -> tuple[str, list[str]] | None:
     """(the rows of targets.csv as text cells, ready for COPY ... TO CSV, and the header's column
     names) for the targets of `con`, whose uploaded rows are in table `raw` (`_row` and text
-    columns); None when a column is not text (only a text cell has a SQL twin of the exports)."""
+    columns); None when a column is not text (only a text cell has a SQL twin of the exports).
+    The `safe` columns of `raw` hold no cell that starts like a formula or has a control character
+    (`safe_columns`): their cells are written as they are, without searching each one."""
     source = _source(con)
     raw_columns = query_columns(con, f"(SELECT * FROM {raw})")
     if any(kind != "VARCHAR" for name, kind in raw_columns.items() if name != "_row"):
         return None
     picks = _export_picks(raw_columns)
     inner = ", ".join(f"{expr} AS c{i}" for i, (_, expr, _) in enumerate(picks))
-    cells = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" if name == "icp_fit_score" else f"{_csv_cell(f'c{i}', neutral)} AS c{i}"
+    plain = {name for name in safe if name in raw_columns}
+    cells = ", ".join(f"{_csv_plain_cell(icp, name, f'c{i}', plain) or _csv_cell(f'c{i}', neutral)} AS c{i}"
                       for i, (name, _, neutral) in enumerate(picks))
     sql = f"""
         SELECT {cells} FROM (
@@ -363,6 +369,36 @@ def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str) -> tuple
             JOIN {raw} AS r ON r._row = s._row)
         ORDER BY _score DESC, _order"""
     return sql, [name for name, _, _ in picks]
+
+
+def safe_columns(con: duckdb.DuckDBPyConnection, raw: str) -> set[str]:
+    """The text columns of table `raw` none of whose cells starts like a formula (= + - @ tab CR),
+    found in one scan of first characters; the caller knows none holds a control character."""
+    columns = [name for name, kind in query_columns(con, f"(SELECT * FROM {_q(raw)})").items()
+               if name != "_row" and kind == "VARCHAR"]
+    if not columns:
+        return set()
+    # Comparisons of the first code point, not a pattern: a fifth of the cost of a regex per cell.
+    tests = [" OR ".join(f"ascii({_q(c)}) = {ord(ch)}" for ch in "=+-@\t\r") for c in columns]
+    found = con.execute(f"SELECT {', '.join(f'bool_or({t})' for t in tests)} FROM {_q(raw)}").fetchone()
+    return {column for column, unsafe in zip(columns, found, strict=True) if not unsafe}
+
+
+def _csv_plain_cell(icp: ICP, name: str, expr: str, plain: set[str]) -> str | None:
+    """The cell of a column whose text is known to be safe as it is, else None: a `plain` uploaded
+    column; the score, a number; the tier, one of four names; the reasons, which start with
+    'met', 'missed' or 'disqualified' (or are empty), unless the ICP's words hold a control
+    character."""
+    if name in plain:
+        return f"nullif({expr}, '')"
+    if name == "icp_fit_score":
+        return f"CAST({expr} AS VARCHAR)"
+    if name == "icp_tier":
+        return expr
+    words = [describe(c) for c in icp.criteria] + [c.label for c in icp.criteria]
+    if name == "icp_reasons" and not any(re.search(_CONTROL, w) for w in words):
+        return f"nullif({expr}, '')"
+    return None
 
 
 # -- backtest ---------------------------------------------------------------------------------------

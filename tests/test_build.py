@@ -147,3 +147,50 @@ def test_one_customer_file_is_enough(demo_files, tmp_path):
     assert market["tam"] == {"accounts": None, "value": None} and "universe" in market["assumptions"]["note"]
     targets = pd.read_csv(out / "targets.csv")
     assert len(targets) == 400  # with no universe or targets, the customers themselves are scored
+
+
+# Cells a spreadsheet would run, control characters, quoting and a repeated account: `icp score`
+# writes them in SQL, short ways included, and must write what the exports write.
+HOSTILE_HEADER = 'Company,Domain,"=cmd|calc",Industry,Employees,"Note, ""quoted""",+plus\r\n'
+HOSTILE_ROWS = [
+    'Acme,acme.com,=1+1,Fintech,200,"line one\r\nline two",-5\r\n',
+    'Beta,beta.io,@SUM(A1),healthcare,51,\tleading tab,+7\r\n',
+    'Acme Inc,acme.com,plain,,300,"a, b",\r\n',
+    'Gamma,gamma.org,-3.5,Retail,n/a,"=HYPERLINK(""x"")",x\r\n',
+    'Delta,delta.net,,Fintech,5000,Zürich €,1\r\n',
+]
+
+
+@pytest.mark.parametrize("controls", [False, True])
+def test_icp_score_writes_the_targets_csv_of_the_exports_byte_for_byte(built, tmp_path, controls):
+    from icp.build import read_icp, score_file
+    from icp.exports import targets_csv
+    from icp.targets import targets_export
+
+    rows = HOSTILE_ROWS + (['Epsilon,eps.io,bell\x07here,Fintech,90,x\x0by,\x01=2\r\n'] if controls else [])
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_bytes((HOSTILE_HEADER + "".join(rows)).encode("utf-8"))
+    icp = read_icp(built / "icp.json")
+    scored = score_file(built / "icp.json", accounts, tmp_path / "scored" / "targets.csv")
+    with scratch_workspace({"targets": accounts}) as workspace:
+        expected = targets_csv(targets_export(workspace, icp))
+    assert scored.read_bytes() == expected
+    text = expected.decode("utf-8")
+    assert "'=1+1" in text and "'@SUM(A1)" in text and "'=cmd|calc" in text and "\x07" not in text
+    assert text.count("Acme") == 1  # the repeated account is merged
+
+
+def test_icp_score_reasons_with_a_control_character_in_the_icp(built, tmp_path):
+    from icp.build import read_icp, score_file
+    from icp.exports import targets_csv
+    from icp.targets import targets_export
+
+    icp = read_icp(built / "icp.json")
+    first = icp.criteria[0].model_copy(update={"label": "Odd\x02label"})
+    odd = icp.model_copy(update={"criteria": (first, *icp.criteria[1:])})
+    (tmp_path / "icp.json").write_text(odd.model_dump_json(), encoding="utf-8")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_bytes((HOSTILE_HEADER + "".join(HOSTILE_ROWS)).encode("utf-8"))
+    scored = score_file(tmp_path / "icp.json", accounts, tmp_path / "out" / "targets.csv")
+    with scratch_workspace({"targets": accounts}) as workspace:
+        assert scored.read_bytes() == targets_csv(targets_export(workspace, odd))
