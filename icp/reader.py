@@ -118,29 +118,24 @@ def read_into(
     display_name: str | None = None,
     sheet: str | None = None,
     limits: Limits | None = None,
-    persistent: bool = False,
 ) -> ReadResult:
-    """Create (or replace) temp table ``table`` in ``con`` holding the file's rows as text; with
-    ``persistent``, a table of the database instead (a workspace keeps it as the list's raw rows,
-    which spares writing them a second time)."""
+    """Create (or replace) temp table ``table`` in ``con`` holding the file's rows as text."""
     path = Path(path)
     name = display_name or path.name
     limits = limits or Limits.from_env()
-    target = (_Target(f"main.{_q(table)}", "TABLE") if persistent
-              else _Target(f"temp.main.{_q(table)}", "TEMP TABLE"))
     try:
         fmt = _inspect(path, name, limits)
         if fmt == "csv":
-            result = _read_csv(con, target, path, name, limits)
+            result = _read_csv(con, table, path, name, limits)
         elif fmt == "parquet":
-            result = _read_parquet(con, target, path, name, limits)
+            result = _read_parquet(con, table, path, name, limits)
         else:
-            result = _read_excel(con, target, path, name, fmt, sheet, limits)
-        _check_cells(con, target.ref, name, result.columns, limits)
+            result = _read_excel(con, table, path, name, fmt, sheet, limits)
+        _check_cells(con, table, name, result.columns, limits)
         return result
     except BaseException as err:
         # A failed re-upload must not leave the previous upload's rows looking current.
-        _drop_table(con, target.ref)
+        _drop_table(con, table)
         translated = _translate(err, name, limits) if isinstance(err, Exception) else None
         if translated is None:
             raise
@@ -228,28 +223,27 @@ def _from_duckdb(err: duckdb.Error, name: str, limits: Limits) -> InputFileError
     return InputFileError(name, f"the file could not be read ({first_line}).")
 
 
-def _drop_table(con: duckdb.DuckDBPyConnection, ref: str) -> None:
+def _drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     with contextlib.suppress(duckdb.Error):
-        con.execute(f"DROP TABLE IF EXISTS {ref}")
+        con.execute(f"DROP TABLE IF EXISTS {_temp_ref(table)}")
 
 
 def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class _Target(NamedTuple):
-    """Where the rows go: a fully qualified name (so a temp table never touches a persistent table
-    of the same name, nor the other way round), and what CREATE makes there."""
-    ref: str
-    create: str
+def _temp_ref(table: str) -> str:
+    # Fully qualified so a persistent table of the same name is never touched.
+    return f"temp.main.{_q(table)}"
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, ref: str) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Fill ``_row`` from the rowid, which follows the file order in a table written in one
     statement: a few hundredths of a second for a million rows, where a ``row_number() OVER ()``
-    in that statement costs about 0.4 s (one thread numbers every row). A table not yet committed
-    counts its rowids from an offset, so they are taken from the first one; should they ever not
-    be one run without gaps, the rows are numbered in rowid order the slow way."""
+    in that statement costs about 0.4 s (one thread numbers every row). A table created inside a
+    transaction counts its rowids from an offset, so they are taken from the first one; should
+    they ever not be one run without gaps, the rows are numbered in rowid order the slow way."""
+    ref = _temp_ref(table)
     first, last, rows = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM {ref}").fetchone()
     if rows and last - first + 1 == rows:
         con.execute(f"UPDATE {ref} SET _row = rowid - ? + 1", [first])
@@ -291,16 +285,16 @@ def _too_many_rows(name: str, limits: Limits, where: str) -> LimitExceeded:
     return LimitExceeded(name, f"{where} has more than {limits.max_rows:,} data rows, the limit.")
 
 
-def _count_rows(con: duckdb.DuckDBPyConnection, ref: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {ref}").fetchone()[0]
+def _count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {_temp_ref(table)}").fetchone()[0]
 
 
 def _check_cells(
-    con: duckdb.DuckDBPyConnection, ref: str, name: str, columns: list[str], limits: Limits
+    con: duckdb.DuckDBPyConnection, table: str, name: str, columns: list[str], limits: Limits
 ) -> None:
     """Refuse the file if any header or cell is longer than max_cell_chars (one scan of the table)."""
     longest = ", ".join(f"max(length({_q(column)}))" for column in columns)
-    lengths = con.execute(f"SELECT {longest} FROM {ref}").fetchone()
+    lengths = con.execute(f"SELECT {longest} FROM {_temp_ref(table)}").fetchone()
     for column, length in zip(columns, lengths, strict=True):
         if len(column) > limits.max_cell_chars:
             raise LimitExceeded(
@@ -334,7 +328,7 @@ def _plain_path(path: Path) -> Iterator[Path]:
 
 
 def _read_csv(
-    con: duckdb.DuckDBPyConnection, target: _Target, path: Path, name: str, limits: Limits
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, name: str, limits: Limits
 ) -> ReadResult:
     encoding = _detect_encoding(path, name)
     with _duckdb_source(path, encoding) as source:
@@ -347,13 +341,13 @@ def _read_csv(
         _check_columns(name, len(header), limits)
         columns = _column_names(header)
         con.execute(
-            f"CREATE OR REPLACE {target.create} {target.ref} AS "
+            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
             "SELECT NULL::BIGINT AS _row, * FROM ("
             f"  SELECT * FROM read_csv(?, header = true, names = ?, {_CSV_OPTIONS}) LIMIT ?)",
             [str(source), columns, *dialect, limits.max_rows + 1],
         )
-    _number_rows(con, target.ref)
-    rows = _count_rows(con, target.ref)
+    _number_rows(con, table)
+    rows = _count_rows(con, table)
     _check_rows(name, rows, limits)
     return ReadResult(
         file=name,
@@ -531,7 +525,7 @@ def _duckdb_source(path: Path, encoding: str) -> Iterator[Path]:
 
 
 def _read_parquet(
-    con: duckdb.DuckDBPyConnection, target: _Target, path: Path, name: str, limits: Limits
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, name: str, limits: Limits
 ) -> ReadResult:
     with _plain_path(path) as source:
         source_names = _parquet_columns(con, source, name, limits)
@@ -540,13 +534,13 @@ def _read_parquet(
             f"CAST({_q(src)} AS VARCHAR) AS {_q(dst)}" for src, dst in zip(source_names, columns, strict=True)
         )
         con.execute(
-            f"CREATE OR REPLACE {target.create} {target.ref} AS "
+            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
             f"SELECT NULL::BIGINT AS _row, {as_text} "
             "FROM (SELECT * FROM read_parquet(?) LIMIT ?)",
             [str(source), limits.max_rows + 1],
         )
-    _number_rows(con, target.ref)
-    rows = _count_rows(con, target.ref)
+    _number_rows(con, table)
+    rows = _count_rows(con, table)
     _check_rows(name, rows, limits)
     return ReadResult(
         file=name,
@@ -579,9 +573,14 @@ def _check_inflated(name: str, size: int, limits: Limits) -> None:
     if size > limits.max_inflated_mb * _MB:
         raise LimitExceeded(
             name,
-            f"the file would take {size / _MB:,.0f} MB once uncompressed, over the limit of "
+            f"the file would take {_megabytes(size / _MB)} MB once uncompressed, over the limit of "
             f"{limits.max_inflated_mb:,g} MB.",
         )
+
+
+def _megabytes(mb: float) -> str:
+    """Whole megabytes, or two significant digits under one (a small limit must not read "0 MB")."""
+    return f"{mb:,.0f}" if mb >= 1 else f"{mb:.2g}"
 
 
 # --- Excel -----------------------------------------------------------------------------------
@@ -589,7 +588,7 @@ def _check_inflated(name: str, size: int, limits: Limits) -> None:
 
 def _read_excel(
     con: duckdb.DuckDBPyConnection,
-    target: _Target,
+    table: str,
     path: Path,
     name: str,
     fmt: Format,
@@ -606,8 +605,8 @@ def _read_excel(
         header_index, header, data_rows = found
         columns = _column_names([_cell_text(cell) for cell in header])
         definitions = ", ".join(f"{_q(column)} VARCHAR" for column in columns)
-        con.execute(f"CREATE OR REPLACE {target.create} {target.ref} (_row BIGINT, {definitions})")
-        rows = _append_rows(con, target.ref, data_rows, name, where, limits)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table)} (_row BIGINT, {definitions})")
+        rows = _append_rows(con, table, data_rows, name, where, limits)
         sheets = list(workbook.sheet_names)
     _check_rows(name, rows, limits, where)
     return ReadResult(
@@ -714,7 +713,7 @@ def _texts(row: Sequence) -> int:
 
 def _append_rows(
     con: duckdb.DuckDBPyConnection,
-    ref: str,
+    table: str,
     rows: Iterable[list],
     name: str,
     where: str,
@@ -735,7 +734,7 @@ def _append_rows(
         arrays = [numbers, *texts]
         con.register(view, pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]))
         try:
-            con.execute(f"INSERT INTO {ref} SELECT * FROM {_q(view)}")
+            con.execute(f"INSERT INTO {_temp_ref(table)} SELECT * FROM {_q(view)}")
         finally:
             con.unregister(view)
         count += len(batch)

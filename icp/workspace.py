@@ -167,7 +167,9 @@ class Workspace:
     def load_settings(self, key: str, model: type[M]) -> M | None:
         """The saved settings, or None when there are none or they no longer fit the model."""
         with self.connect() as con:
-            con.execute(_SETTINGS_TABLE)
+            # A read writes nothing: no settings table yet is no settings.
+            if "_settings" not in _relations(con):
+                return None
             row = con.execute("SELECT value FROM _settings WHERE key = ?", [key]).fetchone()
         if row is None:
             return None
@@ -206,9 +208,8 @@ class Workspace:
         with self._transaction() as con:
             if not replace and _has_list(con, kind):
                 raise WorkspaceError(f"This workspace already has a {kind} list; replace it or remove it first.")
-            # Straight into the workspace: these rows become the list's raw table as they are.
             read = read_into(con, _INCOMING, Path(path), display_name=display, sheet=sheet,
-                             limits=limits or Limits.from_env(), persistent=True)
+                             limits=limits or Limits.from_env())
             try:
                 report = self._store(con, kind, read, mapping, display)
             except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
@@ -243,15 +244,19 @@ class Workspace:
 
     def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None,
                source: str = _INCOMING):
-        """Build list `kind` from the raw rows in table `source`: a new upload's rows (which then
-        become `raw_<kind>`), or the list's own raw table when only the mapping changed."""
+        """Build list `kind` from the raw rows in table `source`: a new upload's rows (which are
+        then kept as `raw_<kind>`), or the list's own raw table when only the mapping changed."""
         roles = _resolve_mapping(read, kind, mapping, display, keep_confidence)
         con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
         plans = plan_columns(con, source, read.columns, roles)
         columns, kept, merged = build_normalized(con, source, kind, kind, plans)
         if source == _INCOMING:
+            # Copied in row order as read (a scan of one table keeps it), with no sort. Reading the
+            # file straight into the workspace instead was slower: a column of row numbers filled
+            # in an open transaction is written again at commit.
             con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
-            con.execute(f"ALTER TABLE {_INCOMING} RENAME TO {_q('raw_' + kind)}")
+            con.execute(f"CREATE TABLE {_q('raw_' + kind)} AS SELECT * FROM {_INCOMING}")
+            con.execute(f"DROP TABLE {_INCOMING}")
         report = ListReport(
             kind=kind, file=display, format=read.format, sheet=read.sheet, encoding=read.encoding,
             delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,

@@ -44,7 +44,7 @@ class Choice(BaseModel):
 
 def state(workspace: Workspace) -> dict:
     """Everything the workspace holds: data version, list reports, settings and every table's rows."""
-    settings = workspace.load_settings("choice", Choice)  # first: it creates the settings table if missing
+    settings = workspace.load_settings("choice", Choice)
     tables = {}
     with workspace.connect() as con:
         for (table,) in con.execute(

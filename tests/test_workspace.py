@@ -255,6 +255,8 @@ def test_settings_survive_reopening_and_bad_ones_are_ignored(workspace):
 
     version = workspace.data_version
     assert workspace.load_settings("choice", Choice) is None
+    with workspace.connect() as con:  # reading wrote nothing
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_settings'").fetchone() == (0,)
     workspace.save_settings("choice", Choice(share=0.3))
     reopened = Workspace(workspace.id)
     assert reopened.load_settings("choice", Choice) == Choice(share=0.3)
