@@ -264,3 +264,18 @@ def test_settings_survive_reopening_and_bad_ones_are_ignored(workspace):
     assert reopened.data_version == version
     # Saved settings that no longer fit the model are treated as absent, not as a crash.
     assert reopened.load_settings("choice", Other) is None
+
+
+def test_empty_columns_are_read_and_rows_are_kept_in_file_order(tmp_path):
+    """Looked-up columns (industry, headcount, segment) are normalized once per distinct value and
+    joined back; the table is still stored in file order, and a column with no value at all reads."""
+    lines = [f"Co {i},co{i}.com,,,{('Fintech', 'Retail', 'Health')[i % 3]},{(i * 7) % 500}" for i in range(3000)]
+    path = write(tmp_path / "u.csv", "Company,Website,Industry,Employees,Segment,Score\n" + "\n".join(lines) + "\n")
+    ws = Workspace.create()
+    report = ws.add_list("universe", path)
+    assert report.rows_kept == 3000
+    frame = ws.frame("universe", limit=None)
+    assert frame["industry"].isna().all() and frame["employees"].isna().all()
+    assert frame["segment"].tolist()[:4] == ["Fintech", "Retail", "Health", "Fintech"]
+    with ws.connect() as con:
+        assert con.execute("SELECT count(*) FROM universe WHERE _row <> rowid + 1").fetchone() == (0,)
