@@ -105,3 +105,12 @@ def test_the_scale_benchmark_runs_end_to_end(tmp_path):
     assert figures["pandas"]["rows_checked"] == 2_000
     assert figures["slider"]["tam"] == 2_000 and 0 <= figures["slider"]["sam"] <= 2_000
     assert figures["clusters"]["rows"] == 2_000
+
+
+def test_a_ratio_figure_is_the_median_of_its_runs():
+    import scale
+
+    figures = iter([{"seconds": 3.0, "peak_mb": 10, "ws": "a"}, {"seconds": 1.0, "peak_mb": 30, "ws": "b"},
+                    {"seconds": 2.0, "peak_mb": 20, "ws": "c"}])
+    result = scale._median_run(3, lambda: next(figures))
+    assert result == {"seconds": 2.0, "seconds_runs": [3.0, 1.0, 2.0], "peak_mb": 30, "ws": "c"}
