@@ -215,7 +215,7 @@ def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path, cont
     header = [neutralize(ILLEGAL_CHARACTERS_RE.sub("", name)) for name in names]
     line = io.StringIO(newline="")
     csv.writer(line, lineterminator="\r\n").writerow(header)
-    named = "SELECT " + ", ".join(f"c{i} AS {_identifier(h)}" for i, h in enumerate(header)) + f" FROM ({sql})"
+    named = "SELECT " + ", ".join(f"c{i} AS {normalize.quote_ident(h)}" for i, h in enumerate(header)) + f" FROM ({sql})"
     # DuckDB writes the header itself where it writes these names as the csv module does (tried
     # on no rows first): that spares copying the whole file behind a header written apart.
     if _copy(con, f"{named} LIMIT 0", out, header=True) and out.read_bytes() == line.getvalue().encode():
@@ -240,10 +240,6 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path, header: bool) -> 
             return False
         raise
     return True
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_text(text: str) -> str:

@@ -335,17 +335,14 @@ def build_normalized(
     if list_kind in ACCOUNT_LISTS:
         names += [n for n in derived if n != "account_key"]
         names += ["employees_band"] if band is not None else []
+    repeats = None  # whether an account repeats, once known
     if list_kind in ACCOUNT_LISTS and not (reports or ordered):
         # Written once as it is; merged afterwards only if an account does repeat.
         con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, "
                     f"{', '.join(_q(n) for n in names)} FROM ({typed})")
-        if not _repeats(con, target):
-            con.execute("DROP TABLE _repeated")
-            kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-            for i in lookups:
-                con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
-            return [], kept, total - kept
-        con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
+        repeats = _repeats(con, target)
+        if repeats:
+            con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {typed}")
 
@@ -379,25 +376,25 @@ def build_normalized(
     for i in lookups:
         con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
 
-    if list_kind in ACCOUNT_LISTS:
+    if list_kind not in ACCOUNT_LISTS:
+        names += ["employees_band"] if band is not None else []
+        names += list(derived)
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, {', '.join(_q(n) for n in names)} "
+                    f"FROM _typed ORDER BY _row")
+    elif repeats is not False:  # else written once above, as it is
         # The first filled value in file order wins for each column of a merged account. Accounts
         # that appear once (nearly all of them) are copied as they are, without aggregating.
         merged = ", ".join(f"arg_min({_q(n)}, _row) AS {_q(n)}" for n in names)
         picked = ", ".join(_q(n) for n in names)
         once = f"SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, {picked} FROM _typed"
-        if _repeats(con, "_typed"):
+        if repeats or _repeats(con, "_typed"):
             once = f"""{once} WHERE account_key NOT IN (SELECT account_key FROM _repeated)
                 UNION ALL
                 SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
                 FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated) GROUP BY account_key"""
         con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM ({once}){' ORDER BY _row' if ordered else ''}")
-        con.execute("DROP TABLE _repeated")
-    else:
-        names += ["employees_band"] if band is not None else []
-        names += list(derived)
-        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, {', '.join(_q(n) for n in names)} "
-                    f"FROM _typed ORDER BY _row")
-    con.execute("DROP TABLE _typed")
+    con.execute("DROP TABLE IF EXISTS _typed")
+    con.execute("DROP TABLE IF EXISTS _repeated")
     kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
     return columns, kept, total - kept
 

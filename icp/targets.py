@@ -395,9 +395,10 @@ def _csv_plain_cell(icp: ICP, name: str, expr: str, plain: set[str]) -> str | No
         return f"CAST({expr} AS VARCHAR)"
     if name == "icp_tier":
         return expr
-    words = [describe(c) for c in icp.criteria] + [c.label for c in icp.criteria]
-    if name == "icp_reasons" and not any(re.search(_CONTROL, w) for w in words):
-        return f"nullif({expr}, '')"
+    if name == "icp_reasons":
+        words = [describe(c) for c in icp.criteria] + [c.label for c in icp.criteria]
+        if not any(re.search(_CONTROL, w) for w in words):
+            return f"nullif({expr}, '')"
     return None
 
 
