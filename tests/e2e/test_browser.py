@@ -127,8 +127,12 @@ def test_map_a_column_in_the_grid_and_the_later_steps_use_it(server, page, tmp_p
     grid.scroll_into_view_if_needed()
     row_height = 35  # Streamlit's grid rows; the header is one row, "Segment code" the third column read
     apply = page.get_by_role("button", name="Apply mapping")
-    for _ in range(3):  # a busy machine may still be drawing the grid's canvas when it is first clicked
-        page.wait_for_timeout(500)
+    grid.locator("canvas").first.wait_for(state="visible")
+    # A busy machine may still be drawing the grid, or rerunning the page, when it is first clicked:
+    # each try closes any half-open editor and waits a little longer.
+    for attempt in range(5):
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(500 * (attempt + 1))
         box = grid.bounding_box()
         page.mouse.dblclick(box["x"] + box["width"] * 0.375, box["y"] + row_height * 3 + row_height / 2)
         page.keyboard.type("industry")
