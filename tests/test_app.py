@@ -69,6 +69,12 @@ def test_upload_a_customer_file_from_the_data_page():
     overview = at.dataframe[0].value
     assert overview.loc[0, "rows kept"] == 3
     assert any("3 customers loaded" in m.value for m in at.success)
+    at.selectbox[0].set_value("universe")
+    at.file_uploader[0].set_value(("market.csv", CUSTOMERS.encode(), "text/csv"))
+    at.run()
+    [load] = [b for b in at.button if b.label == "Load as universe"]
+    load.click().run()
+    assert any("market.csv: 3 universe accounts loaded." in m.value for m in at.success)
     # AppTest drops the router's sidebar after switch_page, so read it on the start page.
     start = app(ws).run()
     assert any("my customers.csv" in m.value for m in start.sidebar.markdown)

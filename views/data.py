@@ -21,6 +21,8 @@ KIND_HELP = {
     "partners": "companies your partners serve",
 }
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
+# What a list's rows are called where the list's own name does not read as a count ("5,000 universe").
+_ROWS_OF = {"universe": "universe accounts", "targets": "target accounts"}
 
 workspace = current_workspace()
 st.title(":material/upload_file: Data")
@@ -53,10 +55,11 @@ with st.container(border=True):
                 status.update(label="The file could not be loaded", state="error")
                 st.session_state["upload_error"] = f"{err} Nothing in the workspace was changed."
             else:
-                status.update(label=f"Loaded {report.rows_kept:,} {kind}", state="complete")
+                loaded = f"{report.rows_kept:,} {_ROWS_OF.get(kind, kind)}"
+                status.update(label=f"Loaded {loaded}", state="complete")
                 st.session_state.pop("upload_error", None)
                 st.session_state["shown_list"] = kind
-                st.session_state["flash"] = f"{upload.name}: {report.rows_kept:,} {kind} loaded."
+                st.session_state["flash"] = f"{upload.name}: {loaded} loaded."
                 st.rerun()  # so the sidebar and every count show the new list
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"])
