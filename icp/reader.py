@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -63,6 +64,8 @@ _DELIMITERS = ",;\t|"
 # What DuckDB reads natively. Others go through a UTF-8 copy: cp1252, and UTF-16, which DuckDB 2.0
 # reads as UCS-2 (it refuses characters outside the BMP such as emoji).
 _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1"}
+# How sniff_csv says it found no quote or escape character (DuckDB 1.x said it with a NUL).
+_EMPTY = ("(empty)", "", "\x00")
 
 
 class ReadResult(BaseModel):
@@ -200,11 +203,7 @@ def _from_duckdb(err: duckdb.Error, name: str, limits: Limits) -> InputFileError
     line = re.search(r"CSV Error on Line: (\d+)", message)
     where = f"line {int(line.group(1)):,}" if line else "a line"
     if "Maximum line size" in message:
-        return LimitExceeded(
-            name,
-            f"{where} is longer than {_max_line_bytes(limits):,} bytes; a cell may hold at most "
-            f"{limits.max_cell_chars:,} characters.",
-        )
+        return _line_too_long(name, where, limits)
     if "unterminated quote" in message:
         return InputFileError(name, f"{where} has a quoted value whose closing quote is missing.")
     counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
@@ -330,22 +329,24 @@ def _plain_path(path: Path) -> Iterator[Path]:
 def _read_csv(
     con: duckdb.DuckDBPyConnection, table: str, path: Path, name: str, limits: Limits
 ) -> ReadResult:
+    """DuckDB reads the file when it can. A stray quote in an unquoted value (``27" monitor``, a
+    header ``Industry";``) may mislead its sniffer or stop its parser, where a spreadsheet reads the
+    quote as a character: then the csv module reads the file into a properly quoted copy for it."""
     encoding = _detect_encoding(path, name)
+    text_encoding = encoding if encoding in _DUCKDB_ENCODINGS else "utf-8"
     with _duckdb_source(path, encoding) as source:
         _check_width(source, encoding, name, limits)
-        dialect = _sniff(con, source, _DUCKDB_ENCODINGS.get(encoding, "utf-8"), _max_line_bytes(limits))
-        header = _csv_header(con, source, dialect)
-        if header is None:
-            raise InputFileError(name, "the file is empty.")
-        _check_single_column(name, header, dialect)
-        _check_columns(name, len(header), limits)
-        columns = _column_names(header)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
-            "SELECT NULL::BIGINT AS _row, * FROM ("
-            f"  SELECT * FROM read_csv(?, header = true, names = ?, {_CSV_OPTIONS}) LIMIT ?)",
-            [str(source), columns, *dialect, limits.max_rows + 1],
-        )
+        head = _Head.of(source, text_encoding)
+        duckdb_encoding = _DUCKDB_ENCODINGS.get(encoding, "utf-8")
+        dialect = _csv_dialect(con, source, head, duckdb_encoding, _max_line_bytes(limits))
+        try:
+            columns = _duckdb_table(con, table, source, name, dialect, limits)
+        except duckdb.Error as err:
+            if not _quotes_may_explain(err, source, head):
+                raise
+            # The csv module's own header line: DuckDB's may come from records it read otherwise.
+            dialect = dialect._replace(skip=head.top(dialect.delimiter))
+            columns = _requoted_table(con, table, source, text_encoding, name, dialect, limits)
     _number_rows(con, table)
     rows = _count_rows(con, table)
     _check_rows(name, rows, limits)
@@ -360,6 +361,50 @@ def _read_csv(
         columns=columns,
         rows=rows,
     )
+
+
+def _csv_dialect(
+    con: duckdb.DuckDBPyConnection, source: Path, head: _Head, encoding: str, max_line_size: int
+) -> _Dialect:
+    """DuckDB's sniffed dialect, checked against the csv module's reading of the head of a file
+    that holds a double quote, which a stray quote may have misled."""
+    try:
+        dialect = _sniff(con, source, encoding, max_line_size)
+    except duckdb.Error as err:
+        if not _quotes_may_explain(err, source, head):
+            raise
+        own = head.dialect_instead_of(None)
+        if own is None:
+            raise
+        return _Dialect(own[0], '"', '"', own[1], encoding, max_line_size)
+    if not head.quoted:
+        return dialect
+    own = head.dialect_instead_of(dialect)
+    if own is not None:
+        return _Dialect(own[0], '"', '"', own[1], encoding, max_line_size)
+    if dialect.quote != '"' or dialect.escape not in ('"', "", "\\"):
+        # A double quote read as a character made the sniffer take "'" for the quote.
+        return dialect._replace(quote='"', escape='"')
+    return dialect
+
+
+def _duckdb_table(
+    con: duckdb.DuckDBPyConnection, table: str, source: Path, name: str, dialect: _Dialect, limits: Limits
+) -> list[str]:
+    """Read ``source`` into the table with DuckDB in ``dialect``; return the column names."""
+    header = _csv_header(con, source, dialect)
+    if header is None:
+        raise InputFileError(name, "the file is empty.")
+    _check_single_column(name, header, dialect.delimiter)
+    _check_columns(name, len(header), limits)
+    columns = _column_names(header)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
+        "SELECT NULL::BIGINT AS _row, * FROM ("
+        f"  SELECT * FROM read_csv(?, header = true, names = ?, {_CSV_OPTIONS}) LIMIT ?)",
+        [str(source), columns, *dialect, limits.max_rows + 1],
+    )
+    return columns
 
 
 # comment='' because DuckDB may otherwise drop rows and cut values at a '#'.
@@ -380,10 +425,10 @@ def _sniff(con: duckdb.DuckDBPyConnection, source: Path, encoding: str, max_line
         "compression = 'none', encoding = ?, max_line_size = ?)",
         [str(source), encoding, max_line_size],
     ).fetchone()
-    if quote == "(empty)":
+    if quote in _EMPTY:
         # The sniffer saw no quoted value in its sample; a later "Acme, Inc." must still parse.
         quote, escape = '"', '"'
-    escape = "" if escape == "(empty)" else escape
+    escape = "" if escape in _EMPTY else escape
     return _Dialect(delimiter, quote, escape, skip, encoding, max_line_size)
 
 
@@ -419,10 +464,10 @@ def _csv_header(
     ).fetchone()
 
 
-def _check_single_column(name: str, header: Sequence[str | None], dialect: _Dialect) -> None:
+def _check_single_column(name: str, header: Sequence[str | None], delimiter: str) -> None:
     """The sniffer falls back to one column when rows disagree; refuse rather than misread."""
     text = header[0] or ""
-    if len(header) == 1 and any(d in text for d in _DELIMITERS if d != dialect.delimiter):
+    if len(header) == 1 and any(d in text for d in _DELIMITERS if d != delimiter):
         raise InputFileError(
             name,
             "the columns could not be worked out: the rows do not all have the same number of "
@@ -519,6 +564,269 @@ def _duckdb_source(path: Path, encoding: str) -> Iterator[Path]:
         ):
             shutil.copyfileobj(src, dst, _CHUNK_BYTES)
         yield target
+
+
+# --- CSV: stray quotes -----------------------------------------------------------------------
+
+_QUOTE_BYTE = re.compile(rb'"')
+# How much of a file's head the csv module reads to check DuckDB's sniffer (a few milliseconds).
+_SNIFF_CHARS = 256 * 1024
+# A Salesforce report's footer: after a blank line, a few one-field lines, among them these.
+_FOOTER_RECORDS = 20
+_FOOTER_MARK = re.compile(r"\s*(copyright\b.*\bsalesforce\.com\b|generated by\b)", re.IGNORECASE)
+_FIELD_LIMIT_LOCK = threading.Lock()
+
+
+class _Record(NamedTuple):
+    """One non-blank record as the csv module reads it."""
+
+    line: int  # the line of the file it starts on, from 1
+    lines: int  # how many lines of the file it takes
+    cells: list[str]
+    after_blank: bool  # a blank line comes right before it
+    quoted_line: bool  # it is one line that starts and ends with a quote
+
+
+class _Lines:
+    """The lines of a text file for ``csv.reader``, counted, and each line and each record bounded
+    in size: a quote that never closes cannot take the rest of a large file into memory."""
+
+    def __init__(self, file: io.TextIOBase, limit: int, name: str, limits: Limits) -> None:
+        self._file, self._limit, self._name, self._limits = file, limit, name, limits
+        self.read = 0  # lines read so far
+        self.start = 1  # the line the record being read starts on
+        self.last = ""  # the last line read
+        self.ended = False  # the end of the file was reached
+        self._chars = 0  # characters read for the record
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._file.readline(self._limit + 1)
+        if not line:
+            self.ended = True
+            raise StopIteration
+        self.read += 1
+        self._chars += len(line)
+        if len(line) > self._limit:
+            raise _line_too_long(self._name, f"line {self.read:,}", self._limits)
+        if self._chars > self._limit:  # a record of many lines: a quoted value runs on and on
+            raise _unterminated(self._name, self.start)
+        self.last = line
+        return line
+
+    def next_record(self) -> None:
+        self.start, self._chars = self.read + 1, 0
+
+
+def _records(lines: _Lines, delimiter: str, name: str, *, sample: bool = False) -> Iterator[_Record]:
+    """The non-blank records of ``lines`` as the csv module reads them, as a spreadsheet does: a quote
+    inside an unquoted value is a character; a quoted value is unquoted, ``""`` in it one quote.
+    A quoted value still open at the end of the file is refused; in a ``sample`` (the head of a file),
+    it ends the records, as does a field too long for the csv module."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
+    after_blank = False
+    while True:
+        lines.next_record()
+        try:
+            cells = next(reader, None)
+        except csv.Error as err:  # a field longer than the csv module allows
+            if sample:
+                return
+            raise InputFileError(name, f"line {lines.start:,} could not be read ({err}).") from err
+        if cells is None:
+            return
+        if lines.ended:  # the csv module ended the record only because the file ended
+            if sample:
+                return
+            raise _unterminated(name, lines.start)
+        if not cells:
+            after_blank = True
+            continue
+        text = lines.last.rstrip("\r\n")
+        quoted = lines.read == lines.start and len(text) >= 2 and text[0] == text[-1] == '"'
+        yield _Record(lines.start, lines.read - lines.start + 1, cells, after_blank, quoted)
+        after_blank = False
+
+
+def _is_footer(tail: Sequence[_Record]) -> bool:
+    """Whether the last records of a file are a Salesforce report's footer: after a blank line, a few
+    lines of one quoted field, one of them its copyright line or its "Generated By" line."""
+    return (
+        0 < len(tail) <= _FOOTER_RECORDS
+        and tail[0].after_blank
+        and all(len(record.cells) == 1 and record.quoted_line for record in tail)
+        and any(_FOOTER_MARK.match(record.cells[0]) for record in tail)
+    )
+
+
+class _Head:
+    """The first lines of a text file as the csv module reads them, to check DuckDB's sniffer."""
+
+    def __init__(self, text: str, whole: bool) -> None:
+        self.text, self.whole = text, whole
+        self.quoted = '"' in text
+        self._records: dict[str, list[_Record]] = {}
+
+    @classmethod
+    def of(cls, source: Path, encoding: str) -> _Head:
+        with open(source, encoding=encoding, errors="replace", newline="") as f:
+            text = f.read(_SNIFF_CHARS)
+            whole = not f.read(1)
+        if not whole:  # whole lines only
+            text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+        return cls(text, whole)
+
+    def _read(self, delimiter: str) -> list[_Record]:
+        if delimiter not in self._records:
+            lines = _Lines(io.StringIO(self.text, newline=""), len(self.text) + 1, "", Limits())
+            self._records[delimiter] = list(_records(lines, delimiter, "", sample=True))
+        return self._records[delimiter]
+
+    def layout(self, delimiter: str) -> tuple[int, int, int] | None:
+        """(lines above the header, fields, records) if, read with ``delimiter``, every record from
+        the header on has the header's number of fields; above it may only be one-field title lines,
+        and after the data a Salesforce footer. None when the records disagree."""
+        records = self._read(delimiter)
+        if not records:
+            return None
+        top = next((i for i, record in enumerate(records) if len(record.cells) > 1), 0)
+        width = len(records[top].cells)
+        end = next((i for i in range(top + 1, len(records)) if len(records[i].cells) != width), len(records))
+        if end < len(records) and not (self.whole and _is_footer(records[end:])):
+            return None
+        return records[top].line - 1, width, end - top
+
+    def top(self, delimiter: str) -> int:
+        """The lines above the header read with ``delimiter``: the one-field title lines on top."""
+        records = self._read(delimiter)
+        return next((record.line - 1 for record in records if len(record.cells) > 1), 0)
+
+    def dialect_instead_of(self, dialect: _Dialect | None) -> tuple[str, int] | None:
+        """(delimiter, lines above the header) to read with when DuckDB's sniffer found none, or one
+        the csv module disagrees with (a stray quote misleads the sniffer); None to keep DuckDB's.
+        Put instead: the delimiter that gives the most records the header's two fields or more,
+        should DuckDB's leave records out or give them different numbers of fields."""
+        ranked = []
+        for rank, delimiter in enumerate(_DELIMITERS):
+            layout = self.layout(delimiter)
+            if layout is not None and layout[1] > 1:
+                skip, width, records = layout
+                ranked.append(((records, width, -skip, -rank), delimiter, skip))
+        best = max(ranked, default=None)
+        if dialect is not None:
+            layout = self.layout(dialect.delimiter)
+            if layout is not None and layout[0] == dialect.skip and (
+                best is None or (layout[1] > 1 and layout[2] >= best[0][0])
+            ):
+                return None
+        return None if best is None else (best[1], best[2])
+
+
+def _quotes_may_explain(err: duckdb.Error, source: Path, head: _Head) -> bool:
+    """Whether a stray quote may be why DuckDB refused the file: the file holds a quote, and the
+    error is not one a quote cannot cause (a line over the size limit, text not in its encoding)."""
+    message = str(err)
+    if any(cause in message for cause in ("Maximum line size", "nvalid unicode", "not utf")):
+        return False
+    return head.quoted or (not head.whole and _contains(source, _QUOTE_BYTE))
+
+
+def _requoted_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Path,
+    encoding: str,
+    name: str,
+    dialect: _Dialect,
+    limits: Limits,
+) -> list[str]:
+    """Read the file with the csv module into a properly quoted UTF-8 copy (streamed, in a temporary
+    folder always removed), which DuckDB reads into the table; return the column names. The limits
+    and the refusals are those of DuckDB's own reading."""
+    limit = _max_line_bytes(limits)
+    _allow_fields_of(limit)
+    with tempfile.TemporaryDirectory(prefix="icp-reader-") as tmp:
+        target = Path(tmp) / "requoted.csv"
+        with (
+            open(source, encoding=encoding, newline="") as src,
+            open(target, "w", encoding="utf-8", newline="") as dst,
+        ):
+            lines = _Lines(src, limit, name, limits)
+            for _ in range(dialect.skip):
+                next(lines, None)
+                lines.next_record()
+            records = _records(lines, dialect.delimiter, name)
+            first = next(records, None)
+            if first is None:
+                raise InputFileError(name, "the file is empty.")
+            _check_single_column(name, first.cells, dialect.delimiter)
+            _check_columns(name, len(first.cells), limits)
+            columns = _column_names(first.cells)
+            writer = csv.writer(dst, quoting=csv.QUOTE_ALL, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(_data_rows(records, len(columns), name, limits))
+        # Quoting lengthens a line: room for every character doubled, in 4 bytes.
+        requoted = _Dialect(",", '"', '"', 0, "utf-8", 8 * limit)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
+            "SELECT NULL::BIGINT AS _row, * FROM ("
+            f"  SELECT * FROM read_csv(?, header = true, names = ?, {_CSV_OPTIONS}))",
+            [str(target), columns, *requoted],
+        )
+    return columns
+
+
+def _data_rows(records: Iterator[_Record], width: int, name: str, limits: Limits) -> Iterator[list[str]]:
+    """The cells of each data record, refusing a record whose number of fields is not the header's
+    (unless it starts a Salesforce footer) and a file with more rows than the limit."""
+    for count, record in enumerate(records, start=1):
+        if len(record.cells) != width:
+            if _starts_footer(record, records):
+                return
+            if record.lines > 1:  # a quote left open, closed only by a later one
+                raise _unterminated(name, record.line)
+            raise InputFileError(
+                name, f"line {record.line:,} has {len(record.cells)} fields but the header has {width}."
+            )
+        if count > limits.max_rows:
+            raise _too_many_rows(name, limits, "the file")
+        yield record.cells
+
+
+def _starts_footer(record: _Record, rest: Iterator[_Record]) -> bool:
+    """Whether ``record`` and all the records after it (read here, at most a footer's worth and one)
+    are a Salesforce footer."""
+    if not (record.after_blank and record.quoted_line and len(record.cells) == 1):
+        return False
+    tail = [record]
+    try:
+        tail.extend(islice(rest, _FOOTER_RECORDS))
+        more = next(rest, None) is not None
+    except InputFileError:
+        return False
+    return not more and _is_footer(tail)
+
+
+def _allow_fields_of(chars: int) -> None:
+    """Let the csv module read a field of ``chars`` characters (by default it stops at 131,072).
+    The setting is the module's, shared by every thread: it is only ever raised, under a lock."""
+    with _FIELD_LIMIT_LOCK:
+        if csv.field_size_limit() < chars:
+            csv.field_size_limit(chars)
+
+
+def _unterminated(name: str, line: int) -> InputFileError:
+    return InputFileError(name, f"line {line:,} has a quoted value whose closing quote is missing.")
+
+
+def _line_too_long(name: str, where: str, limits: Limits) -> LimitExceeded:
+    return LimitExceeded(
+        name,
+        f"{where} is longer than {_max_line_bytes(limits):,} bytes; a cell may hold at most "
+        f"{limits.max_cell_chars:,} characters.",
+    )
 
 
 # --- Parquet ---------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """icp.reader: every supported format read into a temp table of raw text, and every refusal."""
 
 import codecs
+import csv
 import datetime as dt
 import io
 import random
 import re
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -13,6 +15,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from icp import reader
 from icp.errors import InputFileError, LimitExceeded
 from icp.limits import Limits
 from icp.reader import list_sheets, read_into
@@ -493,6 +496,295 @@ def test_rows_with_different_field_counts(con, tmp_path, data, match):
 def test_failed_read_removes_the_previous_table(con, tmp_path):
     read_into(con, "t", _write(tmp_path / "good.csv", b"id\n1\n"))
     _refused(con, _write(tmp_path / "bad.csv", b"id\n"), match="no data rows")
+
+
+# --- stray quotes --------------------------------------------------------------------------------
+# CRM exports hold a double quote inside an unquoted value (27" monitor, 5'10"). Excel, LibreOffice
+# and Python's csv module read it as a character; so must the reader, with every value exactly as
+# the csv module reads it, and every other refusal kept.
+
+
+def _as_csv_module_reads(data: bytes, encoding: str = "utf-8", delimiter: str = ","):
+    """The header and the table rows Python's csv module gives (an empty value is NULL in the table)."""
+    text = data.decode(encoding)
+    records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False) if r]
+    return records[0], [(n, *(cell or None for cell in r)) for n, r in enumerate(records[1:], start=1)]
+
+
+@pytest.fixture(params=["duckdb", "csv-module"])
+def reading(request, monkeypatch):
+    """Each file is read twice: as DuckDB reads it when it can, and through the csv module's quoted
+    copy, which a file goes through when DuckDB refuses it (made to refuse every file here)."""
+    if request.param == "csv-module":
+
+        def refuse(*args, **kwargs):
+            raise duckdb.InvalidInputException("CSV Error on Line: 2\nValue with unterminated quote found.")
+
+        monkeypatch.setattr(reader, "_duckdb_table", refuse)
+    return request.param
+
+
+STRAY_QUOTES = {
+    "header": (
+        b'Company,Industry"; DROP TABLE x; --,ARR\nAcme,Retail,100\nBeta,Media,200\n',
+        ["Company", 'Industry"; DROP TABLE x; --', "ARR"],
+        [(1, "Acme", "Retail", "100"), (2, "Beta", "Media", "200")],
+    ),
+    "inches": (
+        b'Company,Product,Industry\nAcme,27" monitor,Retail\nBeta,desk,Media\n',
+        ["Company", "Product", "Industry"],
+        [(1, "Acme", '27" monitor', "Retail"), (2, "Beta", "desk", "Media")],
+    ),
+    "feet-and-inches": (
+        b"Name,Height,City\nBob,5'10\",Paris\nAl,6'1\",Lyon\n",
+        ["Name", "Height", "City"],
+        [(1, "Bob", "5'10\"", "Paris"), (2, "Al", "6'1\"", "Lyon")],
+    ),
+    "then-a-quoted-comma": (
+        b'Company,Product,Industry\nAcme,27" monitor,"Retail, online"\nBeta,desk,Media\n',
+        ["Company", "Product", "Industry"],
+        [(1, "Acme", '27" monitor', "Retail, online"), (2, "Beta", "desk", "Media")],
+    ),
+    "several-lines": (
+        b'Company,Product,Note\r\n'
+        b'Acme,27" monitor,"say ""hi"", then\r\nbye"\r\n'
+        b'Beta,"Big" Corp,12" vinyl and 7" single\r\n'
+        b"Gamma,,5'10\" tall\r\n"
+        b'Delta,end",a""b\r\n',
+        ["Company", "Product", "Note"],
+        [
+            (1, "Acme", '27" monitor', 'say "hi", then\r\nbye'),
+            (2, "Beta", "Big Corp", '12" vinyl and 7" single'),
+            (3, "Gamma", None, "5'10\" tall"),
+            (4, "Delta", 'end"', 'a""b'),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("example", STRAY_QUOTES, ids=list(STRAY_QUOTES))
+def test_stray_quotes_read_as_the_csv_module_reads_them(con, tmp_path, reading, example):
+    data, columns, rows = STRAY_QUOTES[example]
+    result = read_into(con, "t", _write(tmp_path / "crm.csv", data))
+
+    assert (result.delimiter, result.header_row, result.columns, result.rows) == (",", 1, columns, len(rows))
+    assert _rows(con) == rows
+    assert _as_csv_module_reads(data) == (columns, rows)
+
+
+def test_stray_quotes_after_line_30000(con, tmp_path, reading):
+    body = b"".join(b"Company %d,desk,Retail\n" % i for i in range(30_000))
+    late = b'Acme,27" monitor,"Retail, online"\nBob,5\'10",x\nCy,"a ""b""",c"\n'
+    data = b"Company,Product,Industry\n" + body + late + body
+    result = read_into(con, "t", _write(tmp_path / "late.csv", data))
+
+    assert result.rows == 60_003
+    assert con.execute('SELECT * FROM "t" WHERE _row BETWEEN 30000 AND 30004 ORDER BY _row').fetchall() == [
+        (30000, "Company 29999", "desk", "Retail"),
+        (30001, "Acme", '27" monitor', "Retail, online"),
+        (30002, "Bob", "5'10\"", "x"),
+        (30003, "Cy", 'a "b"', 'c"'),
+        (30004, "Company 0", "desk", "Retail"),
+    ]
+    assert _rows(con) == _as_csv_module_reads(data)[1]
+
+
+@pytest.mark.parametrize(
+    ("data", "delimiter", "columns", "rows"),
+    [
+        (
+            b'Name;Height "in";City\nBob;5\'10";Paris\nAl;27" screen;"Lyon; France"\n',
+            ";",
+            ["Name", 'Height "in"', "City"],
+            [(1, "Bob", "5'10\"", "Paris"), (2, "Al", '27" screen', "Lyon; France")],
+        ),
+        (
+            b'Company\tIndustry"; DROP TABLE x; --\tNote\n'
+            b'Acme\t27" monitor\t"a\tb"\nBeta\tMedia; Film\t5\'10"\n',
+            "\t",
+            ["Company", 'Industry"; DROP TABLE x; --', "Note"],
+            [(1, "Acme", '27" monitor', "a\tb"), (2, "Beta", "Media; Film", "5'10\"")],
+        ),
+    ],
+    ids=["semicolon", "tab"],
+)
+def test_stray_quotes_with_other_delimiters(con, tmp_path, reading, data, delimiter, columns, rows):
+    result = read_into(con, "t", _write(tmp_path / "crm.txt", data))
+
+    assert (result.delimiter, result.columns) == (delimiter, columns)
+    assert _rows(con) == rows
+    assert _as_csv_module_reads(data, delimiter=delimiter) == (columns, rows)
+
+
+def test_stray_quotes_with_a_bom_and_crlf(con, tmp_path, reading):
+    text = 'Firma,Produkt,Ort\r\nMüller AG,27" Monitor,"Zürich, CH"\r\nBeta,5\'10",Köln\r\n'
+    data = codecs.BOM_UTF8 + text.encode()
+    result = read_into(con, "t", _write(tmp_path / "bom.csv", data))
+
+    assert (result.encoding, result.columns) == ("utf-8-sig", ["Firma", "Produkt", "Ort"])
+    assert _rows(con) == [(1, "Müller AG", '27" Monitor', "Zürich, CH"), (2, "Beta", "5'10\"", "Köln")]
+    assert _as_csv_module_reads(data, "utf-8-sig")[1] == _rows(con)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "rows"),
+    [
+        (
+            'Firma,Produkt,Notiz\nCafé,27" écran,"Détail, “en ligne”"\nEuro,€100 5\'10",ok\n',
+            "cp1252",
+            [(1, "Café", '27" écran', "Détail, “en ligne”"), (2, "Euro", "€100 5'10\"", "ok")],
+        ),
+        (
+            'Firma,Produkt,Notiz\nCafé,27" écran,"Détail, en ligne"\nSão,5\'10",ok\n',
+            "latin-1",
+            [(1, "Café", '27" écran', "Détail, en ligne"), (2, "São", "5'10\"", "ok")],
+        ),
+    ],
+    ids=["cp1252", "latin-1"],
+)
+def test_stray_quotes_in_windows_and_latin1_text(con, tmp_path, reading, text, encoding, rows):
+    data = text.encode(encoding)
+    result = read_into(con, "t", _write(tmp_path / "excel.csv", data))
+
+    assert result.encoding == encoding
+    assert _rows(con) == rows
+    assert _as_csv_module_reads(data, encoding) == (["Firma", "Produkt", "Notiz"], rows)
+
+
+def test_a_well_formed_file_stays_on_duckdbs_fast_path(con, tmp_path, monkeypatch):
+    def no_copy(*args, **kwargs):
+        raise AssertionError("a well-formed file went through the csv module")
+
+    monkeypatch.setattr(reader, "_requoted_table", no_copy)
+    body = b"".join(b'%d,"Acme, Inc. %d","say ""hi"""\r\n' % (i, i) for i in range(30_000))
+    result = read_into(con, "t", _write(tmp_path / "clean.csv", b"id,name,note\r\n" + body))
+
+    assert result.rows == 30_000
+    assert _rows(con)[-1] == (30_000, "29999", "Acme, Inc. 29999", 'say "hi"')
+
+
+def test_a_stray_quote_that_misleads_duckdbs_sniffer(con, tmp_path):
+    # The sniffer alone takes ';' with three lines above the header and finds no data rows.
+    data = b'Product\tSize\nDesk\t120 cm\nLamp\t40 cm\nMonitor 27" - 24"\tmatte ;" glossy"\n'
+    result = read_into(con, "t", _write(tmp_path / "sizes.tsv", data))
+
+    assert (result.delimiter, result.header_row, result.columns) == ("\t", 1, ["Product", "Size"])
+    assert _rows(con) == [
+        (1, "Desk", "120 cm"),
+        (2, "Lamp", "40 cm"),
+        (3, 'Monitor 27" - 24"', 'matte ;" glossy"'),
+    ]
+
+
+def test_a_quoted_value_with_text_after_it_reads_as_a_spreadsheet_reads_it(con, tmp_path):
+    # DuckDB refuses these; Excel and the csv module drop the quotes and keep the text.
+    data = b'id,name,city\n1,"Acme, Inc" Ltd,Paris\n2,"Big" Corp,Lyon\n'
+    read_into(con, "t", _write(tmp_path / "names.csv", data))
+
+    assert _rows(con) == [(1, "1", "Acme, Inc Ltd", "Paris"), (2, "2", "Big Corp", "Lyon")]
+
+
+def test_stray_quotes_keep_the_unterminated_quote_refusal(con, tmp_path, reading):
+    body = b"".join(b'%d,name %d,27" monitor\n' % (i, i) for i in range(3000))
+    path = _write(tmp_path / "q.csv", b"id,name,product\n" + body + b'3000,"Acme,Lyon\n' + body)
+    _refused(con, path, match=r"line 3,002 has a quoted value whose closing quote is missing\.$")
+
+
+def test_an_unterminated_quote_is_refused_even_when_the_field_count_matches(con, tmp_path, reading):
+    # The csv module reads the rest of the file as the second field: two fields, as in the header.
+    path = _write(tmp_path / "q.csv", b'id,name\n1,27" monitor\n2,"Acme\n3,Beta\n4,Gamma\n')
+    _refused(con, path, match=r"line 3 has a quoted value whose closing quote is missing\.$")
+
+
+def test_an_unterminated_quote_in_a_large_file_is_refused_without_reading_it_whole(con, tmp_path, reading):
+    tail = b"".join(b"%d,name %d\n" % (i, i) for i in range(300_000))  # 4.5 MB after the open quote
+    path = _write(tmp_path / "q.csv", b'id,name\n1,27" monitor\n2,"Acme\n' + tail)
+    started = time.perf_counter()
+    _refused(con, path, match=r"line 3 has a quoted value whose closing quote is missing\.$")
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("rows_before", "match"),
+    [
+        (30, r"the columns could not be worked out: the rows do not all have the same number of fields"),
+        (30_000, r"line 30,003 has 4 fields but the header has 3\.$"),
+    ],
+    ids=["in-sample", "after-sample"],
+)
+def test_stray_quotes_keep_the_field_count_refusal(con, tmp_path, reading, rows_before, match):
+    body = b"".join(b"%d,desk,Retail\n" % i for i in range(rows_before))
+    data = b'id,product,industry\n1,27" monitor,Retail\n' + body + b'2,5\'10",Retail,extra\n' + body
+    _refused(con, _write(tmp_path / "ragged.csv", data), match=match)
+
+
+def test_a_quote_left_open_until_a_later_stray_quote_is_refused(con, tmp_path, reading):
+    # The csv module ends the quoted value at the next quote, two lines down: the record has 2 fields.
+    data = b'id,name,product\n1,Acme,desk\n2,"Beta,lamp\n3,Gamma,chair\n4,Delta,27" monitor\n5,Eps,desk\n'
+    path = _write(tmp_path / "open.csv", data)
+    _refused(con, path, match=r"line 3 has a quoted value whose closing quote is missing\.$")
+
+
+def test_stray_quotes_keep_the_limits(con, tmp_path, reading):
+    path = _write(tmp_path / "crm.csv", b'a,b,c\n1,27" monitor,x\n2,y,z\n3,"q",r\n')
+    rows, columns = Limits(max_rows=2), Limits(max_columns=2)
+    _refused(con, path, LimitExceeded, match=r"the file has more than 2 data rows, the limit\.$", limits=rows)
+    _refused(con, path, LimitExceeded, match=r"3 columns, over the limit of 2\.$", limits=columns)
+    _refused(
+        con,
+        path,
+        LimitExceeded,
+        match=r"a cell in column 'b' has 11 characters, over the limit of 10\.$",
+        limits=Limits(max_cell_chars=10),
+    )
+    long_line = _write(tmp_path / "long.csv", b'a,b\n1,27" monitor\n2,' + b"x" * 3_000_000 + b"\n")
+    _refused(con, long_line, LimitExceeded, match="is longer than 2,000,000 bytes")
+
+
+def test_the_quoted_copy_is_always_removed(con, tmp_path, reading, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    read_into(con, "t", _write(tmp_path / "ok.csv", b'a,b\n1,27" monitor\n2,"Big" Corp\n'))
+    assert _rows(con) == [(1, "1", '27" monitor'), (2, "2", "Big Corp")]
+    _refused(con, _write(tmp_path / "bad.csv", b'a,b\n1,27" monitor\n2,"Big" Corp,x\n'), match="3 fields")
+    assert list(temp.iterdir()) == []
+
+
+SALESFORCE_FOOTER = (
+    b'\n""\n""\n"Copyright (c) 2000-2023 salesforce.com, inc. All rights reserved."\n'
+    b'"Confidential Information - Do Not Distribute"\n'
+    b'"Generated By:  Jane Doe  4/5/2023 10:22 AM"\n"Acme, Inc."\n'
+)
+
+
+@pytest.mark.parametrize("rows", [2, 30_000])
+def test_a_salesforce_report_footer_is_left_out(con, tmp_path, rows):
+    body = b'"Acme","Jane Doe","Retail, online"\n' * (rows - 1) + b'"Beta","Bob","Media"\n'
+    data = b'"Account Name","Account Owner","Industry"\n' + body + SALESFORCE_FOOTER
+    result = read_into(con, "t", _write(tmp_path / "report.csv", data))
+
+    assert result.columns == ["Account Name", "Account Owner", "Industry"] and result.rows == rows
+    assert _rows(con)[-2:] == [
+        (rows - 1, "Acme", "Jane Doe", "Retail, online"),
+        (rows, "Beta", "Bob", "Media"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("footer", "line"),
+    [
+        (SALESFORCE_FOOTER[1:], 30_002),  # no blank line before it
+        (b'\n""\n"Confidential Information - Do Not Distribute"\n', 30_003),  # not Salesforce's
+        (SALESFORCE_FOOTER + b'"Gamma","Media"\n', 30_003),  # data after it
+        (SALESFORCE_FOOTER.replace(b'"Acme, Inc."', b"Acme Inc"), 30_003),  # a line not quoted
+    ],
+    ids=["no-blank-line", "no-copyright", "data-after", "unquoted-line"],
+)
+def test_only_a_true_salesforce_footer_is_left_out(con, tmp_path, footer, line):
+    data = b'"Account Name","Industry"\n' + b'"Acme","Retail, online"\n' * 30_000 + footer
+    path = _write(tmp_path / "report.csv", data)
+    _refused(con, path, match=rf"line {line:,} has 1 fields but the header has 2\.$")
 
 
 # --- the public files in ../shared/data ----------------------------------------------------------
