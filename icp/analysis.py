@@ -39,8 +39,8 @@ def analysis_source(settings: SuccessSettings) -> str:
 def pattern_attributes(workspace: Workspace) -> list[Attribute]:
     """Attributes to test; a derived band is left out when its number is tested (same bands twice)."""
     found = customer_attributes(workspace)
-    numbers = {a.role for a in found if a.kind == "number"}
-    return [a for a in found if _DERIVED_BANDS.get(a.name) not in numbers]
+    numbers = {a.role for a in found if a.kind == "number" and a.role}
+    return [a for a in found if a.name not in _DERIVED_BANDS or _DERIVED_BANDS[a.name] not in numbers]
 
 
 def available_sides(workspace: Workspace) -> list[str]:

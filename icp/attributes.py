@@ -73,7 +73,8 @@ def customer_attributes(workspace: Workspace) -> list[Attribute]:
     found = []
     for column in report.columns:
         kind = _KIND_OF_VALUES.get(column.kind)
-        if kind is None or column.role in OUTCOME_ROLES or column.name not in present:
+        # Identifiers, phone numbers, addresses, free text, constants: never who an account is.
+        if kind is None or column.excluded or column.role in OUTCOME_ROLES or column.name not in present:
             continue
         label = ROLE_BY_NAME[column.role].label if column.role else column.source
         found.append(Attribute(name=column.name, label=label, kind=kind, role=column.role))
