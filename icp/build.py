@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from icp import normalize
 from icp.errors import IcpError, InputFileError
-from icp.ingest import build_normalized, plan_columns
+from icp.ingest import auto_roles, build_normalized, plan_columns, resolve_mapping
 from icp.limits import Limits
 from icp.model import ICP, parse_icp
 from icp.reader import ReadResult, read_into
-from icp.roles import guess_roles
 from icp.scoring import columns_read
 from icp.workspace import Workspace
 
@@ -32,8 +32,14 @@ _BAND_OF = {"employees": "size_band", "revenue": "revenue_band"}
 
 
 @contextmanager
-def scratch_workspace(files: Mapping[str, str | Path | None]) -> Iterator[Workspace]:
-    """A throw-away workspace holding the given lists, in its own folder (never the user's)."""
+def scratch_workspace(files: Mapping[str, str | Path | None],
+                      mapping: Mapping[str, Mapping[str, str | None]] | None = None) -> Iterator[Workspace]:
+    """A throw-away workspace holding the given lists, in its own folder (never the user's);
+    `mapping` fixes roles per list (see icp.mapping)."""
+    mapping = mapping or {}
+    unused = sorted(set(mapping) - {kind for kind, path in files.items() if path is not None})
+    if unused:
+        raise IcpError(f"--map/--mapping: no {unused[0]} file was given to apply its mapping to.")
     with tempfile.TemporaryDirectory(prefix="icp-build-") as folder:
         workspace = Workspace.create("icp build", folder=Path(folder))
         for kind, path in files.items():
@@ -41,7 +47,7 @@ def scratch_workspace(files: Mapping[str, str | Path | None]) -> Iterator[Worksp
                 continue
             if not Path(path).exists():
                 raise InputFileError(str(path), "does not exist.")
-            workspace.add_list(kind, path, display_name=str(path))
+            workspace.add_list(kind, path, display_name=str(path), mapping=mapping.get(kind))
         yield workspace
 
 
@@ -71,17 +77,32 @@ def _staged(out: Path) -> Iterator[Path]:
 
 
 def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]:
-    """The segment dimensions asked for (role names), else industry and size band where present."""
+    """The segment dimensions asked for (role names, column names or headers as the file writes
+    them), else industry and size band where present."""
     from icp import analysis
+    from icp.roles import ROLE_BY_NAME, header_key
 
     options = [a.name for a in analysis.segment_options(workspace)]
     if not segment_by:
         present = [d for d in ("industry", "size_band") if d in options]
         return present or options[:1]
-    wanted = [_BAND_OF.get(d.strip(), d.strip()) for d in segment_by]
-    unknown = [d for d in wanted if d not in options]
+    report = workspace.lists().get("customers") or workspace.lists().get("orders")
+    aliases: dict[str, str] = {}
+    for column in report.columns if report else ():
+        name = _BAND_OF.get(column.name, column.name)
+        for spelling in (column.source, column.name, ROLE_BY_NAME[column.role].label if column.role else None):
+            if spelling:
+                aliases.setdefault(header_key(spelling), name)
+    wanted = []
+    for asked in segment_by:
+        asked = asked.strip()
+        name = _BAND_OF.get(asked, asked)
+        if name not in options:
+            name = aliases.get(header_key(asked), name)
+        wanted.append(name)
+    unknown = [asked.strip() for asked, name in zip(segment_by, wanted, strict=True) if name not in options]
     if unknown:
-        raise IcpError(f"--segment-by: the customers have no {', '.join(unknown)}; "
+        raise IcpError(f"--segment-by: the customers have no {', '.join(unknown)} to segment by; "
                        f"choose from {', '.join(sorted(options))}.")
     return wanted
 
@@ -98,26 +119,35 @@ def _market(workspace: Workspace, icp: ICP) -> dict:
 
 
 def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: str | Path | None = None,
-          segment_by: list[str] | None = None) -> dict[str, Path]:
-    """Run the workflow with defaults (or a saved ICP's settings) and write the contract files to `out`."""
+          segment_by: list[str] | None = None, warnings: list[str] | None = None,
+          mapping: Mapping[str, Mapping[str, str | None]] | None = None) -> dict[str, Path]:
+    """Run the workflow with defaults (or a saved ICP's settings) and write the contract files to `out`.
+    What the user should know about the result (no attribute to segment by, say) is appended to
+    `warnings`."""
     from icp import analysis
     from icp.draft import draft_icp
     from icp.exports import targets_csv, targets_xlsx
     from icp.pdf import one_pager
     from icp.scoring import scoring_sql
-    from icp.segments import segments_csv
+    from icp.segments import CSV_MEASURES, segments_csv
     from icp.success import default_settings
     from icp.targets import targets_export
 
     saved = read_icp(settings) if settings else None
-    with scratch_workspace(files) as workspace, _staged(Path(out)) as stage:
+    with scratch_workspace(files, mapping) as workspace, _staged(Path(out)) as stage:
         icp = saved or draft_icp(workspace, default_settings(workspace))
         dims = list(icp.segments.dimensions) if saved and not segment_by else _dimensions(workspace, segment_by)
         icp = icp.model_copy(update={"segments": icp.segments.model_copy(update={"dimensions": tuple(dims)})})
-        segments = analysis.rule_segments(workspace, icp.success, dims, icp.segments.weights)
+        if dims:
+            segments = segments_csv(analysis.rule_segments(workspace, icp.success, dims, icp.segments.weights))
+        else:
+            segments = pd.DataFrame(columns=CSV_MEASURES)
+            if warnings is not None:
+                warnings.append("segments.csv: the customers have no attribute to segment by "
+                                "(every column is a name, id, contact detail or free text); it holds no rows.")
         written = {
             "icp.json": icp.model_dump_json(indent=2),
-            "segments.csv": segments_csv(segments).to_csv(index=False),
+            "segments.csv": segments.to_csv(index=False),
             "market.json": json.dumps(_market(workspace, icp), indent=2),
             "scoring.sql": scoring_sql(icp, "duckdb"),
         }
@@ -130,7 +160,8 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     return {name: Path(out) / name for name in [*written, "targets.csv", "targets.xlsx", "icp.pdf"]}
 
 
-def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> Path:
+def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
+               mapping: Mapping[str, str | None] | None = None) -> Path:
     """Score any account file with a saved ICP into a targets.csv.
 
     The file is the one `icp build` writes for the same accounts given as a targets list
@@ -149,7 +180,7 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path) -> P
         try:
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
-            read = _scorable_targets(con, path, display, icp)
+            read = _scorable_targets(con, path, display, icp, mapping)
             _write_targets_csv(con, icp, stage / out.name, _control_free(path, read.encoding))
         finally:
             con.close()
@@ -162,14 +193,18 @@ _DERIVED_FROM = {"size_band": "employees", "employees_band": "employees", "reven
                  "name_key": "account_name"}
 
 
-def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, icp: ICP) -> ReadResult:
+def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, icp: ICP,
+                      mapping: Mapping[str, str | None] | None = None) -> ReadResult:
     """The file's rows as text in temp table _incoming, and its accounts in table `targets`: what
     Workspace.add_list stores for a targets list, with only the columns scoring reads."""
     read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
-    needed = set(columns_read(icp)) | {"domain", "account_name", "account_id"}
+    # The columns that decide which rows are one account, as a workspace decides it.
+    needed = set(columns_read(icp)) | {"domain", "account_name", "account_id", "country", "state", "city", "industry"}
     needed |= {_DERIVED_FROM[name] for name in needed if name in _DERIVED_FROM}
     try:
-        plans = plan_columns(con, _RAW, read.columns, guess_roles(read.columns, "targets"), only=needed)
+        automatic, profiles = auto_roles(con, _RAW, read.columns, "targets")
+        roles, choices = resolve_mapping(read.columns, "targets", automatic, mapping, display)
+        plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
         build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed],
                          reports=False, ordered=False)
     except duckdb.Error as err:  # as Workspace.add_list says it

@@ -264,8 +264,8 @@ def _blank(rng: np.random.Generator, df: pd.DataFrame, columns: list[str], share
 
 def _with_duplicates(rng: np.random.Generator, customers: pd.DataFrame, domains: np.ndarray,
                      names: np.ndarray, web_form: np.ndarray) -> pd.DataFrame:
-    """About 3% of accounts again, as later imports create them: the website typed another way and, for
-    half of them, ", Inc." on the name. Appended, so they get the newest record ids."""
+    """About 3% of accounts again, as a later import from a spreadsheet appends them: no record id, the
+    website typed another way and, for half of them, ", Inc." on the name. Appended at the end."""
     dup = np.sort(rng.choice(len(customers), max(1, round(len(customers) * .03)), replace=False))
     copies = customers.iloc[dup].copy()
     other_form = (web_form[dup] + rng.integers(1, len(_WEB_FORMS), len(dup))) % len(_WEB_FORMS)
@@ -371,7 +371,9 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
     _blank(rng, customers, ["NPS"], .15)
 
     customers = _with_duplicates(rng, customers, acc["domain"].to_numpy(), acc["name"].to_numpy(), web_form)
-    customers.insert(0, "Record ID", np.arange(1001, 1001 + len(customers)))
+    n_accounts = len(acc)
+    record_ids = pd.array([*range(1001, 1001 + n_accounts), *[None] * (len(customers) - n_accounts)], dtype="Int64")
+    customers.insert(0, "Record ID", record_ids)
 
     # Deal account names are typed by reps: mostly the CRM name, sometimes another case or legal suffix.
     typed = rng.choice(4, k, p=[.88, .04, .04, .04])

@@ -5,14 +5,16 @@ and maps small sets of distinct values (countries). Identifiers are quoted, valu
 """
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
 
-from icp.models import ColumnReport
+from icp import semantics
+from icp.errors import InputFileError
+from icp.models import ColumnReport, ListReport, MergeExample
 from icp.normalize import country_code, quote_ident
-from icp.roles import ACCOUNT_LISTS, ROLE_BY_NAME, ROLES, RoleMatch, header_key
+from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, ROLE_BY_NAME, ROLES, RoleMatch, guess_roles, roles_for
 
 # Profiling a generic column looks at the first rows only: enough to tell a number from a label.
 _PROFILE_ROWS = 200_000
@@ -20,7 +22,6 @@ _NUMBER_SHARE = 0.95
 _DATE_SHARE = 0.95
 _LIST_SHARE = 0.3
 _MAX_CATEGORIES = 1000
-_ID_HEADERS = ("id", "rowid", "rank", "index", "no", "number", "key", "datekey")
 # A column whose distinct values are at most this share of its rows (in the first _PROFILE_ROWS) is
 # normalized once per distinct value and joined back: a million rows of a dozen industries cost a
 # dozen rule runs, not a million. Kinds whose rules are cheap on a clean cell (a plain number is
@@ -28,6 +29,12 @@ _ID_HEADERS = ("id", "rowid", "rank", "index", "no", "number", "key", "datekey")
 # joining a column costs about as much; text and domains, read row by row, never are.
 _LOOKUP_SHARE = {"list": 0.5, "employees": 0.5, "date": 0.5, "flag": 0.5, "churn": 0.5,
                  "money": 0.05, "number": 0.05, "year": 0.05}
+
+def merged_rows_table(list_kind: str) -> str:
+    """The table mapping each merged row of an account list (all but an account's first) to its
+    account's first row: how an export gives back every uploaded row, not one per account."""
+    return f"rows_{list_kind}"
+
 
 DERIVED = (
     "_row", "_rows", "account_key", "name_key", "size_band", "employees_band", "revenue_band",
@@ -40,6 +47,10 @@ _WON_WORDS = r"\bwon\b|\bwin\b|signed|booked|closed ?- ?won|^closedwon$"
 _LOST_WORDS = r"\blost\b|\bloss\b|dead|disqualif|rejected|no decision|closed ?- ?lost|^closedlost$|churn"
 
 
+# Durations past these are a data error (a load date taken for a creation date), never a customer.
+DURATION_LIMITS = {"sales_cycle_days": 20 * 365.25, "tenure_months": 20 * 12, "cycle_days": 20 * 365.25}
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
     source: str
@@ -48,6 +59,29 @@ class ColumnPlan:
     kind: str
     confidence: float | None
     dayfirst: bool = False
+    excluded: str | None = None  # why no analysis reads the column (a key of semantics.REASONS)
+    chosen: bool = False  # the role or the exclusion is the user's own choice
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """What build_normalized made: the column reports, rows kept, duplicate rows merged and the
+    first accounts that merged several rows."""
+
+    columns: list[ColumnReport]
+    kept: int
+    merged: int
+    merges: list[MergeExample]
+
+
+def auto_roles(con: duckdb.DuckDBPyConnection, table: str, headers: list[str], list_kind: str,
+               ) -> tuple[dict[str, RoleMatch], dict[str, semantics.Profile]]:
+    """The role of each header that has one, chosen by its spelling and checked against its values,
+    and every column's profile (for `plan_columns`)."""
+    profiles = semantics.profile(con, table, headers)
+    roles = guess_roles(headers, list_kind,
+                        fit=lambda header, role: semantics.role_fit(role, profiles[header], list_kind))
+    return roles, profiles
 
 
 def _q(name: str) -> str:
@@ -64,8 +98,48 @@ def _raw(ref: str) -> str:
     return f"icp_cell({ref})"
 
 
-def profile_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, str]:
-    """Guess the kind of each generic (unmapped) column from its values."""
+def resolve_mapping(headers: list[str], kind: str, automatic: dict[str, RoleMatch], mapping, display: str,
+                    previous: ListReport | None = None):
+    """Automatic roles, overridden by the user's choices: (roles, choices to analyse or leave out
+    columns without a role). A role of None makes a column generic."""
+    if not mapping:
+        return automatic, {}
+    allowed = {r.name for r in roles_for(kind)}
+    chosen_roles: dict[str, RoleMatch] = {}
+    choices: dict[str, str] = {}
+    old_columns = {c.source: c for c in previous.columns} if previous is not None else {}
+    for column, role in mapping.items():
+        if column not in headers:
+            raise InputFileError(display, f"has no column named '{column}'.")
+        if role in (ANALYSE, IGNORE):
+            choices[column] = role
+            continue
+        if role is None:
+            continue
+        if role not in allowed:
+            raise InputFileError(display, f"'{role}' is not a role for a {kind} list.")
+        confidence = 1.0
+        old = old_columns.get(column)
+        if old is not None and old.role == role and old.confidence is not None:
+            confidence = old.confidence
+        chosen_roles[column] = RoleMatch(column, role, confidence)
+    taken = {}
+    for match in chosen_roles.values():
+        if match.role in taken:
+            raise InputFileError(
+                display, f"columns '{taken[match.role]}' and '{match.column}' cannot both be {ROLE_BY_NAME[match.role].label}.")
+        taken[match.role] = match.column
+    roles = dict(chosen_roles)
+    # Columns the user did not mention keep their automatic role unless it is now taken.
+    for column, match in automatic.items():
+        if column not in mapping and match.role not in taken:
+            roles[column] = match
+            taken[match.role] = column
+    return roles, choices
+
+
+def profile_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, tuple[str, int]]:
+    """Guess the kind of each generic (unmapped) column from its values; with its distinct values."""
     if not columns:
         return {}
     parts = []
@@ -85,23 +159,22 @@ def profile_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
     kinds = {}
     for i, col in enumerate(columns):
         filled, numbers, flags, dates, distinct, lists = row[6 * i: 6 * i + 6]
-        kinds[col] = _kind_from_profile(col, filled, numbers, flags, dates, distinct, lists)
+        kinds[col] = (_kind_from_profile(col, filled, numbers, flags, dates, distinct, lists), distinct)
     return kinds
 
 
 def _kind_from_profile(header, filled, numbers, flags, dates, distinct, lists) -> str:
     if filled == 0:
         return "text"
-    key = header_key(header)
-    if key in _ID_HEADERS or key.endswith("id"):
-        return "text"
     if flags == filled and distinct <= 2:
         return "flag"
     if numbers >= _NUMBER_SHARE * filled:
-        return "number"
+        # A code made of digits (SIC 7372, a product code) names a class; it is not an amount.
+        words = semantics.header_words(header)
+        return "category" if words and words[-1] in ("code", "sic", "naics") else "number"
     if dates >= _DATE_SHARE * filled:
         return "date"
-    if lists >= _LIST_SHARE * filled or key.endswith("list"):
+    if lists >= _LIST_SHARE * filled or header.casefold().endswith("list"):
         return "list"
     if distinct <= _MAX_CATEGORIES and distinct <= max(20, filled // 2):
         return "category"
@@ -110,11 +183,14 @@ def _kind_from_profile(header, filled, numbers, flags, dates, distinct, lists) -
 
 def plan_columns(
     con: duckdb.DuckDBPyConnection, table: str, headers: list[str], roles: dict[str, RoleMatch],
-    only: Collection[str] | None = None,
+    only: Collection[str] | None = None, *, profiles: dict[str, semantics.Profile] | None = None,
+    choices: dict[str, str] | None = None, chosen: Collection[str] = (),
 ) -> list[ColumnPlan]:
-    """One plan per header: its column name, role and kind. With `only` (column names), the
-    others are named but not profiled (their kind is left as text): for callers that build only
-    those columns (`icp score`), each column's kind being worked out from its own values."""
+    """One plan per header: its column name, role, kind and whether analysis may read it. With
+    `only` (column names), the others are named but not profiled (their kind is left as text): for
+    callers that build only those columns (`icp score`), each column's kind being worked out from
+    its own values. `choices`: the user's "attribute" (analyse it) or "ignore" per generic column;
+    `chosen`: the headers whose role the user chose."""
     role_names = {m.role for m in roles.values()}
     used = set(DERIVED) | role_names | {r.name for r in ROLES}
     names = {}
@@ -129,16 +205,31 @@ def plan_columns(
         names[header] = name
     generic = [h for h in headers if h not in roles and (only is None or names[h] in only)]
     kinds = profile_columns(con, table, generic)
+    if profiles is None:
+        profiles = semantics.profile(con, table, generic)
+    choices = choices or {}
     plans = []
     for header in headers:
         match = roles.get(header)
         if match:
-            plans.append(ColumnPlan(header, match.role, match.role, ROLE_BY_NAME[match.role].kind, match.confidence))
+            plans.append(ColumnPlan(header, match.role, match.role, ROLE_BY_NAME[match.role].kind, match.confidence,
+                                    chosen=header in chosen))
             continue
-        plans.append(ColumnPlan(header, names[header], None, kinds.get(header, "text"), None))
+        kind, distinct = kinds.get(header, ("text", None))
+        choice = choices.get(header)
+        if choice == "ignore":
+            reason = "user"
+        elif choice == "attribute" or header not in kinds:
+            reason = None
+        else:
+            reason = semantics.excluded(header, profiles[header], distinct)
+        if semantics.text_kind(reason):
+            kind = "text"
+        plans.append(ColumnPlan(header, names[header], None, kind, None, excluded=reason,
+                                chosen=choice in ("attribute", "ignore")))
     dates = [p for p in plans if p.kind == "date" and (only is None or p.name in only)]
     firsts = _day_first(con, table, [p.source for p in dates])
-    return [ColumnPlan(p.source, p.name, p.role, p.kind, p.confidence, firsts.get(p.source, False)) for p in plans]
+    return [replace(p, dayfirst=firsts.get(p.source, False)) for p in plans]
 
 
 def _day_first(con, table: str, columns: list[str]) -> dict[str, bool]:
@@ -164,6 +255,8 @@ def _value_expr(plan: ColumnPlan, cell: str) -> str:
     if kind == "domain":
         return f"icp_domain({cell})"
     if kind in ("money", "number"):
+        if (limit := DURATION_LIMITS.get(plan.role)) is not None:
+            return f"list_transform([icp_number({cell})], lambda v: CASE WHEN v BETWEEN 0 AND {limit} THEN v END)[1]"
         return f"icp_number({cell})"
     if kind == "employees":
         return f"icp_employees({cell})"
@@ -259,31 +352,43 @@ _KIND_WORDS = {
 }
 
 
-def _stats(kind: str, r: str, n: str, rows: str, first: str, table: str) -> tuple[str, str]:
-    """(the aggregates filled, distinct, failures, changed, example; SELECT of up to 3 failed cells)
-    for a column of `table` whose cell is `r` and value `n`, each standing for `rows` rows, the
-    first being `first`."""
+_STATS = 7  # aggregates per column in _stats
+
+
+def _stats(plan: ColumnPlan, r: str, n: str, rows: str, first: str, table: str) -> tuple[str, str]:
+    """(the aggregates filled, distinct, failures, changed, example, implausible, implausible
+    examples; SELECT of up to 3 failed cells) for a column of `table` whose cell is `r` and value
+    `n`, each standing for `rows` rows, the first being `first`. A duration read as a number but
+    out of bounds (a negative sales cycle) is implausible, not a failure to read."""
+    kind = plan.kind
     changed = _changed_filter(kind, r, n)
     failed = f"{r} IS NOT NULL AND ({n} IS NULL{' OR len(' + n + ') = 0' if kind == 'list' else ''})"
+    implausible = "false"
+    if plan.role in DURATION_LIMITS:
+        implausible = f"icp_number({r}) IS NOT NULL AND {n} IS NULL"
+        failed = f"{r} IS NOT NULL AND icp_number({r}) IS NULL"
     stats = (
         f"sum({rows}) FILTER (WHERE {r} IS NOT NULL), count(DISTINCT {n}), "
         f"sum({rows}) FILTER (WHERE {failed}), sum({rows}) FILTER (WHERE {changed}), "
-        f"arg_min({r} || ' → ' || CAST({n} AS VARCHAR), {first}) FILTER (WHERE {changed} AND NOT ({failed}))"
+        f"arg_min({r} || ' → ' || CAST({n} AS VARCHAR), {first}) FILTER (WHERE {changed} AND NOT ({failed})), "
+        f"sum({rows}) FILTER (WHERE {implausible}), "
+        f"list({r} ORDER BY {first}) FILTER (WHERE {implausible})[1:3]"
     )
-    examples = (f"SELECT {r} FROM {table} WHERE {r} IS NOT NULL AND {n} IS NULL "
+    examples = (f"SELECT {r} FROM {table} WHERE {failed} "
                 f"GROUP BY {r} ORDER BY min({first}) LIMIT 3")
     return stats, examples
 
 
 def build_normalized(
     con: duckdb.DuckDBPyConnection, source: str, target: str, list_kind: str, plans: list[ColumnPlan],
-    *, reports: bool = True, ordered: bool = True,
-) -> tuple[list[ColumnReport], int, int]:
+    *, reports: bool = True, ordered: bool = True, merge: bool = True,
+) -> Normalized:
     """Create table `target` (typed, one row per account for account lists) from raw table `source`.
 
-    Returns the column reports (none when not `reports`: `icp score` has no use for them), rows kept
-    and duplicate rows merged. Unless `ordered`, the rows are in no particular order: for a
-    throw-away table that every reader orders itself (`icp score`), which is then written once.
+    Returns the column reports (none when not `reports`: `icp score` has no use for them), rows kept,
+    duplicate rows merged and examples of merged accounts. Unless `ordered`, the rows are in no
+    particular order: for a throw-away table that every reader orders itself (`icp score`), which is
+    then written once. Unless `merge`, every row of an account list is an account of its own.
 
     A column with few distinct values (industries, countries, headcounts, tech stacks) is normalized
     once per distinct value through a lookup joined back to the rows; a column of mostly distinct
@@ -326,7 +431,7 @@ def build_normalized(
         named.append(f"{band} AS employees_band")
     if reports:  # each direct column's cell, for its report
         named += [f"r{i} AS _r{i}" for i in range(len(plans)) if i not in lookups]
-    derived = _derived_columns(plans, list_kind)
+    derived = _derived_columns(plans, list_kind, merge)
     extra = "".join(f", {expr} AS {_q(name)}" for name, expr in derived.items())
     typed = f"""SELECT *{extra} FROM (
             SELECT {', '.join(named)} FROM (
@@ -336,34 +441,44 @@ def build_normalized(
         names += [n for n in derived if n != "account_key"]
         names += ["employees_band"] if band is not None else []
     repeats = None  # whether an account repeats, once known
+    merges: list[MergeExample] = []
+    if list_kind in ACCOUNT_LISTS:
+        con.execute(f"DROP TABLE IF EXISTS {_q(merged_rows_table(target))}")
     if list_kind in ACCOUNT_LISTS and not (reports or ordered):
         # Written once as it is; merged afterwards only if an account does repeat.
         con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, "
                     f"{', '.join(_q(n) for n in names)} FROM ({typed})")
+        _attach_to_ids(con, target, plans)
         repeats = _repeats(con, target)
         if repeats:
             con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {typed}")
+        if list_kind in ACCOUNT_LISTS:
+            _attach_to_ids(con, "_typed", plans)
 
     queries = {}
     for i, plan in enumerate(plans if reports else ()):
         if i in lookups:
-            queries[i] = _stats(plan.kind, "cell", "value", "n", "first_row", _q(f"_lookup_{i}"))
+            queries[i] = _stats(plan, "cell", "value", "n", "first_row", _q(f"_lookup_{i}"))
         else:
-            queries[i] = _stats(plan.kind, f"_r{i}", _q(plan.name), "1", "_row", "_typed")
+            queries[i] = _stats(plan, f"_r{i}", _q(plan.name), "1", "_row", "_typed")
     # The row-by-row columns' figures in one scan of _typed; each lookup's in its own small table.
     found = {i: con.execute(f"SELECT {queries[i][0]} FROM {_q(f'_lookup_{i}')}").fetchone()
              for i in queries if i in lookups}
     direct = [i for i in queries if i not in lookups]
     if direct:
         row = con.execute(f"SELECT {', '.join(queries[i][0] for i in direct)} FROM _typed").fetchone()
-        found |= {i: row[5 * j: 5 * j + 5] for j, i in enumerate(direct)}
+        found |= {i: row[_STATS * j: _STATS * (j + 1)] for j, i in enumerate(direct)}
+    cycles = _implausible_cycles(con, plans) if reports and list_kind == "deals" else None
     columns = []
     for i, plan in enumerate(plans if reports else ()):
         examples = queries[i][1]
-        filled, n_distinct, failures, changed, example = found[i]
+        filled, n_distinct, failures, changed, example, implausible, odd = found[i]
         filled, failures, changed = int(filled or 0), int(failures or 0), int(changed or 0)
+        implausible, odd = int(implausible or 0), [str(x) for x in odd or []]
+        if cycles and plan.role == "closed_date":
+            implausible, odd = cycles
         failure_examples = [r[0] for r in con.execute(examples).fetchall()] if failures else []
         note = ""
         if changed and plan.kind in _KIND_WORDS:
@@ -372,6 +487,7 @@ def build_normalized(
             source=plan.source, name=plan.name, role=plan.role, kind=plan.kind, confidence=plan.confidence,
             filled_pct=round(100 * filled / total, 1) if total else 0.0, distinct=n_distinct,
             parse_failures=failures, failure_examples=failure_examples, normalized=note,
+            excluded=plan.excluded, chosen=plan.chosen, implausible=implausible, implausible_examples=odd,
         ))
     for i in lookups:
         con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
@@ -388,6 +504,13 @@ def build_normalized(
         picked = ", ".join(_q(n) for n in names)
         once = f"SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, {picked} FROM _typed"
         if repeats or _repeats(con, "_typed"):
+            if reports:
+                merges = _merge_examples(con, plans)
+            con.execute(f"""CREATE TABLE {_q(merged_rows_table(target))} AS
+                SELECT t._row, f.account_row FROM _typed AS t JOIN (
+                    SELECT account_key, min(_row) AS account_row FROM _typed
+                    WHERE account_key IN (SELECT account_key FROM _repeated) GROUP BY account_key) AS f
+                USING (account_key) WHERE t._row <> f.account_row""")
             once = f"""{once} WHERE account_key NOT IN (SELECT account_key FROM _repeated)
                 UNION ALL
                 SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
@@ -396,7 +519,119 @@ def build_normalized(
     con.execute("DROP TABLE IF EXISTS _typed")
     con.execute("DROP TABLE IF EXISTS _repeated")
     kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    return columns, kept, total - kept
+    return Normalized(columns, kept, total - kept, merges)
+
+
+_MERGE_EXAMPLES = 5
+_MERGED_BY = {"i": "id", "d": "domain", "n": "name"}
+
+
+def _merge_examples(con: duckdb.DuckDBPyConnection, plans: list[ColumnPlan]) -> list[MergeExample]:
+    """The first accounts of _typed (in file order) that merge several rows: which rows, what they
+    are called and what they share."""
+    roles = {p.role for p in plans}
+    shown = [f'CAST({_q(r)} AS VARCHAR)' for r in ("account_name", "domain", "account_id") if r in roles]
+    label = f"coalesce({', '.join(shown)}, '')" if shown else "''"
+    rows = con.execute(f"""
+        SELECT account_key, count(*), list(_row ORDER BY _row)[1:5], list({label} ORDER BY _row)[1:5]
+        FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated)
+        GROUP BY account_key ORDER BY min(_row) LIMIT ?""", [_MERGE_EXAMPLES]).fetchall()
+    return [MergeExample(by=_MERGED_BY[key[0]], value=key[2:].split("|")[0], rows=n, row_numbers=numbers,
+                         names=names) for key, n, numbers, names in rows]
+
+
+# Where two rows named alike disagree (both filled, different), they are two companies: two "Bolt"s,
+# one in Tallinn and one in San Francisco.
+_TELLING_APART = ("country", "state", "city", "industry")
+
+
+def _conflict(a: str, b: str, roles: set[str]) -> str:
+    """SQL true when rows `a` and `b` disagree on a filled column that tells companies apart."""
+    checks = [f'({a}."{r}" IS NOT NULL AND {b}."{r}" IS NOT NULL AND {a}."{r}" <> {b}."{r}")'
+              for r in _TELLING_APART if r in roles]
+    return " OR ".join(checks) or "false"
+
+
+def _attach_to_ids(con: duckdb.DuckDBPyConnection, table: str, plans: list[ColumnPlan]) -> None:
+    """Settle which rows are one account beyond the plain key (same id, else domain, else name):
+    - a row without an account id joins the one account with an id that has its domain (else its
+      name) and does not disagree with it on country, state, city or industry; shared by several
+      such accounts, it stays an account of its own. Rows with different ids are never one account.
+    - rows without an id named alike (no domain to go by) that disagree on country, state, city or
+      industry are not one account: each keeps the name with those values as its key."""
+    roles = {p.role for p in plans}
+    t = _q(table)
+    if "account_id" in roles and roles & {"domain", "account_name"}:
+        without, with_id = con.execute(f'SELECT count(*) FILTER (WHERE "account_id" IS NULL), count("account_id") '
+                                       f"FROM {t}").fetchone()
+        if without and with_id:
+            keys = []
+            telling = "".join(f', "{r}"' for r in _TELLING_APART if r in roles)
+            if "domain" in roles:
+                keys.append(f"""SELECT 'd:' || "domain" AS k, account_key{telling} FROM {t}
+                    WHERE "account_id" IS NOT NULL AND "domain" IS NOT NULL""")
+            if "account_name" in roles:
+                keys.append(f"""SELECT 'n:' || "name_key" AS k, account_key{telling} FROM {t}
+                    WHERE "account_id" IS NOT NULL AND "name_key" IS NOT NULL""")
+            con.execute(f"""UPDATE {t} SET account_key = m.key FROM (
+                    SELECT r._row, min(a.account_key) AS key
+                    FROM {t} AS r JOIN ({' UNION ALL '.join(keys)}) AS a ON a.k = r.account_key
+                    WHERE r."account_id" IS NULL
+                    GROUP BY r._row
+                    HAVING count(DISTINCT a.account_key) = 1 AND NOT bool_or({_conflict('r', 'a', roles)})) AS m
+                WHERE {t}._row = m._row""")
+    apart = [r for r in _TELLING_APART if r in roles]
+    if "account_name" in roles and apart:
+        _split_namesakes(con, t, apart)
+
+
+def _split_namesakes(con: duckdb.DuckDBPyConnection, t: str, apart: list[str]) -> None:
+    """Rows keyed by a name alone (no id, no domain) whose filled values disagree are split: in file
+    order, a row joins the first group of its name none of whose rows disagrees with it, else
+    starts its own. Only such names are fetched, a handful of rows in a real file."""
+    differ = " OR ".join(f'count(DISTINCT "{r}") > 1' for r in apart)
+    values = ", ".join(f'CAST("{r}" AS VARCHAR)' for r in apart)
+    rows = con.execute(f"""SELECT _row, account_key, {values} FROM {t}
+        WHERE account_key IN (SELECT account_key FROM {t} WHERE starts_with(account_key, 'n:')
+                              GROUP BY account_key HAVING {differ})
+        ORDER BY account_key, _row""").fetchall()
+    if not rows:
+        return
+    groups: dict[str, list[list[tuple]]] = {}
+    keys = []
+    for row, key, *found in rows:
+        number = _join_group(tuple(found), groups.setdefault(key, []))
+        keys.append((row, f"{key}|{number}" if number else key))
+    con.execute("CREATE OR REPLACE TEMP TABLE _namesakes (_row BIGINT, account_key VARCHAR)")
+    con.executemany("INSERT INTO _namesakes VALUES (?, ?)", keys)
+    con.execute(f"UPDATE {t} SET account_key = n.account_key FROM _namesakes AS n WHERE {t}._row = n._row")
+    con.execute("DROP TABLE _namesakes")
+
+
+def _join_group(values: tuple, groups: list[list[tuple]]) -> int:
+    """The number of the first group none of whose rows disagrees with `values` (a value missing on
+    either side agrees with anything), after adding them to it; a new group if there is none."""
+    for number, group in enumerate(groups):
+        if not any(a is not None and b is not None and a != b for other in group for a, b in zip(values, other, strict=True)):
+            group.append(values)
+            return number
+    groups.append([values])
+    return len(groups) - 1
+
+
+def _implausible_cycles(con: duckdb.DuckDBPyConnection, plans: list[ColumnPlan]) -> tuple[int, list[str]] | None:
+    """Deals closed before they were created, or more than 20 years after: how many, and the first
+    three in words. Their sales cycle is left empty (`_derived_columns`)."""
+    roles = {p.role for p in plans}
+    if not {"created_date", "closed_date"} <= roles:
+        return None
+    n, examples = con.execute(f"""
+        SELECT count(*), list(format('row {{}}: created {{}}, closed {{}} ({{:,}} days)', _row, "created_date",
+                                     "closed_date", d) ORDER BY _row)[1:3]
+        FROM (SELECT _row, "created_date", "closed_date",
+                     datediff('day', "created_date", "closed_date") AS d FROM _typed)
+        WHERE d < 0 OR d > {DURATION_LIMITS['cycle_days']}""").fetchone()
+    return int(n), list(examples or [])
 
 
 def _repeats(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -406,7 +641,7 @@ def _repeats(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute("SELECT count(*) FROM _repeated").fetchone()[0] > 0
 
 
-def _derived_columns(plans: list[ColumnPlan], list_kind: str) -> dict[str, str]:
+def _derived_columns(plans: list[ColumnPlan], list_kind: str, merge: bool = True) -> dict[str, str]:
     """Columns computed from the role columns: bands, keys for linking, deal outcome and cycle."""
     roles = {p.role for p in plans if p.role}
     derived = {}
@@ -417,33 +652,44 @@ def _derived_columns(plans: list[ColumnPlan], list_kind: str) -> dict[str, str]:
     if "account_name" in roles:
         derived["name_key"] = 'icp_name_key("account_name")'
     if list_kind == "deals":
-        if "deal_stage" in roles:
-            derived["deal_outcome"] = _outcome_expr()
+        if roles & {"deal_stage", "won", "closed"}:
+            derived["deal_outcome"] = _outcome_expr(roles)
         cycle = []
         if "sales_cycle_days" in roles:
             cycle.append('"sales_cycle_days"')
         if {"created_date", "closed_date"} <= roles:
-            cycle.append("CAST(datediff('day', \"created_date\", \"closed_date\") AS DOUBLE)")
+            # Closed before created (a data-load date taken for the creation date), or after 20 years: empty.
+            cycle.append("list_transform([CAST(datediff('day', \"created_date\", \"closed_date\") AS DOUBLE)], "
+                         f"lambda d: CASE WHEN d BETWEEN 0 AND {DURATION_LIMITS['cycle_days']} THEN d END)[1]")
         if cycle:
             derived["cycle_days"] = f"coalesce({', '.join(cycle)})"
     if list_kind in ACCOUNT_LISTS:
-        # Same domain, else same normalized name, else same id: one account.
+        # Same id, else same domain, else same normalized name: one account (an id-less row may
+        # then join an account with an id, `_attach_to_ids`). Unmerged, every row is its own.
         key = []
-        if "domain" in roles:
-            key.append("'d:' || \"domain\"")
-        if "account_name" in roles:
-            key.append("'n:' || icp_name_key(\"account_name\")")
-        if "account_id" in roles:
-            key.append("'i:' || \"account_id\"")
+        if merge:
+            key += ["'i:' || \"account_id\""] if "account_id" in roles else []
+            key += ["'d:' || \"domain\""] if "domain" in roles else []
+            key += ["'n:' || icp_name_key(\"account_name\")"] if "account_name" in roles else []
         key.append("'r:' || CAST(_row AS VARCHAR)")
         derived["account_key"] = f"coalesce({', '.join(key)})"
     return derived
 
 
-def _outcome_expr() -> str:
+def _outcome_expr(roles: set[str]) -> str:
+    """Won, lost or open: from the won and closed flags where a CRM exports them (Salesforce's
+    IsWon / IsClosed, HubSpot's hs_is_closed_won), else from the words of the stage."""
+    flags = []
+    if "won" in roles:
+        flags.append('WHEN "won" THEN \'won\'')
+        if "closed" in roles:
+            flags.append('WHEN "closed" AND NOT "won" THEN \'lost\'')
+    if "closed" in roles:
+        flags.append('WHEN NOT "closed" THEN \'open\'')
     stage = "lower(\"deal_stage\")"
-    return (
-        f"CASE WHEN \"deal_stage\" IS NULL THEN NULL "
+    words = (
+        f"WHEN \"deal_stage\" IS NULL THEN NULL "
         f"WHEN regexp_matches({stage}, '{_LOST_WORDS}') THEN 'lost' "
         f"WHEN regexp_matches({stage}, '{_WON_WORDS}') THEN 'won' ELSE 'open' END"
-    )
+    ) if "deal_stage" in roles else "ELSE NULL END"
+    return f"CASE {' '.join(flags)} {words}"

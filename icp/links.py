@@ -24,39 +24,57 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     ).fetchall()}
 
 
+def _link_value(role: str, alias: str = "") -> str:
+    """The value a child row and an account are matched on, for one way of linking. Salesforce
+    writes an id in 18 characters through its API (Data Loader) and in 15 in reports, the last 3
+    a checksum of its letters' case: both link as the first 15."""
+    if role == "domain":
+        return f'{alias}"domain"'
+    if role == "account_name":
+        return f'{alias}"name_key"'
+    ref = f'{alias}"account_id"'
+    return (f"(CASE WHEN regexp_full_match({ref}, '[A-Za-z0-9]{{18}}') AND regexp_matches({ref}, '[0-9]') "
+            f"AND regexp_matches({ref}, '[A-Za-z]') THEN left({ref}, 15) ELSE {ref} END)")
+
+
 def _link_keys(con, child: str, parent: str | None) -> str:
-    """SQL for (_row, account_key) of every child row: by id, else domain, else normalized name.
+    """SQL for (_row, account_key, ambiguous) of every child row: by id, else domain, else
+    normalized name; ambiguous when what it names is shared by several accounts.
 
     With no parent list, the child's own rows define the accounts (orders exported alone).
     """
     cols = _columns(con, child)
-    ways = [(role, expr, prefix) for role, expr, prefix in (
-        ("account_id", '"account_id"', "i"), ("domain", '"domain"', "d"), ("account_name", '"name_key"', "n"),
-    ) if role in cols]
+    ways = [(role, prefix) for role, prefix in (("account_id", "i"), ("domain", "d"), ("account_name", "n"))
+            if role in cols]
     if parent is None:
-        keys = [f"'{prefix}:' || {expr}" for _, expr, prefix in ways]
+        keys = [f"'{prefix}:' || {_link_value(role)}" for role, prefix in ways]
         if not keys:
-            return f"SELECT _row, NULL::VARCHAR AS account_key FROM {_q(child)}"
-        return f"SELECT _row, coalesce({', '.join(keys)}) AS account_key FROM {_q(child)}"
+            return f"SELECT _row, NULL::VARCHAR AS account_key, false AS ambiguous FROM {_q(child)}"
+        return f"SELECT _row, coalesce({', '.join(keys)}) AS account_key, false AS ambiguous FROM {_q(child)}"
     parent_cols = _columns(con, parent)
-    joins, picks = [], []
-    for i, (role, expr, _) in enumerate(ways):
+    joins, picks, shared = [], [], []
+    for i, (role, _) in enumerate(ways):
         if role not in parent_cols:
             continue
-        parent_expr = expr
-        # An id, domain or name that two accounts share links to the first of them, never twice.
+        # An id, domain or name that several accounts share links to none of them (the next way may):
+        # a deal of one "Acme" must not be counted for the other.
+        value = _link_value(role)
         joins.append(
-            f"LEFT JOIN (SELECT {parent_expr} AS k, arg_min(account_key, _row) AS account_key FROM {_q(parent)} "
-            f"WHERE {parent_expr} IS NOT NULL GROUP BY 1) p{i} ON p{i}.k = c.{expr}"
+            f"LEFT JOIN (SELECT {value} AS k, min(account_key) AS account_key, count(DISTINCT account_key) AS n "
+            f"FROM {_q(parent)} WHERE {value} IS NOT NULL GROUP BY 1) p{i} ON p{i}.k = {_link_value(role, 'c.')}"
         )
-        picks.append(f"p{i}.account_key")
+        picks.append(f"CASE WHEN p{i}.n = 1 THEN p{i}.account_key END")
+        shared.append(f"p{i}.n > 1")
     if not picks:
-        return f"SELECT _row, NULL::VARCHAR AS account_key FROM {_q(child)}"
-    return f"SELECT c._row, coalesce({', '.join(picks)}) AS account_key FROM {_q(child)} c {' '.join(joins)}"
+        return f"SELECT _row, NULL::VARCHAR AS account_key, false AS ambiguous FROM {_q(child)}"
+    key = f"coalesce({', '.join(picks)})"
+    return (f"SELECT c._row, {key} AS account_key, {key} IS NULL AND coalesce({' OR '.join(shared)}, false) "
+            f"AS ambiguous FROM {_q(child)} c {' '.join(joins)}")
 
 
-def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
-    """Rebuild links, roll-ups and the customer view. Returns {child list: (linked, unlinked)}."""
+def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
+    """Rebuild links, roll-ups and the customer view. Returns {child list: (linked, unlinked,
+    unlinked because the account they name is shared by several)}."""
     tables = _tables(con)
     for name in (DEAL_ROLLUP, ORDER_ROLLUP, "deal_links", "order_links"):
         con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
@@ -68,10 +86,10 @@ def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
             continue
         links = f"{child[:-1]}_links"
         con.execute(f"CREATE TABLE {_q(links)} AS {_link_keys(con, child, parent)}")
-        linked, total = con.execute(
-            f"SELECT count(account_key), count(*) FROM {_q(links)}"
+        linked, total, ambiguous = con.execute(
+            f"SELECT count(account_key), count(*), count(*) FILTER (WHERE ambiguous) FROM {_q(links)}"
         ).fetchone()
-        counts[child] = (linked, total - linked)
+        counts[child] = (linked, total - linked, ambiguous)
     if "deals" in tables:
         _deal_rollup(con)
     if "orders" in tables:

@@ -22,6 +22,23 @@ class ColumnReport(_Frozen):
     parse_failures: int
     failure_examples: list[str]
     normalized: str  # what normalization changed, in words ("" when nothing)
+    # Why no analysis reads this column (a key of icp.semantics.REASONS: "phone", "identifier", …);
+    # None when it is analysed. Stays in the list and every export either way.
+    excluded: str | None = None
+    chosen: bool = False  # the role, or the choice to analyse or leave out, is the user's own
+    # Values read but left empty as impossible: a negative sales cycle, a deal closed before it was created.
+    implausible: int = 0
+    implausible_examples: list[str] = []
+
+
+class MergeExample(_Frozen):
+    """Rows of an account list taken for one account, and what they share."""
+
+    by: str  # "id", "domain" or "name"
+    value: str  # the shared id, domain or normalized name
+    rows: int  # how many rows were merged
+    row_numbers: list[int]  # the first few, as numbered in the file's data rows
+    names: list[str]  # what those rows call the account
 
 
 class ListReport(_Frozen):
@@ -42,7 +59,13 @@ class ListReport(_Frozen):
     ingested_at: datetime
     columns: list[ColumnReport]
     notes: list[str]  # plain sentences: what the user should know about this list
+    merge_duplicates: bool = True  # account lists: rows of one account are merged (turned off per list)
+    merges: list[MergeExample] = []  # the first accounts that merged several rows
+    ambiguous_rows: int | None = None  # deals and orders: rows naming an account that several accounts share
 
     @property
     def mapping(self) -> dict[str, str | None]:
-        return {c.source: c.role for c in self.columns}
+        """Role per column; for a column without one, "attribute" or "ignore" where the user chose
+        to analyse it or leave it out, else None (analysed unless its content says otherwise)."""
+        return {c.source: c.role or (("ignore" if c.excluded == "user" else "attribute") if c.chosen else None)
+                for c in self.columns}

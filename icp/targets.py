@@ -20,6 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from icp.errors import IcpError
+from icp.ingest import merged_rows_table
 from icp.links import CUSTOMER_VIEW
 from icp.market import (
     Combinations,
@@ -308,11 +309,22 @@ def targets_export(workspace: Workspace, icp: ICP) -> pd.DataFrame:
         return con.execute(_export_sql(con, icp, source, raw, columns_of(con, f"raw_{source.kind}"))).df()
 
 
+def _uploaded_rows(con: duckdb.DuckDBPyConnection, source: _Source, raw: str) -> tuple[str, str]:
+    """(the uploaded rows, the column of each naming its account's first row): every row of the
+    file comes out of an export, a merged duplicate with its account's score, not only one row
+    per account. Customers rolled up from orders give one row (the first order) per account."""
+    merged = merged_rows_table(source.kind)
+    if source.kind == "orders" or not columns_of(con, merged):
+        return raw, "_row"
+    return (f"(SELECT r.*, coalesce(m.account_row, r._row) AS _account_row FROM {raw} AS r "
+            f"LEFT JOIN {_q(merged)} AS m USING (_row))"), "_account_row"
+
+
 def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str, bool]]:
     """(name, expression, whether it is neutralized) of the targets.csv columns: the uploaded
     ones, then the three scores."""
     picks = [(name, f"r.{_q(name)}", kind == "VARCHAR") for name, kind in raw_columns.items()
-             if name != "_row" and name.casefold() not in ICP_COLUMNS]
+             if name not in ("_row", "_account_row") and name.casefold() not in ICP_COLUMNS]
     return [*picks, ("icp_fit_score", "s.icp_fit_score", False), ("icp_tier", "s.icp_tier", False),
             ("icp_reasons", "s.icp_reasons", True)]
 
@@ -321,11 +333,12 @@ def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: 
                 raw_columns: dict[str, str]) -> str:
     picks = ", ".join(f"{_neutralized(expr) if neutral else expr} AS {_q(name)}"
                       for name, expr, neutral in _export_picks(raw_columns))
+    rows, account_row = _uploaded_rows(con, source, raw)
     return f"""
         SELECT {picks}
         FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
-        JOIN {raw} AS r ON r._row = s._row
-        ORDER BY s.icp_fit_score DESC, s._row"""
+        JOIN {rows} AS r ON r.{account_row} = s._row
+        ORDER BY s.icp_fit_score DESC, r._row"""
 
 
 # Characters an XLSX cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE), which the exports drop.
@@ -362,11 +375,12 @@ def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
     plain = {name for name in safe if name in raw_columns}
     cells = ", ".join(f"{_csv_plain_cell(icp, name, f'c{i}', plain) or _csv_cell(f'c{i}', neutral)} AS c{i}"
                       for i, (name, _, neutral) in enumerate(picks))
+    rows, account_row = _uploaded_rows(con, source, raw)
     sql = f"""
         SELECT {cells} FROM (
-            SELECT {inner}, s.icp_fit_score AS _score, s._row AS _order
+            SELECT {inner}, s.icp_fit_score AS _score, r._row AS _order
             FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
-            JOIN {raw} AS r ON r._row = s._row)
+            JOIN {rows} AS r ON r.{account_row} = s._row)
         ORDER BY _score DESC, _order"""
     return sql, [name for name, _, _ in picks]
 

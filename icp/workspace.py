@@ -19,14 +19,15 @@ from pydantic import BaseModel, ValidationError
 
 from icp import normalize
 from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
-from icp.ingest import build_normalized, plan_columns
+from icp.ingest import auto_roles, build_normalized, merged_rows_table, plan_columns, resolve_mapping
 from icp.limits import Limits
 from icp.links import CUSTOMER_VIEW, relink
-from icp.models import ColumnReport, ListReport
+from icp.models import ColumnReport, ListReport, MergeExample
 from icp.normalize import quote_ident as _q
 from icp.paths import check_workspace_id, data_dir, new_workspace_id, workspace_file
 from icp.reader import ReadResult, read_into
-from icp.roles import LIST_KINDS, ROLE_BY_NAME, RoleMatch, guess_roles, roles_for
+from icp.roles import ACCOUNT_LISTS, LIST_KINDS
+from icp.semantics import REASONS
 
 SCHEMA_VERSION = 1
 # The one answer to a link that opens nothing, whether no file has that id or it is someone else's.
@@ -201,8 +202,14 @@ class Workspace:
         mapping: Mapping[str, str | None] | None = None,
         replace: bool = True,
         limits: Limits | None = None,
+        merge: bool = True,
     ) -> ListReport:
-        """Read a file as list `kind` (replacing the one there when `replace`)."""
+        """Read a file as list `kind` (replacing the one there when `replace`).
+
+        `mapping`: column -> role name, or None (no role), "attribute" (analyse it whatever it looks
+        like) or "ignore" (never analyse it); columns not named are mapped automatically.
+        `merge`: rows of one account (same id, else domain, else name) become one account.
+        """
         _check_kind(kind)
         display = display_name or Path(path).name
         with self._transaction() as con:
@@ -211,26 +218,36 @@ class Workspace:
             read = read_into(con, _INCOMING, Path(path), display_name=display, sheet=sheet,
                              limits=limits or Limits.from_env())
             try:
-                report = self._store(con, kind, read, mapping, display)
+                chosen = frozenset(c for c, role in (mapping or {}).items() if role is not None)
+                report = self._store(con, kind, read, mapping, display, merge=merge, chosen=chosen)
             except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
                 if _damaged(err):  # the workspace's fault, not the file's
                     raise
                 raise InputFileError(display, f"could not be normalized ({_first_line(err)}).") from err
         return report
 
-    def set_mapping(self, kind: str, mapping: Mapping[str, str | None]) -> ListReport:
-        """Change which columns play which role; the list is normalized again from its raw values."""
+    def set_mapping(self, kind: str, mapping: Mapping[str, str | None], merge: bool | None = None) -> ListReport:
+        """Change which columns play which role (values as for `add_list`), or whether rows of one
+        account are merged; the list is normalized again from its raw values."""
         _check_kind(kind)
         old = self.report(kind)
-        merged = {c.source: c.role for c in old.columns} | dict(mapping)
+        merged = old.mapping | dict(mapping)
+        # The user's own choices: those made now, and earlier ones not undone now.
+        chosen = frozenset({c.source for c in old.columns if c.chosen and c.source not in mapping}
+                           | {c for c, role in mapping.items() if role is not None})
         with self._transaction() as con:
             read = ReadResult(
                 file=old.file, format=old.format, encoding=old.encoding, delimiter=old.delimiter,
                 sheet=old.sheet, sheets=[], header_row=old.header_row,
                 columns=[c.source for c in old.columns], rows=old.rows_read,
             )
-            report = self._store(con, kind, read, merged, old.file, keep_confidence=old, source="raw_" + kind)
+            report = self._store(con, kind, read, merged, old.file, keep_confidence=old, source="raw_" + kind,
+                                 merge=old.merge_duplicates if merge is None else merge, chosen=chosen)
         return report
+
+    def set_merging(self, kind: str, merge: bool) -> ListReport:
+        """Merge the rows of one account (the default), or keep every row an account of its own."""
+        return self.set_mapping(kind, {}, merge=merge)
 
     def remove_list(self, kind: str) -> None:
         _check_kind(kind)
@@ -239,17 +256,20 @@ class Workspace:
                 raise WorkspaceError(f"This workspace has no {kind} list to remove.")
             con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
             con.execute(f"DROP TABLE IF EXISTS {_q('raw_' + kind)}")
+            con.execute(f"DROP TABLE IF EXISTS {_q(merged_rows_table(kind))}")
             con.execute("DELETE FROM _lists WHERE kind = ?", [kind])
             self._relink(con)
 
     def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None,
-               source: str = _INCOMING):
+               source: str = _INCOMING, merge: bool = True, chosen: frozenset[str] = frozenset()):
         """Build list `kind` from the raw rows in table `source`: a new upload's rows (which are
         then kept as `raw_<kind>`), or the list's own raw table when only the mapping changed."""
-        roles = _resolve_mapping(read, kind, mapping, display, keep_confidence)
+        automatic, profiles = auto_roles(con, source, read.columns, kind)
+        roles, choices = resolve_mapping(read.columns, kind, automatic, mapping, display, keep_confidence)
         con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
-        plans = plan_columns(con, source, read.columns, roles)
-        columns, kept, merged = build_normalized(con, source, kind, kind, plans)
+        plans = plan_columns(con, source, read.columns, roles, profiles=profiles, choices=choices, chosen=chosen)
+        made = build_normalized(con, source, kind, kind, plans, merge=merge)
+        columns, kept, merged = made.columns, made.kept, made.merged
         if source == _INCOMING:
             # Copied in row order as read (a scan of one table keeps it), with no sort. Reading the
             # file straight into the workspace instead was slower: a column of row numbers filled
@@ -261,7 +281,8 @@ class Workspace:
             kind=kind, file=display, format=read.format, sheet=read.sheet, encoding=read.encoding,
             delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,
             duplicates_merged=merged, linked_rows=None, unlinked_rows=None, ingested_at=_now(),
-            columns=columns, notes=_notes(kind, columns, merged),
+            columns=columns, notes=_notes(kind, columns, merged, made.merges, merge),
+            merge_duplicates=merge, merges=made.merges,
         )
         con.execute("INSERT OR REPLACE INTO _lists VALUES (?, ?)", [kind, report.model_dump_json()])
         self._relink(con)
@@ -269,10 +290,10 @@ class Workspace:
 
     def _relink(self, con) -> None:
         counts = relink(con)
-        for child, (linked, unlinked) in counts.items():
+        for child, (linked, unlinked, ambiguous) in counts.items():
             row = con.execute("SELECT report FROM _lists WHERE kind = ?", [child]).fetchone()
             report = ListReport.model_validate_json(row[0]).model_copy(
-                update={"linked_rows": linked, "unlinked_rows": unlinked})
+                update={"linked_rows": linked, "unlinked_rows": unlinked, "ambiguous_rows": ambiguous})
             con.execute("UPDATE _lists SET report = ? WHERE kind = ?", [report.model_dump_json(), child])
 
     @staticmethod
@@ -341,56 +362,44 @@ def _bump_version(con) -> None:
     )
 
 
-def _resolve_mapping(read: ReadResult, kind: str, mapping, display: str, previous: ListReport | None):
-    """Automatic roles, overridden by the user's choices (a role of None makes a column generic)."""
-    roles = guess_roles(read.columns, kind)
-    if not mapping:
-        return roles
-    allowed = {r.name for r in roles_for(kind)}
-    chosen: dict[str, RoleMatch] = {}
-    for column, role in mapping.items():
-        if column not in read.columns:
-            raise InputFileError(display, f"has no column named '{column}'.")
-        if role is None:
-            continue
-        if role not in allowed:
-            raise InputFileError(display, f"'{role}' is not a role for a {kind} list.")
-        confidence = 1.0
-        if previous is not None:
-            old = next((c for c in previous.columns if c.source == column), None)
-            if old is not None and old.role == role and old.confidence is not None:
-                confidence = old.confidence
-        chosen[column] = RoleMatch(column, role, confidence)
-    taken = {}
-    for match in chosen.values():
-        if match.role in taken:
-            raise InputFileError(
-                display, f"columns '{taken[match.role]}' and '{match.column}' cannot both be {ROLE_BY_NAME[match.role].label}.")
-        taken[match.role] = match.column
-    # Columns the user did not mention keep their automatic role unless it is now taken.
-    for column, match in roles.items():
-        if column not in mapping and match.role not in taken:
-            chosen[column] = match
-            taken[match.role] = column
-    return chosen
-
-
-def _notes(kind: str, columns: list[ColumnReport], merged: int) -> list[str]:
+def _notes(kind: str, columns: list[ColumnReport], merged: int, merges: list[MergeExample], merge: bool) -> list[str]:
     roles = {c.role for c in columns if c.role}
     notes = []
-    if kind in ("customers", "targets", "universe", "competitors", "partners"):
+    if kind in ACCOUNT_LISTS:
         if not roles & {"account_name", "domain", "account_id"}:
             notes.append("No column was recognised as the company name, website or ID: "
                          "rows cannot be merged or linked. Set one in the mapping.")
         if merged:
-            notes.append(f"{merged:,} duplicate rows merged into the accounts they repeat (same domain, else same name).")
-    if kind == "deals" and "deal_stage" not in roles:
+            shown = "; ".join(_merge_words(m) for m in merges[:3])
+            notes.append(f"{merged:,} duplicate rows merged into the accounts they repeat (same id, else same "
+                         f"domain, else same name; never two different ids), e.g. {shown}. "
+                         "Merging can be turned off for this list.")
+        elif not merge:
+            notes.append("Merging is off for this list: every row is an account of its own.")
+    if kind == "deals" and not roles & {"deal_stage", "won", "closed"}:
         notes.append("No deal stage column was found, so won and lost deals cannot be told apart.")
+    left_out = [c for c in columns if c.excluded and c.excluded not in ("empty",)]
+    if left_out:
+        shown = ", ".join(f"{c.source} ({REASONS[c.excluded]})" for c in left_out[:8])
+        more = f" and {len(left_out) - 8} more" if len(left_out) > 8 else ""
+        notes.append(f"Not analysed: {shown}{more}. They stay in the list and in every export; "
+                     "change this under Columns and roles.")
+    for c in [c for c in columns if c.implausible][:5]:
+        what = ("deals closed before they were created or over 20 years later"
+                if c.role == "closed_date" else f"values of {c.source} out of bounds")
+        notes.append(f"{c.implausible:,} {what} (e.g. {'; '.join(c.implausible_examples)}): "
+                     "their duration is left empty for analysis.")
     failing = [c for c in columns if c.parse_failures]
     for c in failing[:5]:
         notes.append(f"{c.source}: {c.parse_failures:,} values could not be read as {c.kind} "
                      f"(e.g. {', '.join(repr(x) for x in c.failure_examples)}); they are left empty.")
     return notes
+
+
+def _merge_words(m: MergeExample) -> str:
+    names = " + ".join(dict.fromkeys(n for n in m.names if n)) or "rows"
+    rows = ", ".join(str(r) for r in m.row_numbers)
+    return f"{names} (rows {rows}, same {m.by})"
 
 
 __all__ = ["IcpError", "Workspace"]

@@ -1,5 +1,7 @@
 """`icp build`, `icp score` and `icp sql` end to end: the section-4 output contracts."""
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -146,7 +148,11 @@ def test_one_customer_file_is_enough(demo_files, tmp_path):
     market = json.loads((out / "market.json").read_text())
     assert market["tam"] == {"accounts": None, "value": None} and "universe" in market["assumptions"]["note"]
     targets = pd.read_csv(out / "targets.csv")
-    assert len(targets) == 400  # with no universe or targets, the customers themselves are scored
+    # With no universe or targets, the customers themselves are scored: every uploaded row, the 12
+    # appended duplicates with the score of the account they repeat.
+    assert len(targets) == 412
+    repeated = targets[targets["Record ID"].isna()]
+    assert len(repeated) == 12 and repeated["icp_tier"].notna().all()
 
 
 # Cells a spreadsheet would run, control characters, quoting and a repeated account: `icp score`
@@ -177,7 +183,9 @@ def test_icp_score_writes_the_targets_csv_of_the_exports_byte_for_byte(built, tm
     assert scored.read_bytes() == expected
     text = expected.decode("utf-8")
     assert "'=1+1" in text and "'@SUM(A1)" in text and "'=cmd|calc" in text and "\x07" not in text
-    assert text.count("Acme") == 1  # the repeated account is merged
+    # The repeated account is scored once; both of its rows come out, with one score.
+    acme = [row for row in csv.reader(io.StringIO(text, newline="")) if row[0].startswith("Acme")]
+    assert [row[0] for row in acme] == ["Acme", "Acme Inc"] and acme[0][-3:] == acme[1][-3:]
 
 
 def test_icp_score_reasons_with_a_control_character_in_the_icp(built, tmp_path):
