@@ -19,19 +19,34 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"{kind}: {path}")
 
 
+def _mapping(args: argparse.Namespace):
+    from icp.mapping import parse_map_args, read_mapping
+
+    base = read_mapping(args.mapping) if args.mapping else None
+    return parse_map_args(args.map or [], base)
+
+
 def _build(args: argparse.Namespace) -> None:
     from icp.build import build
 
     files = {kind: getattr(args, kind) for kind in ("customers", "deals", "orders", "universe", "targets")}
     segment_by = args.segment_by.split(",") if args.segment_by else None
-    for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by).items():
+    warnings: list[str] = []
+    for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by,
+                            warnings=warnings, mapping=_mapping(args)).items():
         print(f"{name}: {path}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _score(args: argparse.Namespace) -> None:
     from icp.build import score_file
 
-    print(score_file(args.icp, args.accounts, args.out))
+    mapping = _mapping(args)
+    other = sorted(set(mapping) - {"targets"})
+    if other:
+        raise IcpError(f"--map/--mapping: icp score reads one file, named 'accounts' (or 'targets'), not '{other[0]}'.")
+    print(score_file(args.icp, args.accounts, args.out, mapping=mapping.get("targets")))
 
 
 def _sql(args: argparse.Namespace) -> None:
@@ -39,6 +54,14 @@ def _sql(args: argparse.Namespace) -> None:
     from icp.scoring import scoring_sql
 
     print(scoring_sql(read_icp(args.icp), args.dialect))
+
+
+def _mapping_arguments(command: argparse.ArgumentParser, example: str) -> None:
+    command.add_argument("--map", action="append", metavar="LIST:COLUMN=ROLE",
+                         help=f"give a column a role (repeatable), e.g. {example}; ROLE may also be "
+                              "'attribute' (analyse it), 'ignore' (never analyse it) or 'none'")
+    command.add_argument("--mapping", metavar="mapping.json",
+                         help="column roles per list, as the Data page downloads them (--map wins over it)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,14 +86,17 @@ def parser() -> argparse.ArgumentParser:
     for kind in ("deals", "orders", "universe", "targets"):
         build.add_argument(f"--{kind}", metavar="F", help=f"{kind} list")
     build.add_argument("--settings", metavar="icp.json", help="reuse a saved ICP and its settings")
-    build.add_argument("--segment-by", metavar="DIM[,DIM]", help="segment dimensions (default: industry,employees)")
+    build.add_argument("--segment-by", metavar="DIM[,DIM]",
+                       help="segment dimensions: role names or headers as written (default: industry,employees)")
     build.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _mapping_arguments(build, "customers:Sector=industry")
     build.set_defaults(run=_build)
 
     score = sub.add_parser("score", help="score an account file with a saved ICP")
     score.add_argument("--icp", required=True, metavar="icp.json")
     score.add_argument("--accounts", required=True, metavar="F")
     score.add_argument("--out", required=True, metavar="targets.csv")
+    _mapping_arguments(score, "accounts:Sector=industry")
     score.set_defaults(run=_score)
 
     sql = sub.add_parser("sql", help="print the ICP's fit score as SQL")

@@ -318,3 +318,45 @@ def test_an_engine_error_on_a_page_is_a_sentence_not_a_traceback(demo_copy, monk
     at.switch_page("views/data.py").run()
     assert not at.exception
     assert [e.value for e in at.error] == ["This workspace's file is damaged and cannot be read."]
+
+
+EXPORT = (
+    "Record ID,Company name,Website,Industry,Phone,Notes,ARR\n"
+    "1,Acme,acme.io,Fintech,(415) 555-0142,Met them at a conference and they asked about pricing,\"$48,000\"\n"
+    "2,\"Acme, Inc.\",acmeinc.io,Retail,(212) 555-0199,A retailer that came through a partner referral,\"$6,000\"\n"
+    "3,Gamma,gamma.io,fintech,(617) 555-0123,Payments company with a large data team and a long renewal,\"$90,000\"\n"
+    "3,Gamma Labs,www.gamma.io,,(617) 555-0124,Second row of the same record exported once per contact,\n"
+)
+
+
+def test_the_data_page_says_why_a_column_is_not_analysed_and_the_user_can_change_it(tmp_path):
+    ws = Workspace.create("Mine")
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT)
+    ws.add_list("customers", path)
+    at = _data_page(ws)
+    table = at.data_editor[0].value.set_index("column")
+    assert table.loc["Phone", "role"] == "(not analysed)" and table.loc["Phone", "why not analysed"] == "phone numbers"
+    assert table.loc["Notes", "why not analysed"] == "free text" and table.loc["Industry", "role"] == "industry"
+    assert any("Not analysed: Phone (phone numbers), Notes (free text)" in i.value for i in at.info)
+    # Two accounts named alike with different ids stay two; one id twice is one account.
+    assert (ws.report("customers").rows_kept, ws.report("customers").duplicates_merged) == (3, 1)
+    merges = next(d.value for d in at.dataframe if "shared value" in d.value.columns)
+    assert merges.iloc[0].to_dict() == {"same": "id", "shared value": "3", "rows merged": 2, "row numbers": "3, 4",
+                                        "as written": "Gamma · Gamma Labs"}
+    row = list(table.index).index("Notes")
+    at.session_state[f"mapping_customers_{ws.data_version}"] = {
+        "edited_rows": {row: {"role": "(attribute)"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    [apply] = [b for b in at.button if b.label == "Apply mapping"]
+    apply.click().run()
+    assert not at.exception and not at.error
+    notes = next(c for c in ws.report("customers").columns if c.source == "Notes")
+    assert (notes.excluded, notes.chosen, ws.report("customers").mapping["Notes"]) == (None, True, "attribute")
+    # Merging off: every row an account.
+    [merge] = [t for t in at.toggle if t.label.startswith("Merge rows of one account")]
+    merge.set_value(False).run()
+    assert not at.exception
+    assert (ws.report("customers").rows_kept, ws.report("customers").merge_duplicates) == (4, False)
+    [download] = [b for b in at.get("download_button") if "mapping.json" in b.proto.label]
+    assert download.proto.label == "Download the mapping (mapping.json)"

@@ -7,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from icp.errors import IcpError
+from icp.mapping import mapping_json
 from icp.reader import list_sheets
-from icp.roles import LIST_KINDS, roles_for
+from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, roles_for
+from icp.semantics import REASONS
 from ui.state import current_workspace, reports
 
 KIND_HELP = {
@@ -23,6 +25,8 @@ KIND_HELP = {
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 # What a list's rows are called where the list's own name does not read as a count ("5,000 universe").
 _ROWS_OF = {"universe": "universe accounts", "targets": "target accounts"}
+# How the role column shows a column without a role: analysed, or left out of every analysis.
+_GENERIC, _LEFT_OUT = "(attribute)", "(not analysed)"
 
 workspace = current_workspace()
 st.title(":material/upload_file: Data")
@@ -91,26 +95,41 @@ for note in report.notes:
 
 roles_tab, quality_tab, preview_tab = st.tabs(["Columns and roles", "Data quality", "Preview"])
 with roles_tab:
-    choices = ["(attribute)"] + [r.name for r in roles_for(shown)]
+    st.caption("Identifiers, phone numbers, postal codes, addresses, web and e-mail addresses, JSON, free text "
+               "and constant columns are never tested, segmented or clustered; each says why. Set any of them "
+               f"to {_GENERIC} to analyse it anyway, or any column to {_LEFT_OUT} to leave it out.")
+    choices = [_GENERIC, _LEFT_OUT] + [r.name for r in roles_for(shown)]
     mapping = pd.DataFrame({
         "column": [c.source for c in report.columns],
-        "role": [c.role or "(attribute)" for c in report.columns],
+        "role": [c.role or (_LEFT_OUT if c.excluded else _GENERIC) for c in report.columns],
         "confidence": [c.confidence for c in report.columns],
         "read as": [c.kind for c in report.columns],
+        "why not analysed": [
+            (REASONS[c.excluded] + (" (your choice)" if c.chosen and c.excluded != "user" else ""))
+            if c.excluded else "" for c in report.columns],
     })
     edited = st.data_editor(
         mapping, hide_index=True, width="stretch", key=f"mapping_{shown}_{workspace.data_version}",
-        disabled=["column", "confidence", "read as"],
+        disabled=["column", "confidence", "read as", "why not analysed"],
         column_config={
             "role": st.column_config.SelectboxColumn("role", options=choices, required=True),
             "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
         },
     )
+
+    def _choice(new: str, old: str) -> str | None:
+        if new == _LEFT_OUT:
+            return IGNORE
+        if new == _GENERIC:  # from "not analysed" it is the user's word to analyse it; from a role, no role
+            return ANALYSE if old == _LEFT_OUT else None
+        return new
+
     changes = {
-        row.column: (None if row.role == "(attribute)" else row.role)
+        row.column: _choice(row.role, old.role)
         for row, old in zip(edited.itertuples(), mapping.itertuples(), strict=True) if row.role != old.role
     }
-    if st.button("Apply mapping", disabled=not changes, key="apply_mapping"):
+    apply_col, download_col = st.columns([1, 2])
+    if apply_col.button("Apply mapping", disabled=not changes, key="apply_mapping"):
         try:
             with st.spinner("Normalizing again with the new roles…"):
                 workspace.set_mapping(shown, changes)
@@ -118,6 +137,10 @@ with roles_tab:
             st.rerun()
         except IcpError as err:
             st.error(f"{err} The mapping was not changed.")
+    download_col.download_button(
+        "Download the mapping (mapping.json)", mapping_json(workspace), file_name="mapping.json",
+        mime="application/json", key="download_mapping",
+        help="Every list's column roles, for `icp build --mapping mapping.json`.")
 with quality_tab:
     st.markdown(
         f"**{report.rows_read:,}** rows read from `{report.file}`"
@@ -129,12 +152,34 @@ with quality_tab:
         {
             "column": c.source, "role": c.role or "", "filled %": c.filled_pct, "distinct": c.distinct,
             "parse failures": c.parse_failures, "examples of failures": ", ".join(c.failure_examples),
-            "normalized": c.normalized,
+            "implausible": c.implausible, "examples of implausible": "; ".join(c.implausible_examples),
+            "normalized": c.normalized, "not analysed": REASONS[c.excluded] if c.excluded else "",
         }
         for c in report.columns
     ])
     st.dataframe(quality, hide_index=True, width="stretch",
                  column_config={"filled %": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")})
+    if shown in ACCOUNT_LISTS:
+        st.subheader("Duplicate accounts")
+        if report.merges:
+            st.dataframe(pd.DataFrame([
+                {"same": m.by, "shared value": m.value, "rows merged": m.rows,
+                 "row numbers": ", ".join(str(r) for r in m.row_numbers), "as written": " · ".join(m.names)}
+                for m in report.merges]), hide_index=True, width="stretch")
+            st.caption(f"The first {len(report.merges)} of the accounts that merged {report.duplicates_merged:,} "
+                       "rows. Rows with different account ids are never merged.")
+        merge = st.toggle("Merge rows of one account (same id, else same domain, else same name)",
+                          value=report.merge_duplicates, key=f"merge_{shown}_{workspace.data_version}")
+        if merge != report.merge_duplicates:
+            try:
+                with st.spinner("Normalizing again…"):
+                    workspace.set_merging(shown, merge)
+                st.rerun()
+            except IcpError as err:
+                st.error(f"{err} Nothing was changed.")
+    if report.ambiguous_rows:
+        st.warning(f"{report.ambiguous_rows:,} {shown} rows name an account that several customers share "
+                   "(the same name for accounts with different ids); they are not linked to either.")
 with preview_tab:
     st.caption("The first 100 rows as uploaded.")
     st.dataframe(workspace.frame(f"raw_{shown}", limit=100).drop(columns="_row"), width="stretch")

@@ -1,0 +1,84 @@
+"""A column mapping as a file and on the command line: what the Data page downloads as
+`mapping.json` and `icp build --mapping` / `--map LIST:COLUMN=ROLE` read back.
+
+The file is `{"customers": {"Phone": "ignore", "Name": "account_name", "Notes": null}, "deals": {...}}`:
+per list, per column as the file heads it, a role name, "attribute" (analyse it, whatever it looks
+like), "ignore" (never analyse it) or null (no role; analysed unless its content says otherwise).
+"""
+
+import json
+import re
+from pathlib import Path
+
+from icp.errors import InputFileError
+from icp.roles import ANALYSE, IGNORE, LIST_KINDS, roles_for
+from icp.workspace import Workspace
+
+Mapping = dict[str, dict[str, str | None]]
+# `icp score` reads its file as a targets list; "accounts" says the same in its own words.
+_LIST_ALIASES = {"accounts": "targets"}
+_NO_ROLE = {"none", "null", "-", ""}
+
+
+def mapping_of(workspace: Workspace) -> Mapping:
+    return {kind: report.mapping for kind, report in workspace.lists().items()}
+
+
+def mapping_json(workspace: Workspace) -> str:
+    return json.dumps(mapping_of(workspace), indent=2, ensure_ascii=False)
+
+
+def _check(kind: str, column: str, role: str | None, source: str) -> str | None:
+    if role is None or role in (ANALYSE, IGNORE):
+        return role
+    allowed = {r.name for r in roles_for(kind)}
+    if role not in allowed:
+        raise InputFileError(source, f"'{role}' (column '{column}') is not a role for a {kind} list; use one of "
+                                     f"{', '.join(sorted(allowed))}, {ANALYSE}, {IGNORE} or none.")
+    return role
+
+
+def _kind(name: str, source: str) -> str:
+    kind = _LIST_ALIASES.get(name, name)
+    if kind not in LIST_KINDS:
+        raise InputFileError(source, f"'{name}' is not a kind of list; use one of {', '.join(LIST_KINDS)}.")
+    return kind
+
+
+def read_mapping(path: str | Path) -> Mapping:
+    """A mapping.json, checked: every list a kind of list, every value a role of that list (or one
+    of the words above). The columns are checked against each file when it is read."""
+    source = str(path)
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except OSError as err:
+        raise InputFileError(source, f"cannot be read ({err.strerror or err}).") from err
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputFileError(source, f"is not valid JSON ({err}).") from err
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InputFileError(source, 'is not a mapping: expected {"customers": {"column": "role", ...}, ...}.')
+    found: Mapping = {}
+    for name, columns in data.items():
+        kind = _kind(str(name), source)
+        for column, role in columns.items():
+            if role is not None and not isinstance(role, str):
+                raise InputFileError(source, f"the role of column '{column}' must be a text or null.")
+            found.setdefault(kind, {})[str(column)] = _check(kind, str(column), role, source)
+    return found
+
+
+_MAP_ARG = re.compile(r"^([A-Za-z_]+):(.+)=([^=]*)$")
+
+
+def parse_map_args(values: list[str], base: Mapping | None = None) -> Mapping:
+    """`--map LIST:COLUMN=ROLE` values on top of a mapping file's; the last word for a column wins."""
+    found: Mapping = {kind: dict(columns) for kind, columns in (base or {}).items()}
+    for value in values:
+        match = _MAP_ARG.match(value)
+        if not match:
+            raise InputFileError("--map", f"'{value}' is not LIST:COLUMN=ROLE (e.g. customers:Sector=industry).")
+        name, column, role = match.groups()
+        kind = _kind(name, "--map")
+        role = None if role.strip().casefold() in _NO_ROLE else role.strip()
+        found.setdefault(kind, {})[column] = _check(kind, column, role, "--map")
+    return found

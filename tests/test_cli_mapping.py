@@ -1,0 +1,118 @@
+"""Fixing a column mapping on the command line: `--map LIST:COLUMN=ROLE`, `--mapping mapping.json`
+(as the Data page downloads it), and `--segment-by` with headers as the file writes them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from icp.cli import main
+from icp.mapping import mapping_json, read_mapping
+from icp.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def customers_file(folder: Path) -> Path:
+    """Customers whose outcome column no rule knows ("Umsatz" is German for revenue)."""
+    rows = []
+    for i in range(60):
+        sector = ["Fintech", "Retail", "Health"][i % 3]
+        rows.append({"Firma": f"Company {i}", "Type": ["SMB", "Enterprise"][i % 2], "Sector": sector,
+                     "Umsatz": 1000 * (3 if sector == "Fintech" else 1) + i, "Phone": f"(415) 555-{1000 + i}"})
+    path = folder / "kunden.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "icp", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_without_a_mapping_the_outcome_is_missing(tmp_path):
+    result = cli("build", "--customers", str(customers_file(tmp_path)), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_map_gives_columns_their_roles(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["build", "--customers", str(customers_file(tmp_path)), "--out", str(out),
+            "--map", "customers:Umsatz=arr", "--map", "customers:Sector=industry", "--map", "customers:Firma=account_name",
+            "--map", "customers:Phone=ignore"]
+    assert main(args) == 0, capsys.readouterr().err
+    icp = json.loads((out / "icp.json").read_text())
+    assert [c["column"] for c in icp["success"]["criteria"]] == ["arr"]
+    assert any(c["attribute"] == "industry" and c["values"] == ["Fintech"] for c in icp["criteria"])
+    assert list(pd.read_csv(out / "segments.csv").columns[:1]) == ["industry"]
+
+
+def test_the_data_pages_mapping_file_reproduces_the_workspace(tmp_path, capsys):
+    path = customers_file(tmp_path)
+    ws = Workspace.create(folder=tmp_path)
+    ws.add_list("customers", path, mapping={"Umsatz": "arr", "Sector": "industry", "Phone": "attribute"})
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(mapping_json(ws))
+    assert read_mapping(mapping)["customers"]["Phone"] == "attribute"
+    out = tmp_path / "out"
+    assert main(["build", "--customers", str(path), "--mapping", str(mapping), "--out", str(out)]) == 0
+    icp = json.loads((out / "icp.json").read_text())
+    assert [c["column"] for c in icp["success"]["criteria"]] == ["arr"]
+    # --map wins over the file: the phone numbers left out again.
+    assert main(["build", "--customers", str(path), "--mapping", str(mapping), "--map", "customers:Phone=ignore",
+                 "--out", str(tmp_path / "out2")]) == 0
+
+
+def test_segment_by_takes_headers_as_written(tmp_path, capsys):
+    path = customers_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["build", "--customers", str(path), "--map", "customers:Umsatz=arr", "--segment-by", "Type,Sector",
+                 "--out", str(out)]) == 0
+    # "Sector" is read as the industry: the header names its column whatever role it took.
+    assert list(pd.read_csv(out / "segments.csv").columns[:2]) == ["type", "industry"]
+    assert main(["build", "--customers", str(path), "--map", "customers:Umsatz=arr", "--map",
+                 "customers:Sector=none", "--segment-by", "sector", "--out", str(tmp_path / "o2")]) == 0
+    assert list(pd.read_csv(tmp_path / "o2" / "segments.csv").columns[:1]) == ["sector"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--map", "customers:Umsatz=revenue_per_moon"], "--map: 'revenue_per_moon' (column 'Umsatz') is not a role"),
+    (["--map", "customers:Nope=arr"], "kunden.csv: has no column named 'Nope'."),
+    (["--map", "Umsatz=arr"], "--map: 'Umsatz=arr' is not LIST:COLUMN=ROLE"),
+    (["--map", "leads:Umsatz=arr"], "--map: 'leads' is not a kind of list"),
+    (["--map", "deals:Amount=amount"], "--map/--mapping: no deals file was given"),
+    (["--map", "customers:Umsatz=arr", "--segment-by", "Colour"], "--segment-by: the customers have no Colour"),
+])
+def test_a_wrong_mapping_is_one_error_line(tmp_path, args, message):
+    result = cli("build", "--customers", str(customers_file(tmp_path)), "--out", str(tmp_path / "out"), *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_mapping_file_that_is_not_one_is_refused(tmp_path):
+    bad = tmp_path / "mapping.json"
+    bad.write_text('{"customers": ["Umsatz", "arr"]}')
+    result = cli("build", "--customers", str(customers_file(tmp_path)), "--mapping", str(bad),
+                 "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {bad}: is not a mapping")
+
+
+def test_score_takes_a_mapping_for_its_accounts(tmp_path, capsys):
+    path = customers_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["build", "--customers", str(path), "--map", "customers:Umsatz=arr", "--map",
+                 "customers:Sector=industry", "--out", str(out)]) == 0
+    accounts = tmp_path / "accounts.csv"
+    pd.DataFrame({"Name": ["A", "B"], "Branche": ["Fintech", "Retail"]}).to_csv(accounts, index=False)
+    scored = tmp_path / "scored.csv"
+    assert main(["score", "--icp", str(out / "icp.json"), "--accounts", str(accounts), "--out", str(scored),
+                 "--map", "accounts:Branche=industry"]) == 0
+    frame = pd.read_csv(scored).set_index("Name")
+    assert frame.loc["A", "icp_fit_score"] > frame.loc["B", "icp_fit_score"]
+    result = cli("score", "--icp", str(out / "icp.json"), "--accounts", str(accounts), "--out", str(scored),
+                 "--map", "customers:Branche=industry")
+    assert result.returncode == 2 and "icp score reads one file" in result.stderr
