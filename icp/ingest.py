@@ -532,12 +532,24 @@ def _merge_examples(con: duckdb.DuckDBPyConnection, plans: list[ColumnPlan]) -> 
     roles = {p.role for p in plans}
     shown = [f'CAST({_q(r)} AS VARCHAR)' for r in ("account_name", "domain", "account_id") if r in roles]
     label = f"coalesce({', '.join(shown)}, '')" if shown else "''"
+    # A row without an id that joined an account with one did so by its domain, else its name.
+    joined = ("""CASE WHEN count(*) FILTER (WHERE "account_id" IS NULL) = 0 THEN 'id'
+                 WHEN count(DISTINCT "domain") = 1 AND count("domain") = count(*) THEN 'domain' ELSE 'name' END"""
+              if "account_id" in roles and "domain" in roles else "NULL")
+    domain = 'any_value("domain")' if "domain" in roles else "NULL"
+    name = 'any_value("name_key")' if "account_name" in roles else "NULL"
     rows = con.execute(f"""
-        SELECT account_key, count(*), list(_row ORDER BY _row)[1:5], list({label} ORDER BY _row)[1:5]
+        SELECT account_key, count(*), list(_row ORDER BY _row)[1:5], list({label} ORDER BY _row)[1:5],
+            {joined}, {domain}, {name}
         FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated)
         GROUP BY account_key ORDER BY min(_row) LIMIT ?""", [_MERGE_EXAMPLES]).fetchall()
-    return [MergeExample(by=_MERGED_BY[key[0]], value=key[2:].split("|")[0], rows=n, row_numbers=numbers,
-                         names=names) for key, n, numbers, names in rows]
+    examples = []
+    for key, n, numbers, names, joined_by, shared_domain, shared_name in rows:
+        by = _MERGED_BY[key[0]] if key[0] != "i" or joined_by is None else joined_by
+        value = {"domain": shared_domain, "name": shared_name}.get(by) if key[0] == "i" else None
+        examples.append(MergeExample(by=by, value=value or key[2:].split("|")[0], rows=n, row_numbers=numbers,
+                                     names=names))
+    return examples
 
 
 # Where two rows named alike disagree (both filled, different), they are two companies: two "Bolt"s,

@@ -63,7 +63,8 @@ def test_different_ids_are_never_one_account_and_one_id_always_is(ws):
 def test_the_panel_lists_merges_with_examples(ws):
     report = ws.report("customers")
     assert [(m.by, m.rows, m.row_numbers) for m in report.merges] == [
-        ("id", 2, [3, 4]), ("domain", 2, [5, 6]), ("id", 2, [7, 8])]
+        ("id", 2, [3, 4]), ("domain", 2, [5, 6]), ("name", 2, [7, 8])]
+    assert (report.merges[2].value, report.merges[1].value) == ("delta", "gamma.com")
     assert report.merges[0].names == ["Beta", "Beta Corp"] and report.merges[0].value == "001Ec00000BetaAAA"
     note = next(n for n in report.notes if "duplicate rows merged" in n)
     assert "3 duplicate rows" in note and "Beta + Beta Corp (rows 3, 4, same id)" in note

@@ -168,6 +168,9 @@ with quality_tab:
                 for m in report.merges]), hide_index=True, width="stretch")
             st.caption(f"The first {len(report.merges)} of the accounts that merged {report.duplicates_merged:,} "
                        "rows. Rows with different account ids are never merged.")
+        elif report.merge_duplicates:
+            st.caption("No two rows were taken for one account. Rows with different account ids are never "
+                       "merged, nor rows named alike that differ in country, state, city or industry.")
         merge = st.toggle("Merge rows of one account (same id, else same domain, else same name)",
                           value=report.merge_duplicates, key=f"merge_{shown}_{workspace.data_version}")
         if merge != report.merge_duplicates:

@@ -27,6 +27,9 @@ def test_a_newcomer_walks_every_step_of_the_demo_and_downloads_the_one_pager(ser
         if title != "Start":
             open_page(page, title)
         assert page.get_by_test_id("stException").count() == 0, title
+        # Grids and charts are loaded after the rerun ends, grey placeholders until then.
+        page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=60_000)
+        page.wait_for_timeout(500)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name="Download the one-pager (PDF)").click()
