@@ -4,14 +4,19 @@ Each function opens the workspace, builds the scored-customer SQL from the succe
 hands it to the engine module that does the work (patterns, segments, clusters).
 """
 
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from icp import clusters, patterns, segments
 from icp.attributes import Attribute, customer_attributes
 from icp.errors import AnalysisError
 from icp.links import CUSTOMER_VIEW
+from icp.normalize import quote_ident
 from icp.success import SuccessSettings, scored_customers_sql
 from icp.workspace import Workspace
 
@@ -25,6 +30,9 @@ SIDES: dict[str, tuple[str, str, str]] = {
              "accounts with only lost deals"),
 }
 _DERIVED_BANDS = {"size_band": "employees", "revenue_band": "revenue"}
+# The relation holding the account keys a comparison is restricted to: registered on the connection
+# for the one comparison, so the keys are data DuckDB reads, never text in the query.
+ACCOUNTS_RELATION = "_icp_accounts"
 
 
 def analysis_source(settings: SuccessSettings) -> str:
@@ -57,13 +65,56 @@ def available_sides(workspace: Workspace) -> list[str]:
     return sides
 
 
-def find_patterns(workspace: Workspace, settings: SuccessSettings, side: str = "best") -> patterns.PatternReport:
+def restricted_source(source_sql: str, relation: str = ACCOUNTS_RELATION) -> str:
+    """The rows of `source_sql` whose account_key is one of the keys in `relation` (a registered
+    table or a temp table with an account_key VARCHAR column)."""
+    return (f"SELECT * FROM ({source_sql}) AS _all WHERE CAST(account_key AS VARCHAR) IN "
+            f"(SELECT account_key FROM {quote_ident(relation)})")
+
+
+@contextmanager
+def registered_keys(con: duckdb.DuckDBPyConnection, keys: Collection[str],
+                    relation: str = ACCOUNTS_RELATION) -> Iterator[str]:
+    """The account keys as a relation of this connection (account_key VARCHAR), for as long as the block runs."""
+    table = pa.table({"account_key": pa.array(sorted({str(k) for k in keys}), pa.string())})
+    # DuckDB refuses to register while a result read with fetchone() is still open on the
+    # connection; a finished query closes it.
+    con.execute("SELECT 1").fetchall()
+    con.register(relation, table)
+    try:
+        yield relation
+    finally:
+        con.unregister(relation)
+
+
+def compare_side(con: duckdb.DuckDBPyConnection, source_sql: str, side: str, attributes: list[Attribute],
+                 accounts: Collection[str] | None = None) -> patterns.PatternReport:
+    """The pattern report of one side over the rows of `source_sql` (scored customers, as
+    `analysis_source` gives them), restricted to the customers whose account_key is in `accounts`
+    when given. The labels (best, churned, lowest-value) are those of the source, so a subset is
+    compared with the labels the whole data gave it."""
     if side not in SIDES:
         raise AnalysisError(f"'{side}' is not a comparison; use one of {', '.join(SIDES)}.")
     _, label_sql, group_name = SIDES[side]
-    with workspace.connect() as con:
-        return patterns.compare(con, analysis_source(settings), label_sql, pattern_attributes(workspace),
+    if accounts is None:
+        return patterns.compare(con, source_sql, label_sql, attributes, group_name=group_name)
+    with registered_keys(con, accounts) as relation:
+        return patterns.compare(con, restricted_source(source_sql, relation), label_sql, attributes,
                                 group_name=group_name)
+
+
+def find_patterns(workspace: Workspace, settings: SuccessSettings, side: str = "best", *,
+                  accounts: Collection[str] | None = None) -> patterns.PatternReport:
+    """Every attribute value of the customers tested for one side against the rest.
+
+    `accounts`: only the customers with these account keys take part (a cross-validation fold's
+    training customers); their labels are still those of all customers (the best share is of the
+    whole list). None: every customer.
+    """
+    if side not in SIDES:
+        raise AnalysisError(f"'{side}' is not a comparison; use one of {', '.join(SIDES)}.")
+    with workspace.connect() as con:
+        return compare_side(con, analysis_source(settings), side, pattern_attributes(workspace), accounts)
 
 
 def findings_frame(report: patterns.PatternReport) -> pd.DataFrame:

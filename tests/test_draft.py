@@ -103,8 +103,11 @@ def test_numbers_use_the_best_range_not_its_bands():
     # Without a best range, the strongest qualifying band stands in.
     [single] = on(draft([band(501, 1001, 20, 10, "moderate"), band(51, 201, 40, 60)]), "employees")
     assert (single.low, single.high, single.role) == (51, 201, "nice")
-    # A best range without the evidence is not replaced by one of its bands.
-    assert not draft([band(51, 201, 40, 60), band(51, 501, 50, 100, "weak", best_range=True)]).criteria
+    # A best range without the evidence leaves its bands in play: each band is a test of its own.
+    [band_alone] = on(draft([band(51, 201, 40, 60), band(51, 501, 50, 100, "weak", best_range=True)]), "employees")
+    assert (band_alone.low, band_alone.high) == (51, 201)
+    # A weak band stays out either way.
+    assert not draft([band(51, 201, 40, 60, "weak"), band(51, 501, 50, 100, "weak", best_range=True)]).criteria
 
 
 def test_list_items_and_flags():
