@@ -85,7 +85,7 @@ def score(frame: pd.DataFrame, icp: ICP, key: str = "account_key") -> pd.DataFra
         total = sum(c.weight for c, _ in counted)
         fit = _round1(100 * _won(counted) / total)
     else:
-        fit = np.full(len(frame), 100.0)
+        fit = np.zeros(len(frame))  # no must or nice criterion: no ICP yet, nothing is a fit
     disqualified = np.zeros(len(frame), dtype=bool)
     for c, p in tested:
         if c.role == "disqualify":
@@ -105,8 +105,9 @@ def score(frame: pd.DataFrame, icp: ICP, key: str = "account_key") -> pd.DataFra
         first[ranked.index[: rules.capacity].to_numpy()] = True
     else:
         first = fit >= float(rules.tier1)
+    # A tier ranks SAM accounts: outside SAM (a must missed or unknown, or disqualified), not a fit.
     tier = np.select(
-        [fit <= 0, in_sam & first, fit >= float(rules.tier2), fit >= float(rules.tier3)],
+        [(fit <= 0) | ~in_sam, first, fit >= float(rules.tier2), fit >= float(rules.tier3)],
         ["Not a fit", "Tier 1", "Tier 2", "Tier 3"], NOT_A_FIT)
     return pd.DataFrame({"icp_fit_score": fit, "icp_tier": tier, "icp_in_sam": in_sam}, index=frame.index)
 

@@ -125,6 +125,6 @@ def tier_bars(counts: pd.DataFrame) -> alt.Chart:
         x=alt.X("tier:N", sort=list(counts["tier"]), title=None),
         y=alt.Y("accounts:Q", title="accounts"),
         color=alt.Color("tier:N", sort=list(counts["tier"]), legend=None,
-                        scale=alt.Scale(range=["#1d4ed8", "#60a5fa", "#bfdbfe", "#e5e7eb"])),
+                        scale=alt.Scale(range=["#1d4ed8", "#60a5fa", "#bfdbfe", "#e5e7eb", "#fde68a"])),
         tooltip=["tier:N", alt.Tooltip("accounts:Q", format=",")],
     ).properties(height=220)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from icp.carry import carried, resolve, warnings
 from icp.errors import IcpError
 from icp.links import CUSTOMER_VIEW
 from icp.model import ICP, Criterion, TierRules, describe
@@ -37,7 +38,7 @@ FALLBACK_WIN_RATE = 0.2
 _UNKNOWN = "(unknown)"
 _NO_MARKET = ("There is no universe list to size the market from. Upload one on the Data page "
               "(every company in your market), or type in the TAM and SAM account counts.")
-SCORE_COLUMNS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
+SCORE_COLUMNS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons")
 _SEGMENT_COLUMNS = ["tam_accounts", "sam_accounts", "som_accounts", "sam_value"]
 # What the memo may hold: at 10M accounts a criterion's passes take 10 MB.
 _MEMO_BYTES = 256 * 2**20
@@ -65,6 +66,9 @@ class MarketSize(_Frozen):
     acv: float | None
     win_rate: float
     currency_note: str
+    # What the figures rest on that may not hold: a criterion no universe column holds, one linked
+    # by a guess, one known for few accounts, a suspected unit; small samples.
+    warnings: tuple[str, ...] = ()
 
 
 # -- reading the workspace -------------------------------------------------------------------------
@@ -281,6 +285,20 @@ def _passed(con: duckdb.DuckDBPyConnection, here: tuple, table: str, criterion: 
     return MEMO.get((here, "passes", table, _predicate(criterion)), scan)
 
 
+def _known(con: duckdb.DuckDBPyConnection, here: tuple, table: str, column: str, rows: int,
+           present: dict[str, str]) -> np.ndarray:
+    """Whether each account of `table` (by rowid) has a value in `column`."""
+    if column not in present:
+        return np.zeros(rows, dtype=bool)
+
+    def scan() -> np.ndarray:
+        found = con.execute(f"SELECT rowid AS r, {_q(column)} IS NOT NULL AS k FROM {_q(table)}").fetchnumpy()
+        known = np.zeros(rows, dtype=bool)
+        known[found["r"]] = found["k"]
+        return known
+    return MEMO.get((here, "known", table, column), scan)
+
+
 def _not_customers_mask(con: duckdb.DuckDBPyConnection, here: tuple, customers: str, rows: int) -> np.ndarray:
     """Universe accounts (by rowid) that match no customer by account key, domain or normalized
     name: the accounts `targets` scores when there is no targets list."""
@@ -300,9 +318,10 @@ def _not_customers_mask(con: duckdb.DuckDBPyConnection, here: tuple, customers: 
 class Combinations(NamedTuple):
     """The accounts of a list table by the combination of criteria they pass (see `combinations`)."""
 
-    codes: np.ndarray  # every account's combination (bit i: criterion i passed), by rowid
+    codes: np.ndarray  # every account's combination (bit i: criterion i passed; then a bit per must: known)
     kept: np.ndarray | None  # the accounts counted, by rowid (None: all of them)
-    scored: pd.DataFrame  # each combination that occurs: code, n (accounts), icp_fit_score, icp_tier, icp_in_sam
+    # each combination that occurs: code, n (accounts), icp_fit_score, icp_tier, icp_in_sam, icp_insufficient
+    scored: pd.DataFrame
 
 
 def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
@@ -318,20 +337,28 @@ def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
     """
     columns_read(icp)  # the same error as scoring, for criteria reading one column as two types
     here = stamp(con)
-    if here is None or icp.tiers.mode != "thresholds" or len(icp.criteria) > 62:
+    if here is None or icp.tiers.mode != "thresholds" or len(icp.criteria) + len(icp.musts) > 62:
         return None
     rows = _table_rows(con, here, table)
     if rows is None:
         return None
-    tests = tuple(_predicate(c) for c in icp.criteria)
+    tests = tuple(_predicate(c) for c in icp.criteria) + tuple(("known", c.attribute) for c in icp.musts)
+
+    # A bit per criterion (passed), then one per must (its value known): what tier, SAM and
+    # "insufficient data" read.
+    musts = [i for i, c in enumerate(icp.criteria) if c.role == "must"]
+    bits = len(icp.criteria) + len(musts)
 
     def combine() -> np.ndarray:
         present = columns_of(con, table)
-        # The smallest unsigned type with a bit per criterion: one byte per account for up to 8.
-        width = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= len(icp.criteria))
+        # The smallest unsigned type with a bit each: one byte per account for up to 8.
+        width = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= bits)
         codes = np.zeros(rows, dtype=width)
         for i, criterion in enumerate(icp.criteria):
             codes |= _passed(con, here, table, criterion, rows, present).astype(width) << width(i)
+        for j, i in enumerate(musts):
+            known = _known(con, here, table, icp.criteria[i].attribute, rows, present)
+            codes |= known.astype(width) << width(len(icp.criteria) + j)
         return codes
 
     codes = MEMO.get((here, "codes", table, tests), combine)
@@ -339,7 +366,7 @@ def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
 
     def histogram() -> tuple[np.ndarray, np.ndarray]:
         counted = codes if kept is None else codes[kept]
-        if len(icp.criteria) <= _DENSE_CRITERIA:
+        if bits <= _DENSE_CRITERIA:
             dense = np.bincount(counted, minlength=1)
             found = np.flatnonzero(dense)
             return found, dense[found]
@@ -350,12 +377,14 @@ def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
     found, counts = MEMO.get((here, "histogram", table, not_customers_of, tests), histogram)
     found = found.astype(np.uint64)
     frame = pd.DataFrame({f"p{i}": (found >> np.uint64(i)) & np.uint64(1) == 1 for i in range(len(icp.criteria))})
+    for j, i in enumerate(musts):
+        frame[f"k{i}"] = (found >> np.uint64(len(icp.criteria) + j)) & np.uint64(1) == 1
     frame["code"] = found.astype(np.int64)
     frame["n"] = counts.astype(np.int64)
     name = "_icp_combinations"  # a relation of this connection alone: the same query text every time
     con.register(name, frame)
     try:
-        scored_ = con.execute(f"SELECT code, n, icp_fit_score, icp_tier, icp_in_sam "
+        scored_ = con.execute(f"SELECT code, n, icp_fit_score, icp_tier, icp_in_sam, icp_insufficient "
                               f"FROM ({combinations_sql(icp, name)})").df()
     finally:
         con.unregister(name)
@@ -363,22 +392,26 @@ def combinations(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
 
 
 def tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, *,
-          not_customers_of: str | None = None) -> dict[tuple[str, bool], int] | None:
-    """Accounts per (tier, in SAM), as scoring each account would count them (see `combinations`)."""
+          not_customers_of: str | None = None) -> dict[tuple[str, bool, bool], int] | None:
+    """Accounts per (tier, in SAM, insufficient data), as scoring each account would count them
+    (see `combinations`)."""
     found = combinations(con, icp, table, not_customers_of=not_customers_of)
     return None if found is None else counted(found)
 
 
-def counted(found: Combinations) -> dict[tuple[str, bool], int]:
-    """Accounts per (tier, in SAM) of some combinations."""
-    counts: dict[tuple[str, bool], int] = {}
-    for tier, in_sam, n in zip(found.scored["icp_tier"], found.scored["icp_in_sam"], found.scored["n"], strict=True):
-        key = (str(tier), bool(in_sam))
+def counted(found: Combinations) -> dict[tuple[str, bool, bool], int]:
+    """Accounts per (tier, in SAM, insufficient data) of some combinations."""
+    counts: dict[tuple[str, bool, bool], int] = {}
+    frame = found.scored
+    for tier, in_sam, short, n in zip(frame["icp_tier"], frame["icp_in_sam"], frame["icp_insufficient"], frame["n"],
+                                      strict=True):
+        key = (str(tier), bool(in_sam), bool(short))
         counts[key] = counts.get(key, 0) + int(n)
     return counts
 
 
-def sam_tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str, **kwargs) -> dict[tuple[str, bool], int] | None:
+def sam_tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str,
+              **kwargs) -> dict[tuple[str, bool, bool], int] | None:
     """`tally` whatever the tier mode, for callers that only read SAM (which tiers do not change)."""
     if icp.tiers.mode != "thresholds":
         icp = icp.model_copy(update={"tiers": TierRules()})
@@ -445,25 +478,26 @@ def _win_rate(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float, str]:
 
 def _sam_rules(icp: ICP) -> tuple:
     """What decides which accounts are in SAM: the must and disqualify criteria's tests."""
-    return tuple((c.role, _predicate(c)) for c in icp.criteria if c.role != "nice")
+    return (tuple((c.role, _predicate(c)) for c in icp.criteria if c.role != "nice"), icp.carry)
 
 
-def _acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str]:
-    """The ACV and where it comes from: typed in, else the mean value of the best customers inside
-    the ICP (in SAM), else of all best customers; None when there is no money measure."""
+def _acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str, int | None]:
+    """The ACV, where it comes from and how many best customers it is the mean of: typed in (None
+    of them), else the mean value of the best customers inside the ICP (in SAM), else of all best
+    customers; None when there is no money measure."""
     if icp.market.acv is not None:
-        return icp.market.acv, f"{icp.market.acv:,.2f}, as set in the assumptions"
+        return icp.market.acv, f"{icp.market.acv:,.2f}, as set in the assumptions", None
     # Only SAM and the success settings matter: remembered, a tier or weight slider costs nothing here.
     return remembered(con, ("acv", icp.success, _sam_rules(icp)), lambda: _measured_acv(con, icp))
 
 
-def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str]:
+def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str, int | None]:
     value = icp.success.value_column
     view = columns_of(con, CUSTOMER_VIEW)
     if not view:
-        return None, "none: there are no customers to take it from"
+        return None, "none: there are no customers to take it from", None
     if value is None or value not in view:
-        return None, "none: the customers have no money column (ARR, ACV, ...) to take it from"
+        return None, "none: the customers have no money column (ARR, ACV, ...) to take it from", None
     label = _value_label(icp)
     v = f"CAST({_q(value)} AS DOUBLE)"
     in_icp, n_in, overall, n_all = con.execute(f"""
@@ -471,11 +505,11 @@ def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | Non
                avg({v}) FILTER (WHERE is_best), count({v}) FILTER (WHERE is_best)
         FROM ({customers_sql(con, icp)})""").fetchone()
     if n_in:
-        return in_icp, f"{in_icp:,.2f}, the mean {label} of the {n_in:,} best customers inside the ICP"
+        return in_icp, f"{in_icp:,.2f}, the mean {label} of the {n_in:,} best customers inside the ICP", n_in
     if n_all:
         return overall, (f"{overall:,.2f}, the mean {label} of all {n_all:,} best customers "
-                         "(none of them is inside the ICP)")
-    return None, f"none: no best customer has a {label} value"
+                         "(none of them is inside the ICP)"), n_all
+    return None, f"none: no best customer has a {label} value", None
 
 
 def _value_label(icp: ICP) -> str:
@@ -493,12 +527,13 @@ def _sam_words(icp: ICP) -> str:
 
 def _tam_sam(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int]:
     """Accounts in the universe, and those of them in SAM."""
+    icp = carried(con, icp, _q("universe"), "universe")
     counts = sam_tally(con, icp, "universe")
     if counts is None:
         return con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE icp_in_sam) FROM ({scored(con, icp, rows_of('universe'))})"
         ).fetchall()[0]
-    return sum(counts.values()), sum(n for (_, in_sam), n in counts.items() if in_sam)
+    return sum(counts.values()), sum(n for (_, in_sam, _), n in counts.items() if in_sam)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int, bool, dict[str, str]]:
@@ -527,13 +562,50 @@ def _money(accounts: float, acv: float | None) -> float | None:
     return None if acv is None else accounts * acv
 
 
+# Below this many deals or best customers, a measured win rate or ACV is a direction, not a figure.
+DIRECTIONAL_BELOW = 30
+
+
+def no_icp_yet(icp: ICP) -> str | None:
+    """Why there is no ICP to size a market or tier accounts with, or None when there is one: with
+    no must or nice criterion, every account would score 100 and SAM would be the whole market."""
+    if any(c.role != "disqualify" and c.weight > 0 for c in icp.criteria):
+        return None
+    if not icp.criteria:
+        return ("No ICP yet: it has no criteria (nothing separated the best customers from the rest "
+                "beyond chance, or every criterion was removed). Add criteria on the ICP page.")
+    return ("No ICP yet: it has only disqualifiers, so every other account would be a perfect fit. "
+            "Add a must or nice criterion on the ICP page.")
+
+
+def _warnings(con: duckdb.DuckDBPyConnection, icp: ICP, won_lost: tuple[int, int] | None,
+              best_in_acv: int | None) -> tuple[str, ...]:
+    """What the market figures rest on that may not hold: the ICP's criteria in the universe (a
+    criterion no column holds, a link found by a guess, low coverage, a suspected unit), and a win
+    rate or ACV measured on few deals or customers."""
+    found: list[str] = []
+    if columns_of(con, "universe"):
+        key = ("carry", tuple((c.role, _predicate(c), c.label) for c in icp.criteria), icp.carry)
+        found += remembered(con, key, lambda: warnings(resolve(con, icp, _q("universe"), "universe", measure=True)))
+    if won_lost is not None and sum(won_lost) < DIRECTIONAL_BELOW:
+        found.append(f"The win rate rests on {sum(won_lost):,} closed deals: directional.")
+    if best_in_acv is not None and best_in_acv < DIRECTIONAL_BELOW:
+        found.append(f"The ACV rests on {best_in_acv:,} best customers: directional.")
+    return tuple(found)
+
+
 def market_size(workspace: Workspace, icp: ICP) -> MarketSize:
     """TAM, SAM and SOM in accounts and money, with every assumption in words and numbers."""
     m = icp.market
+    empty = no_icp_yet(icp)
+    if empty is not None:
+        raise IcpError(empty)
     with workspace.connect() as con:
         tam, sam, typed_in, words = _counts(con, icp)
         win_rate, win_words = _win_rate(con, icp)
-        acv, acv_words = _acv(con, icp)
+        acv, acv_words, best_in_acv = _acv(con, icp)
+        won_lost = _closed_deals(con) if icp.market.win_rate is None else None
+        cautions = _warnings(con, icp, won_lost, best_in_acv)
     som_exact = sam * m.reachable_share * win_rate
     som = _round_half_up(som_exact)
     if acv is None:
@@ -562,6 +634,7 @@ def market_size(workspace: Workspace, icp: ICP) -> MarketSize:
         sam=MarketFigure(accounts=sam, value=_money(sam, acv)),
         som=MarketFigure(accounts=som, value=_money(som_exact, acv)),
         assumptions=assumptions, typed_in=typed_in, acv=acv, win_rate=win_rate, currency_note=currency,
+        warnings=cautions,
     )
 
 
@@ -570,7 +643,7 @@ def market_json(size: MarketSize) -> dict:
     figure = {"tam": size.tam, "sam": size.sam, "som": size.som}
     return {
         **{key: {"accounts": f.accounts, "value": f.value} for key, f in figure.items()},
-        "assumptions": dict(size.assumptions),
+        "assumptions": {**size.assumptions, "warnings": list(size.warnings)},
     }
 
 
@@ -611,11 +684,13 @@ def market_by_segment(workspace: Workspace, icp: ICP, dimensions: list[str]) -> 
     with workspace.connect() as con:
         _check_dimensions(dimensions, columns_of(con, "universe"))
         win_rate, _ = _win_rate(con, icp)
-        acv, _ = _acv(con, icp)
+        acv, _, _ = _acv(con, icp)
+        rules = _sam_rules(icp)
+        icp = carried(con, icp, _q("universe"), "universe")
         picks = ", ".join(f"coalesce(nullif(CAST({_q(d)} AS VARCHAR), ''), $unknown) AS {_q(d)}" for d in dimensions)
         dims = ", ".join(_q(d) for d in dimensions)
         # Remembered by what decides SAM: the Market page asks again on every rerun of its sliders.
-        counted = remembered(con, ("segments", _sam_rules(icp), tuple(dimensions)), lambda: con.execute(f"""
+        counted = remembered(con, ("segments", rules, tuple(dimensions)), lambda: con.execute(f"""
             SELECT {picks}, count(*) AS tam_accounts, count(*) FILTER (WHERE icp_in_sam) AS sam_accounts
             FROM ({scored(con, icp, rows_of('universe'))})
             GROUP BY ALL ORDER BY sam_accounts DESC, tam_accounts DESC, {dims}""", {"unknown": _UNKNOWN}).df())

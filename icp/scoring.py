@@ -9,13 +9,16 @@ What an account passes (each criterion on one column of the accounts):
   - `flag`: value = flag.
 - Fit score (DOUBLE, 0-100, rounded to 1 decimal) = 100 x the weight of the passed `must` and
   `nice` criteria / the weight of all `must` and `nice` criteria (weight 0 counts for nothing);
-  100 when no `must` or `nice` criterion has a weight; 0 when any `disqualify` criterion passes.
+  0 when no `must` or `nice` criterion has a weight (no ICP yet: nothing is a fit); 0 when any
+  `disqualify` criterion passes.
 - `icp_in_sam`: every `must` passes and no `disqualify` passes. This is what defines SAM.
-- Tier: a score of 0 (disqualified, or nothing met) is 'Not a fit'. 'Tier 1' is inside SAM only:
-  in thresholds mode an account in SAM scoring >= tier1; in capacity mode the first
-  `tiers.capacity` accounts of SAM by (score DESC, key ASC). Every other account is 'Tier 2' at
-  >= tier2, 'Tier 3' at >= tier3, else 'Not a fit': missing a must caps an account at Tier 2. Capacity mode therefore
+- Tier: a tier ranks SAM accounts. Outside SAM (a must missed or not known, or a disqualifier
+  passed) and at a score of 0 an account is 'Not a fit'. In SAM: 'Tier 1' in thresholds mode at
+  >= tier1, in capacity mode the first `tiers.capacity` accounts of SAM by (score DESC, key ASC);
+  then 'Tier 2' at >= tier2, 'Tier 3' at >= tier3, else 'Not a fit'. Capacity mode therefore
   needs a key column with one distinct value per account (`account_key`), or ties are arbitrary.
+- `icp_insufficient` (inside the app): not a fit only for want of data: no disqualifier passes, no
+  must is known to fail, and a must's value is unknown. Counted apart from 'Not a fit'.
 - `icp_reasons`: `met: ... | missed: ... | disqualified: ...`, each criterion in the words of
   `icp.model.describe`, empty parts left out; a missed criterion whose value is missing reads
   `Label (unknown)`.
@@ -53,7 +56,7 @@ DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 for _dialect in DIALECTS:
     Dialect.get_or_raise(_dialect)
 _EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql reads in capacity mode
-_OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons")
+_OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons")
 _TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
 _ALIAS = "s"
 _ITEM = "item"  # lambda / UNNEST variable of the list predicate; quoted, so it never clashes with keywords
@@ -153,16 +156,19 @@ def spellings_sql(criterion: Criterion) -> str:
 @functools.lru_cache(maxsize=256)
 def _combinations_sql(criteria: tuple[Criterion, ...], tiers: TierRules, table: str) -> str:
     passes = [(c, exp.column(f"p{i}", table=_ALIAS, quoted=True)) for i, c in enumerate(criteria)]
+    knowns = [exp.column(f"k{i}", table=_ALIAS, quoted=True) if c.role == "must" else None
+              for i, c in enumerate(criteria)]
     query = _query(criteria, tiers, _source(table), key=None, capacity_key=None, in_sam=True, reasons=False,
-                   dialect="duckdb", passes=passes)
+                   dialect="duckdb", passes=passes, knowns=knowns)
     query.set("order", None)
     return query.sql(dialect="duckdb")
 
 
 def combinations_sql(icp: ICP, table: str) -> str:
-    """SELECT every row of `table` with its icp_fit_score, icp_tier and icp_in_sam, where `table`
-    holds combinations of passed criteria instead of accounts: boolean columns p0, p1, ... (whether
-    criterion i passed) and anything else (how many accounts share the combination, ...).
+    """SELECT every row of `table` with its icp_fit_score, icp_tier, icp_in_sam and
+    icp_insufficient, where `table` holds combinations of passed criteria instead of accounts:
+    boolean columns p0, p1, ... (whether criterion i passed), k<i> for each must criterion i
+    (whether its value is known) and anything else (how many accounts share the combination, ...).
 
     The score, tier and SAM flag of a combination come from the very expressions `score_sql`
     applies to an account, so counting accounts by combination counts what scoring each account
@@ -206,7 +212,8 @@ def score_frame(con, icp: ICP, source: str, key: str = "account_key") -> pd.Data
 
 def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expression, *, key: str | None,
            capacity_key: str | None, in_sam: bool, reasons: bool, dialect: str,
-           passes: list[tuple[Criterion, exp.Expression]] | None = None, hidden: tuple[str, ...] = ()) -> exp.Select:
+           passes: list[tuple[Criterion, exp.Expression]] | None = None, hidden: tuple[str, ...] = (),
+           knowns: list[exp.Expression | None] | None = None) -> exp.Select:
     # Two levels, so that the outer `s.*` is exactly the input columns plus the score, and the
     # tier, SAM flag and reasons can follow it in the order of the targets.csv contract without
     # any helper column that would need a dialect-specific `* EXCLUDE` to drop (only DuckDB's own
@@ -218,6 +225,9 @@ def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expres
     outputs = [_star(hidden), exp.alias_(_tier(tiers, sam, capacity_key), "icp_tier", quoted=True)]
     if in_sam:
         outputs.append(exp.alias_(sam, "icp_in_sam", quoted=True))
+        if knowns is None:
+            knowns = [exp.not_(_col(c.attribute).is_(exp.null())) if c.role == "must" else None for c, _ in passes]
+        outputs.append(exp.alias_(_insufficient(passes, knowns), "icp_insufficient", quoted=True))
     if reasons:
         # Where the test of each criterion is a column (DuckDB), the reasons are looked up by
         # which criteria passed, out of a list of every possible text, instead of pieced together
@@ -307,7 +317,8 @@ def _contains(column: exp.Column, values: tuple[str, ...], dialect: str) -> exp.
 
 def _score(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
     counted = [(c, p) for c, p in passes if c.role != "disqualify" and c.weight > 0]
-    score: exp.Expression = exp.Literal.number(100)
+    # No must or nice criterion with a weight: no ICP yet, and no account is a fit.
+    score: exp.Expression = exp.Literal.number(0)
     if counted:
         won = _sum([exp.Case(ifs=[exp.If(this=p.copy(), true=_number(c.weight))], default=exp.Literal.number(0))
                     for c, p in counted])
@@ -326,12 +337,28 @@ def _in_sam(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
     return exp.and_(*tests) if tests else exp.true()
 
 
+def _insufficient(passes: list[tuple[Criterion, exp.Expression]],
+                  knowns: list[exp.Expression | None]) -> exp.Expression:
+    """Not a fit for want of data: no disqualifier applies and no must is known to fail, but a must's
+    value is unknown. Such accounts are 'Not a fit' (a tier ranks SAM accounts), counted apart."""
+    musts = [(p, k) for (c, p), k in zip(passes, knowns, strict=True) if c.role == "must"]
+    if not musts:
+        return exp.false()
+    tests = [exp.not_(p.copy()) for c, p in passes if c.role == "disqualify"]
+    tests += [exp.or_(p.copy(), exp.not_(k.copy())) for p, k in musts]
+    tests.append(exp.or_(*(exp.not_(k.copy()) for _, k in musts)))
+    return exp.and_(*tests)
+
+
 def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None) -> exp.Expression:
     """The tier CASE; `capacity_key` is read only in capacity mode, where callers always give one."""
     score = _col("icp_fit_score")
-    # A disqualified account (or one meeting nothing) scores 0 and is never tiered, whatever Tier 3 is.
+    # A disqualified account (or one meeting nothing) scores 0 and is never tiered, whatever Tier 3 is;
+    # nor is one outside SAM (a must missed, or not known): a tier ranks the accounts the ICP is for.
     ifs = [exp.If(this=exp.LTE(this=score.copy(), expression=exp.Literal.number(0)),
                   true=exp.Literal.string("Not a fit"))]
+    if not isinstance(sam, exp.Boolean):
+        ifs.append(exp.If(this=exp.not_(sam.copy()), true=exp.Literal.string("Not a fit")))
     if rules.mode == "capacity":
         # Partitioned by SAM membership, so the numbering counts only accounts in SAM; a constant
         # partition is left out because BigQuery refuses to partition by a constant.
@@ -342,8 +369,7 @@ def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None) -> ex
         first = exp.LTE(this=window, expression=exp.Literal.number(rules.capacity))
     else:
         first = exp.GTE(this=score.copy(), expression=exp.Literal.number(rules.tier1))
-    # Tier 1 is inside SAM; an account that misses a must is at best Tier 2, a near fit.
-    ifs.append(exp.If(this=exp.and_(sam.copy(), first), true=exp.Literal.string("Tier 1")))
+    ifs.append(exp.If(this=first, true=exp.Literal.string("Tier 1")))
     ifs += [_at_least(score, rules.tier2, "Tier 2"), _at_least(score, rules.tier3, "Tier 3")]
     return exp.Case(ifs=ifs, default=exp.Literal.string("Not a fit"))
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from icp.carry import carried
 from icp.errors import IcpError
 from icp.ingest import merged_rows_table
 from icp.links import CUSTOMER_VIEW
@@ -28,6 +29,7 @@ from icp.market import (
     combinations,
     counted,
     customers_sql,
+    no_icp_yet,
     query_columns,
     remembered,
     rows_of,
@@ -124,6 +126,11 @@ def target_source(workspace: Workspace) -> tuple[str, str]:
 
 # -- tiers and pages ---------------------------------------------------------------------------------
 
+def _carried(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> ICP:
+    """The ICP reading the target list's own columns, in its units (icp.carry)."""
+    return carried(con, icp, _q(source.relation), source.kind)
+
+
 def _combinations(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> Combinations | None:
     """The target accounts by the combination of criteria they pass (market.combinations); None
     when they cannot be had that way (capacity mode, customers rolled up from orders, ...)."""
@@ -173,20 +180,33 @@ def _page_by_score(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, ti
     return pa.table({"r": pa.array(rowids, pa.int64())}), total
 
 
+# Not a fit for want of data is counted apart from not a fit (its tier in targets.csv is 'Not a fit').
+INSUFFICIENT = "Insufficient data"
+TIER_ROWS = (*TIERS, INSUFFICIENT)
+
+
 def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
-    """tier, accounts, share: all four tiers, in order, zero where none."""
+    """tier, accounts, share: the four tiers and "Insufficient data" (accounts that are not a fit
+    only because a must criterion's value is unknown, left out of "Not a fit"), in order, zero
+    where none."""
+    empty = no_icp_yet(icp)
+    if empty is not None:
+        raise IcpError(empty)
     with workspace.connect() as con:
         source = _source(con)
+        icp = _carried(con, icp, source)
         found = _combinations(con, icp, source)
         if found is None:
-            counts = dict(con.execute(
-                f"SELECT icp_tier, count(*) FROM ({scored(con, icp, source.sql)}) GROUP BY 1"
-            ).fetchall())
+            rows = con.execute(
+                f"SELECT icp_tier, icp_insufficient, count(*) FROM ({scored(con, icp, source.sql)}) GROUP BY ALL"
+            ).fetchall()
         else:
-            counts = {}
-            for (tier, _), n in counted(found).items():
-                counts[tier] = counts.get(tier, 0) + n
-    frame = pd.DataFrame({"tier": list(TIERS), "accounts": [int(counts.get(t, 0)) for t in TIERS]})
+            rows = [(tier, short, n) for (tier, _, short), n in counted(found).items()]
+    counts: dict[str, int] = {}
+    for tier, short, n in rows:
+        row = INSUFFICIENT if short else tier
+        counts[row] = counts.get(row, 0) + int(n)
+    frame = pd.DataFrame({"tier": list(TIER_ROWS), "accounts": [int(counts.get(t, 0)) for t in TIER_ROWS]})
     total = frame["accounts"].sum()
     frame["share"] = frame["accounts"] / total if total else 0.0
     return frame
@@ -237,6 +257,7 @@ def targets_page(
         raise IcpError("A page starts at row 0 or later and shows at least one row.")
     with workspace.connect() as con:
         source = _source(con)
+        icp = _carried(con, icp, source)
         source_columns = query_columns(con, source.sql)
         columns = _page_columns(source_columns, icp)
         sortable = [c for c in columns if c != "icp_reasons"]
@@ -331,6 +352,7 @@ def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str, bool]]:
 
 def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
                 raw_columns: dict[str, str]) -> str:
+    icp = _carried(con, icp, source)
     picks = ", ".join(f"{_neutralized(expr) if neutral else expr} AS {_q(name)}"
                       for name, expr, neutral in _export_picks(raw_columns))
     rows, account_row = _uploaded_rows(con, source, raw)
@@ -367,6 +389,7 @@ def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
     The `safe` columns of `raw` hold no cell that starts like a formula or has a control character
     (`safe_columns`): their cells are written as they are, without searching each one."""
     source = _source(con)
+    icp = _carried(con, icp, source)
     raw_columns = query_columns(con, f"(SELECT * FROM {raw})")
     if any(kind != "VARCHAR" for name, kind in raw_columns.items() if name != "_row"):
         return None
@@ -518,7 +541,8 @@ def _deal_histogram(con: duckdb.DuckDBPyConnection, icp: ICP) -> pd.DataFrame:
         registered.append(("_icp_deal_rows", rowids))
         for name, table in registered:
             con.register(name, table)
-        ctes.append(f"fit_u AS ({scored(con, icp, f'(SELECT * FROM universe WHERE rowid IN (SELECT r FROM {registered[-1][0]}))')})")
+        in_universe = carried(con, icp, _q("universe"), "universe")
+        ctes.append(f"fit_u AS ({scored(con, in_universe, f'(SELECT * FROM universe WHERE rowid IN (SELECT r FROM {registered[-1][0]}))')})")
         for i, k in enumerate(keys):
             joins.append(f"LEFT JOIN {registered[i][0]} AS u{i} ON u{i}.k = d.{_q(k)}")
         matched = ", ".join(f"u{i}.account_key" for i in range(len(keys)))
@@ -637,9 +661,10 @@ def _tiered_by_score(con: duckdb.DuckDBPyConnection, icp: ICP) -> ICP:
     is in SAM)."""
     if icp.tiers.mode != "capacity":
         return icp
+    source = _source(con)
     cutoff = con.execute(
         f"SELECT min(icp_fit_score) FILTER (WHERE icp_tier = 'Tier 1') "
-        f"FROM ({scored(con, icp, _source(con).sql)})"
+        f"FROM ({scored(con, _carried(con, icp, source), source.sql)})"
     ).fetchone()[0]
     rules = icp.tiers
     tier1 = rules.tier1 if cutoff is None else cutoff

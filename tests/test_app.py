@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.workspace import Workspace
+from ui.settings import ICP_KEY, working_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(f"views/{p.name}" for p in (ROOT / "views").glob("*.py"))
@@ -203,6 +204,7 @@ def test_editing_a_criterion_changes_sam_and_tiers(demo_copy):
     at.switch_page("views/icp.py").run()
     assert not at.exception
     sam_before, tier1_before = _metric(at, "SAM (accounts)"), _metric(at, "Tier 1")
+    not_a_fit_before = _metric(at, "Not a fit")
     editor = at.data_editor[0]
     table = editor.value
     # Loosen the ICP: the tech-stack must becomes a nice-to-have.
@@ -213,19 +215,29 @@ def test_editing_a_criterion_changes_sam_and_tiers(demo_copy):
     save.click().run()
     assert not at.exception
     assert int(_metric(at, "SAM (accounts)").replace(",", "")) > int(sam_before.replace(",", ""))
-    assert _metric(at, "Tier 1") != tier1_before
+    # The accounts newly in SAM lack Snowflake: they score lower and are tiered, not "not a fit".
+    assert _metric(at, "Not a fit") != not_a_fit_before and _metric(at, "Tier 1") == tier1_before
 
 
 def test_a_tier_slider_changes_the_tier_counts(demo_copy):
+    # Tiers rank SAM accounts by score: with every criterion a must, all of SAM scores 100. One
+    # made a nice-to-have spreads the scores for the sliders to cut.
+    icp = working_icp(demo_copy)
+    loosened = tuple(c.model_copy(update={"role": "nice"}) if c.attribute == "tech_stack" else c
+                     for c in icp.criteria)
+    demo_copy.save_settings(ICP_KEY, icp.model_copy(update={"criteria": loosened}))
     at = app(demo_copy).run()
     at.switch_page("views/targets.py").run()
     assert not at.exception
     before = {t: _metric(at, t) for t in ("Tier 1", "Tier 2", "Tier 3", "Not a fit")}
-    at.slider(key="tier3").set_value(5).run()
+    at.slider(key="tier1").set_value(10).run()
     assert not at.exception
     after = {t: _metric(at, t) for t in ("Tier 1", "Tier 2", "Tier 3", "Not a fit")}
-    assert after["Tier 3"] != before["Tier 3"] and after["Not a fit"] != before["Not a fit"]
-    assert after["Tier 1"] == before["Tier 1"]
+    number = {k: {t: int(v.replace(",", "")) for t, v in d.items()} for k, d in (("before", before), ("after", after))}
+    # SAM accounts without Snowflake move up into Tier 1; what is not a fit stays so.
+    assert number["before"]["Tier 2"] > 0 and number["after"]["Tier 2"] == 0
+    assert number["after"]["Tier 1"] == number["before"]["Tier 1"] + number["before"]["Tier 2"] + number["before"]["Tier 3"]
+    assert after["Not a fit"] == before["Not a fit"]
 
 
 def test_save_and_compare_two_versions(demo_copy):

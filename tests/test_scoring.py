@@ -68,47 +68,59 @@ def tiers_of(frame) -> dict[str, str]:
 def test_hand_table_scores_sam_and_reasons():
     frame = score_frame(table(), make_icp(), "t")
     assert list(frame.columns) == ["account_key", "industry", "employees", "tech_stack", "is_public",
-                                   "icp_fit_score", "icp_tier", "icp_in_sam", "icp_reasons"]
+                                   "icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons"]
     got = {row.account_key: (row.icp_fit_score, row.icp_in_sam, row.icp_reasons) for row in frame.itertuples()}
     assert got == EXPECTED
     # Best first, ties by key: a1 100, a4 71.4, a5 57.1, a2 = a8 42.9, a3 = a7 28.6, a6 0.
     assert list(frame["account_key"]) == ["a1", "a4", "a5", "a2", "a8", "a3", "a7", "a6"]
 
 
-def test_tier_1_only_inside_sam_and_a_missed_must_caps_at_tier_2():
+def test_a_must_is_a_hard_filter_and_an_unknown_must_is_insufficient_data():
     frame = score_frame(table(), make_icp(tier1=90, tier2=40, tier3=25), "t")
-    # a4 (71.4) and a5 (57.1) miss the must: Tier 2 by score, never Tier 1; a6 is disqualified (0).
+    # a4 (71.4) misses the must: not a fit, whatever its score; a5 (57.1) does not know its industry:
+    # not a fit too, counted apart as insufficient data; a6 is disqualified (0).
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 2", "a8": "Tier 2", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
-    # Even above the Tier 1 threshold, an account outside SAM stays Tier 2.
+                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
+    short = dict(zip(frame["account_key"], frame["icp_insufficient"], strict=True))
+    assert {key for key, flag in short.items() if flag} == {"a5"}
+    # Even above the Tier 1 threshold, an account outside SAM is not a fit.
     frame = score_frame(table(), make_icp(tier1=50, tier2=40, tier3=25), "t")
-    assert tiers_of(frame)["a4"] == "Tier 2" and tiers_of(frame)["a5"] == "Tier 2"
+    assert tiers_of(frame)["a4"] == "Not a fit" and tiers_of(frame)["a5"] == "Not a fit"
+
+
+def test_an_unknown_must_beside_a_failed_one_or_a_disqualifier_is_plainly_not_a_fit():
+    rows = [("b1", None, 5.0, None, True), ("b2", "Retail", None, None, False), ("b3", None, None, None, False)]
+    frame = score_frame(table(rows=rows), make_icp(criteria=(INDUSTRY, EMPLOYEES.model_copy(update={"role": "must"}),
+                                                           PUBLIC)), "t")
+    short = dict(zip(frame["account_key"], frame["icp_insufficient"], strict=True))
+    # b1 is disqualified, b2 fails a known must: not for want of data. b3 knows neither must.
+    assert short == {"b1": False, "b2": False, "b3": True}
 
 
 def test_a_score_equal_to_the_threshold_reaches_the_tier():
     # The tier compares the rounded score: a2 and a8 are 42.9 exactly, a3 and a7 are 28.6.
     frame = score_frame(table(), make_icp(tier1=42.9, tier2=42.9, tier3=28.6), "t")
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 1", "a8": "Tier 1", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
+                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
 
 
 def test_capacity_sizes_tier_1_among_accounts_in_sam_with_ties_by_key():
     icp = make_icp(mode="capacity", reps=1, accounts_per_rep=2, tier1=90, tier2=40, tier3=25)
     frame = score_frame(table(), icp, "t")
     # In SAM by score: a1 100, then a2 = a8 42.9 (a2 first by key); a4 (71.4) is out of SAM.
-    # a8 falls back to the thresholds: 42.9 >= 40 is Tier 2; so do a4 and a5 outside SAM.
+    # a8 falls back to the thresholds: 42.9 >= 40 is Tier 2; a4 and a5 outside SAM are not a fit.
     assert tiers_of(frame) == {"a1": "Tier 1", "a2": "Tier 1", "a8": "Tier 2", "a3": "Tier 3", "a7": "Tier 3",
-                               "a4": "Tier 2", "a5": "Tier 2", "a6": "Not a fit"}
+                               "a4": "Not a fit", "a5": "Not a fit", "a6": "Not a fit"}
     assert (frame["icp_tier"] == "Tier 1").sum() == 2
 
 
-def test_no_weighted_criteria_scores_100_unless_disqualified():
+def test_no_weighted_criteria_is_no_icp_yet_and_nothing_is_a_fit():
     frame = score_frame(table(), make_icp(criteria=()), "t")
-    assert set(frame["icp_fit_score"]) == {100.0} and frame["icp_in_sam"].all()
-    assert set(frame["icp_tier"]) == {"Tier 1"} and set(frame["icp_reasons"]) == {""}
+    assert set(frame["icp_fit_score"]) == {0.0} and frame["icp_in_sam"].all()
+    assert set(frame["icp_tier"]) == {"Not a fit"} and set(frame["icp_reasons"]) == {""}
     weightless = make_icp(criteria=(INDUSTRY.model_copy(update={"weight": 0}), PUBLIC))
     frame = score_frame(table(), weightless, "t")
-    assert dict(zip(frame["account_key"], frame["icp_fit_score"], strict=True)) == {"a1": 100, "a2": 100, "a3": 100, "a4": 100, "a5": 100, "a6": 0, "a7": 100, "a8": 100}
+    assert set(frame["icp_fit_score"]) == {0.0} and set(frame["icp_tier"]) == {"Not a fit"}
 
 
 def test_a_subquery_source_and_another_key():

@@ -24,7 +24,7 @@ UNIVERSE = [
     ("Beta Corp", "beta.io", "Fintech", "100"),  # a customer, by name
     ("Gamma", "gamma.com", "Fintech", "100"),  # 100, Tier 1
     ("Delta", "delta.com", "Fintech", "1000"),  # 50, Tier 2
-    ("O'Brien Analytics", "obrien.com", "Retail", "100"),  # 50 but not in SAM: Tier 2 at best
+    ("O'Brien Analytics", "obrien.com", "Retail", "100"),  # 50 but misses the must: not a fit
     ("Epsilon", "epsilon.com", "Fintech", "30"),  # 50, Tier 2
     ("Zeta", "zeta.com", "Retail", "5000"),  # 0, Not a fit
     ("Eta", "eta.com", "Fintech", "200"),  # 100, Tier 1
@@ -89,10 +89,10 @@ def test_a_workspace_with_no_accounts_says_what_to_upload():
         target_source(Workspace.create("empty"))
 
 
-def test_tier_counts_have_all_four_tiers_in_order(market):
+def test_tier_counts_have_all_four_tiers_in_order_then_insufficient_data(market):
     counts = tier_counts(market, ICP_)
-    assert counts["tier"].tolist() == list(TIERS)
-    assert counts["accounts"].tolist() == [2, 3, 0, 1]
+    assert counts["tier"].tolist() == [*TIERS, "Insufficient data"]
+    assert counts["accounts"].tolist() == [2, 2, 0, 2, 0]
     assert counts["accounts"].sum() == _count(market, target_source(market)[0])
     assert counts["share"].sum() == pytest.approx(1.0)
 
@@ -118,7 +118,7 @@ def test_pages_are_ordered_and_counted_in_sql(market):
 
 def test_pages_filter_by_tier_and_search(market):
     page, total = targets_page(market, ICP_, tiers=["Tier 2"])
-    assert (set(page["account_name"]), total) == ({"Delta", "Epsilon", "O'Brien Analytics"}, 3)
+    assert (set(page["account_name"]), total) == ({"Delta", "Epsilon"}, 2)
     page, total = targets_page(market, ICP_, search="o'BRIEN")
     assert (page["account_name"].tolist(), total) == (["O'Brien Analytics"], 1)
     page, total = targets_page(market, ICP_, search="eta")  # Zeta and Eta; Beta is a customer
@@ -142,7 +142,7 @@ def test_pages_refuse_unknown_sorts_and_tiers(market):
 
 EXPORT_HEADER = ["Company name", "Website", "Industry", "Employees", "Balance", "Note"]
 EXPORT_ROWS = [
-    ('=HYPERLINK("x")', "x.com", "Retail", "100", "-120.5", "@SUM(A1)"),  # 50, Tier 2
+    ('=HYPERLINK("x")', "x.com", "Retail", "100", "-120.5", "@SUM(A1)"),  # 50, misses the must: not a fit
     ("Acme", "acme.com", "Fintech", "100", "300", "+1 555 0100"),  # 100
     ("Bolt", "bolt.com", "Fintech", "5000", "-3", "plain"),  # 50
     ("Core", "core.com", "Fintech", "120", "1200", "-"),  # 100
@@ -155,7 +155,7 @@ def test_export_keeps_the_input_columns_and_neutralizes_formulas(tmp_path):
     assert list(export.columns) == [*EXPORT_HEADER, "icp_fit_score", "icp_tier", "icp_reasons"]
     assert export["Company name"].tolist() == ["Acme", "Core", "'=HYPERLINK(\"x\")", "Bolt"]
     assert export["icp_fit_score"].tolist() == [100, 100, 50, 50]
-    assert export["icp_tier"].tolist() == ["Tier 1", "Tier 1", "Tier 2", "Tier 2"]
+    assert export["icp_tier"].tolist() == ["Tier 1", "Tier 1", "Not a fit", "Tier 2"]
     # Numbers, signed or not, stay numbers; other text starting = + - @ gets a leading quote.
     assert export["Balance"].tolist() == ["300", "1200", "-120.5", "-3"]
     assert pd.to_numeric(export["Balance"]).tolist() == [300, 1200, -120.5, -3]
@@ -184,7 +184,7 @@ BACKTEST_CUSTOMERS = (
     [
         ("Alpha", "a.com", "Fintech", "100", "100", "Enterprise"),  # best; ICP_ 100, Tier 1
         ("Bravo", "b.com", "Fintech", "1000", "90", "Enterprise"),  # best; 50, Tier 2
-        ("Charlie", "c.com", "Retail", "100", "80", "Enterprise"),  # best; 50, Tier 2 (not in SAM)
+        ("Charlie", "c.com", "Retail", "100", "80", "Enterprise"),  # best; 50, not in SAM: not a fit
         ("Delta", "d.com", "Fintech", "100", "10", "Starter"),  # 100, Tier 1
         ("Echo", "e.com", "Retail", "1000", "20", "Starter"),  # 0
         ("Foxtrot", "f.com", "Retail", "5", "30", "Enterprise"),  # 0
@@ -200,7 +200,7 @@ BACKTEST_DEALS = (
         ("1", "Alpha", "a.com", "Closed Won"),  # customer Alpha: 100
         ("2", "Bravo", "b.com", "Closed Won"),  # customer Bravo: 50
         ("3", "Delta", "d.com", "Closed Lost"),  # customer Delta: 100
-        ("4", "Papa Trading", "p.com", "Closed Lost"),  # universe Papa by domain: 50, Tier 2
+        ("4", "Papa Trading", "p.com", "Closed Lost"),  # universe Papa by domain: 50, Retail: not a fit
         ("5", "Quebec Labs", None, "Closed Won"),  # universe Quebec Labs by name: 100
         ("6", "Zulu", "z.com", "Closed Lost"),  # nowhere: not scored
         ("7", "Alpha", "a.com", "Negotiation"),  # open: not counted
@@ -229,7 +229,8 @@ def test_backtest_by_hand_where_the_icp_barely_separates(history):
     assert (result.deals_via_customer, result.deals_via_universe) == (3, 2)
     deals = {t.tier: t for t in result.deals}
     assert (deals["Tier 1"].won, deals["Tier 1"].lost) == (2, 1)
-    assert (deals["Tier 2"].won, deals["Tier 2"].lost) == (1, 1)  # Bravo won, Papa lost
+    assert (deals["Tier 2"].won, deals["Tier 2"].lost) == (1, 0)  # Bravo won
+    assert (deals["Not a fit"].won, deals["Not a fit"].lost) == (0, 1)  # Papa lost
     assert result.verdict.startswith(
         "The ICP barely separates best customers from the rest (AUC 0.72, Tier 1 1.0x as often as average); "
         "revisit the criteria.")
