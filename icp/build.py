@@ -120,13 +120,18 @@ def _market(workspace: Workspace, icp: ICP) -> dict:
 
 def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: str | Path | None = None,
           segment_by: list[str] | None = None, warnings: list[str] | None = None,
-          mapping: Mapping[str, Mapping[str, str | None]] | None = None) -> dict[str, Path]:
+          mapping: Mapping[str, Mapping[str, str | None]] | None = None,
+          links: list[tuple[str, str, str]] = (), scales: list[tuple[str, str, float]] = ()) -> dict[str, Path]:
     """Run the workflow with defaults (or a saved ICP's settings) and write the contract files to `out`.
-    What the user should know about the result (no attribute to segment by, say) is appended to
-    `warnings`."""
+    What the user should know about the result (no ICP yet, a criterion the universe lacks, a
+    suspected unit, no attribute to segment by) is appended to `warnings`. `links` and `scales`
+    (list, column, attribute or factor) carry criteria to the universe and targets lists."""
     from icp import analysis
+    from icp.carry import carry_report, spellings, with_links
+    from icp.carry import warnings as carry_warnings
     from icp.draft import draft_icp
     from icp.exports import targets_csv, targets_xlsx
+    from icp.market import no_icp_yet
     from icp.pdf import one_pager
     from icp.scoring import scoring_sql
     from icp.segments import CSV_MEASURES, segments_csv
@@ -136,7 +141,22 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     saved = read_icp(settings) if settings else None
     with scratch_workspace(files, mapping) as workspace, _staged(Path(out)) as stage:
         icp = saved or draft_icp(workspace, default_settings(workspace))
+        if links or scales:
+            lists = workspace.lists()
+            source = lists.get("customers") or lists.get("orders")
+            icp = with_links(icp, list(links), list(scales),
+                             {kind: spellings(lists[kind].columns) for kind in ("universe", "targets") if kind in lists},
+                             spellings(source.columns) if source else None)
+        told = [no_icp_yet(icp)] + carry_warnings(carry_report(workspace, icp))
+        if warnings is not None:
+            warnings += [w for w in told if w]
         dims = list(icp.segments.dimensions) if saved and not segment_by else _dimensions(workspace, segment_by)
+        options = {a.name for a in analysis.segment_options(workspace)}
+        if saved and not segment_by and not set(dims) <= options:
+            if warnings is not None:
+                warnings.append(f"segments.csv: the saved ICP's segment dimensions ({', '.join(dims)}) are not "
+                                "in these customers; the default ones are used.")
+            dims = _dimensions(workspace, None)
         icp = icp.model_copy(update={"segments": icp.segments.model_copy(update={"dimensions": tuple(dims)})})
         if dims:
             segments = segments_csv(analysis.rule_segments(workspace, icp.success, dims, icp.segments.weights))
@@ -161,7 +181,8 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
 
 
 def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
-               mapping: Mapping[str, str | None] | None = None) -> Path:
+               mapping: Mapping[str, str | None] | None = None, *, links: list[tuple[str, str, str]] = (),
+               scales: list[tuple[str, str, float]] = (), warnings: list[str] | None = None) -> Path:
     """Score any account file with a saved ICP into a targets.csv.
 
     The file is the one `icp build` writes for the same accounts given as a targets list
@@ -180,7 +201,14 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
         try:
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
-            read = _scorable_targets(con, path, display, icp, mapping)
+            from icp.carry import resolve
+            from icp.carry import warnings as carry_warnings
+            from icp.market import no_icp_yet
+
+            read, icp = _scorable_targets(con, path, display, icp, mapping, links, scales)
+            if warnings is not None:
+                told = [no_icp_yet(icp)] + carry_warnings(resolve(con, icp, "targets", "targets", measure=True))
+                warnings += [w.replace("Targets:", f"{display}:", 1) for w in told if w]
             _write_targets_csv(con, icp, stage / out.name, _control_free(path, read.encoding))
         finally:
             con.close()
@@ -188,15 +216,20 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
 
 
 _RAW = "_incoming"
+
+
 # The columns deriving others, which a criterion reading only the derived one still needs.
 _DERIVED_FROM = {"size_band": "employees", "employees_band": "employees", "revenue_band": "revenue",
                  "name_key": "account_name"}
 
 
 def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, icp: ICP,
-                      mapping: Mapping[str, str | None] | None = None) -> ReadResult:
+                      mapping: Mapping[str, str | None] | None = None, links=(), scales=()) -> tuple[ReadResult, ICP]:
     """The file's rows as text in temp table _incoming, and its accounts in table `targets`: what
-    Workspace.add_list stores for a targets list, with only the columns scoring reads."""
+    Workspace.add_list stores for a targets list, with only the columns scoring reads; and the ICP
+    with the user's `links` and `scales` for this file (see icp.carry.with_links) in its carry."""
+    from icp.carry import _key, with_links
+
     read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
     # The columns that decide which rows are one account, as a workspace decides it.
     needed = set(columns_read(icp)) | {"domain", "account_name", "account_id", "country", "state", "city", "industry"}
@@ -205,12 +238,23 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
         automatic, profiles = auto_roles(con, _RAW, read.columns, "targets")
         roles, choices = resolve_mapping(read.columns, "targets", automatic, mapping, display)
         plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
+        if links or scales:
+            names = {text: p.name for p in plans for text in (p.source, p.name, _key(p.source), _key(p.name))}
+            icp = with_links(icp, list(links), list(scales), {"targets": names})
+        linked = {link.column for link in icp.carry if link.list == "targets" and link.column}
+        if not linked <= needed:
+            needed |= linked
+            plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
+        if not set(columns_read(icp)) <= {p.name for p in plans}:
+            # A criterion the file names otherwise: every column is built, for icp.carry to find it in.
+            plans = plan_columns(con, _RAW, read.columns, roles, profiles=profiles, choices=choices)
+            needed = {p.name for p in plans}
         build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed],
                          reports=False, ordered=False)
     except duckdb.Error as err:  # as Workspace.add_list says it
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputFileError(display, f"could not be normalized ({first}).") from err
-    return read
+    return read, icp
 
 
 # The control characters the exports drop (openpyxl's ILLEGAL_CHARACTERS_RE), as bytes.

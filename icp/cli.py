@@ -26,6 +26,17 @@ def _mapping(args: argparse.Namespace):
     return parse_map_args(args.map or [], base)
 
 
+def _carrying(args: argparse.Namespace) -> dict:
+    from icp.mapping import parse_links, parse_scales
+
+    return {"links": parse_links(args.link or []), "scales": parse_scales(args.scale or [])}
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def _build(args: argparse.Namespace) -> None:
     from icp.build import build
 
@@ -33,10 +44,9 @@ def _build(args: argparse.Namespace) -> None:
     segment_by = args.segment_by.split(",") if args.segment_by else None
     warnings: list[str] = []
     for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by,
-                            warnings=warnings, mapping=_mapping(args)).items():
+                            warnings=warnings, mapping=_mapping(args), **_carrying(args)).items():
         print(f"{name}: {path}")
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    _warn(warnings)
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -46,7 +56,13 @@ def _score(args: argparse.Namespace) -> None:
     other = sorted(set(mapping) - {"targets"})
     if other:
         raise IcpError(f"--map/--mapping: icp score reads one file, named 'accounts' (or 'targets'), not '{other[0]}'.")
-    print(score_file(args.icp, args.accounts, args.out, mapping=mapping.get("targets")))
+    warnings: list[str] = []
+    carrying = _carrying(args)
+    if any(kind != "targets" for kind, *_ in carrying["links"] + carrying["scales"]):
+        raise IcpError("--link/--scale: icp score carries the ICP to its one file, named 'accounts' (or 'targets').")
+    print(score_file(args.icp, args.accounts, args.out, mapping=mapping.get("targets"), warnings=warnings,
+                     **carrying))
+    _warn(warnings)
 
 
 def _sql(args: argparse.Namespace) -> None:
@@ -54,6 +70,15 @@ def _sql(args: argparse.Namespace) -> None:
     from icp.scoring import scoring_sql
 
     print(scoring_sql(read_icp(args.icp), args.dialect))
+
+
+def _carry_arguments(command: argparse.ArgumentParser, list_name: str) -> None:
+    command.add_argument("--link", action="append", metavar="LIST:COLUMN=ATTRIBUTE",
+                         help=f"read an ICP criterion from a column named otherwise (repeatable), e.g. "
+                              f"{list_name}:on_prem_only=requires_on_prem")
+    command.add_argument("--scale", action="append", metavar="LIST:COLUMN=FACTOR",
+                         help=f"a column's unit factor: its value x FACTOR is in the customers' unit, e.g. "
+                              f"{list_name}:revenue=0.000001 for dollars against millions")
 
 
 def _mapping_arguments(command: argparse.ArgumentParser, example: str) -> None:
@@ -90,6 +115,7 @@ def parser() -> argparse.ArgumentParser:
                        help="segment dimensions: role names or headers as written (default: industry,employees)")
     build.add_argument("--out", required=True, metavar="DIR", help="output folder")
     _mapping_arguments(build, "customers:Sector=industry")
+    _carry_arguments(build, "universe")
     build.set_defaults(run=_build)
 
     score = sub.add_parser("score", help="score an account file with a saved ICP")
@@ -97,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--accounts", required=True, metavar="F")
     score.add_argument("--out", required=True, metavar="targets.csv")
     _mapping_arguments(score, "accounts:Sector=industry")
+    _carry_arguments(score, "accounts")
     score.set_defaults(run=_score)
 
     sql = sub.add_parser("sql", help="print the ICP's fit score as SQL")

@@ -82,3 +82,38 @@ def parse_map_args(values: list[str], base: Mapping | None = None) -> Mapping:
         role = None if role.strip().casefold() in _NO_ROLE else role.strip()
         found.setdefault(kind, {})[column] = _check(kind, column, role, "--map")
     return found
+
+
+_CARRY_ARG = re.compile(r"^([A-Za-z_]+):(.+)=([^=]+)$")
+_CARRIED_TO = ("universe", "targets")
+
+
+def _carry_arg(value: str, flag: str, example: str) -> tuple[str, str, str]:
+    match = _CARRY_ARG.match(value)
+    if not match:
+        raise InputFileError(flag, f"'{value}' is not LIST:COLUMN=… (e.g. {example}).")
+    name, column, what = match.groups()
+    kind = _kind(name, flag)
+    if kind not in _CARRIED_TO:
+        raise InputFileError(flag, f"the ICP is carried to the universe or the targets (accounts), not to '{name}'.")
+    return kind, column.strip(), what.strip()
+
+
+def parse_links(values: list[str]) -> list[tuple[str, str, str]]:
+    """`--link LIST:COLUMN=ATTRIBUTE`: the list's column that holds a criterion's attribute."""
+    return [_carry_arg(v, "--link", "universe:on_prem_only=requires_on_prem") for v in values]
+
+
+def parse_scales(values: list[str]) -> list[tuple[str, str, float]]:
+    """`--scale LIST:COLUMN=FACTOR`: list value x factor = the value in the customers' unit."""
+    found = []
+    for value in values:
+        kind, column, text = _carry_arg(value, "--scale", "universe:revenue=0.000001")
+        try:
+            factor = float(text)
+        except ValueError:
+            factor = float("nan")
+        if not factor > 0 or factor == float("inf"):
+            raise InputFileError("--scale", f"'{text}' is not a positive number (the factor of {column}).")
+        found.append((kind, column, factor))
+    return found

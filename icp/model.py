@@ -35,6 +35,19 @@ class Evidence(_Frozen):
     q_value: float
     evidence: str  # strong / moderate / weak / none
     sentence: str
+    # Stability: in how many of `folds` cross-validation drafts (each on the customers outside one
+    # fold) a criterion on the same attribute and side was drafted. None: not measured (a criterion
+    # typed in, an ICP saved before stability was measured, or a draft made without the check).
+    drafted_in: int | None = Field(None, ge=0)
+    folds: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _stability_complete(self) -> "Evidence":
+        if (self.drafted_in is None) != (self.folds is None):
+            raise ValueError("give both drafted_in and folds, or neither")
+        if self.drafted_in is not None and self.drafted_in > self.folds:
+            raise ValueError("a criterion cannot be drafted in more folds than there are")
+        return self
 
 
 class Criterion(_Frozen):
@@ -148,6 +161,18 @@ class Template(_Frozen):
     personas: tuple[Persona, ...] = ()
 
 
+class ColumnLink(_Frozen):
+    """Where a list other than the customers holds a criterion's attribute, and in what unit: the
+    user's word, kept with the ICP so `icp build --settings` scores the same way. A list whose own
+    headers differ ("on_prem_only" for "Requires on-prem") or whose numbers are in other units
+    (dollars, where the customers' revenue is in millions) is read through it."""
+
+    list: str  # the list: universe, targets (also the file `icp score` reads)
+    attribute: str  # the criterion attribute (a column of the customers)
+    column: str | None  # the list's column holding it; None: the list has none (the criterion is unknown there)
+    factor: float = Field(1.0, gt=0)  # list value x factor = the value in the customers' unit
+
+
 class ICP(_Frozen):
     """A whole, reloadable ICP: `icp.json`."""
 
@@ -162,6 +187,7 @@ class ICP(_Frozen):
     segments: SegmentSettings = SegmentSettings()
     market: MarketAssumptions = MarketAssumptions()
     template: Template = Template()
+    carry: tuple[ColumnLink, ...] = ()  # the user's links of criteria to other lists' columns
 
     @property
     def musts(self) -> tuple[Criterion, ...]:

@@ -29,11 +29,14 @@ import vl_convert
 from fpdf import FPDF
 
 from icp.analysis import find_patterns, findings_frame, rule_segments, segment_options
+from icp.carry import carry_report
+from icp.carry import warnings as carry_warnings
 from icp.charts import BEST, NEGATIVE, lift_chart, segment_chart
 from icp.errors import IcpError
-from icp.market import MarketFigure, MarketSize, market_size
+from icp.market import MarketFigure, MarketSize, market_size, no_icp_yet
 from icp.model import ICP, Criterion, describe
 from icp.targets import backtest, target_source, tier_counts
+from icp.validation import Validation, saved_validation, validate
 from icp.workspace import Workspace
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -80,6 +83,12 @@ class OnePagerContent:
     tiers: pd.DataFrame | None = None  # tier_counts(): tier, accounts, share
     tier_source: str = ""  # which accounts the tiers count, in words (target_source)
     backtest: str | None = None  # the backtest's verdict
+    validation: str | None = None  # the out-of-sample check's sentence (icp.validation)
+    stability: str = ""  # how many drafted criteria held in most folds, in words
+    # the ICP in the other lists: where a criterion is read from a column named otherwise or in
+    # another unit, and every warning about it (no column, low coverage, a suspected unit)
+    carried: tuple[str, ...] = ()
+    cautions: tuple[str, ...] = ()
     findings: pd.DataFrame | None = None  # findings_frame() of best customers against the rest
     segments: pd.DataFrame | None = None  # rule_segments() by segment_dimensions, best rank first
     segment_dimensions: tuple[str, ...] = ()
@@ -124,18 +133,42 @@ def gather(workspace: Workspace, icp: ICP) -> OnePagerContent:
         else:
             notes.setdefault("segments", "The customers have no attribute to segment by.")
     source = _attempt(notes, "tiers", lambda: target_source(workspace))
+    checked = _attempt(notes, "validation", lambda: _validation(workspace, icp)) if workspace.has_customers() else None
+    resolutions = _attempt(notes, "carried", lambda: carry_report(workspace, icp)) or []
+    carried = tuple(f"{r.list.capitalize()}: {r.label} from “{r.column}”"
+                    + (f" ×{r.factor:g}" if r.factor != 1 else "") + (" (linked by name)" if r.how == "linked" else "")
+                    for r in resolutions if r.column is not None and (r.how != "same" or r.factor != 1))
+    empty = no_icp_yet(icp)
+    cautions = tuple(([empty] if empty else []) + carry_warnings(resolutions))
     return OnePagerContent(
         icp=icp,
         market=_attempt(notes, "market", lambda: market_size(workspace, icp)),
         tiers=_attempt(notes, "tiers", lambda: tier_counts(workspace, icp)),
         tier_source=source[1] if source else "",
         backtest=_attempt(notes, "backtest", lambda: backtest(workspace, icp).verdict),
+        validation=checked.sentence if checked else None,
+        stability=_stability(checked) if checked else "",
+        carried=carried,
+        cautions=cautions,
         findings=findings,
         segments=segments,
         segment_dimensions=dimensions,
         segment_labels=options,
         notes=notes,
     )
+
+
+def _validation(workspace: Workspace, icp: ICP) -> Validation:
+    """The out-of-sample check for the ICP's success settings: kept in the workspace, else made now."""
+    return saved_validation(workspace, icp.success) or validate(workspace, icp.success)
+
+
+def _stability(checked: Validation) -> str:
+    kept = [c for c in checked.criteria if c.kept]
+    if not checked.criteria:
+        return ""
+    return (f"{len(kept)} of {len(checked.criteria)} drafted criteria held in most of {checked.folds} folds "
+            f"({checked.method}); the others stay on the Patterns page.")
 
 
 def one_pager(workspace: Workspace, icp: ICP, *, page_size: PageSize = "A4") -> bytes:
@@ -517,7 +550,13 @@ def _targets(content: OnePagerContent) -> list[Block]:
         blocks.append(_Text(f"Fit score {cut}; of {content.tier_source or 'the scored accounts'}.", 2,
                             size=6.6, color=MUTED, more=_CELL_CUT))
     verdict = content.backtest or content.notes.get("backtest", "No backtest.")
-    blocks.append(_Text(f"Backtest: {verdict}", 4))
+    blocks.append(_Text(f"Backtest (in sample): {verdict}", 4))
+    if content.validation:
+        blocks.append(_Text(f"Out of sample: {content.validation} {content.stability}", 4))
+    if content.carried:
+        blocks.append(_Text(f"Read in other lists: {'; '.join(content.carried)}.", 2, size=6.6, more=_CELL_CUT))
+    for caution in content.cautions[:4]:
+        blocks.append(_Text(f"Caution: {caution}", 2, size=6.6, color=MUTED, more=_CELL_CUT))
     return blocks
 
 

@@ -4,7 +4,7 @@ session: a change anywhere gives a new key, and one user's results never reach a
 import pandas as pd
 import streamlit as st
 
-from icp import analysis, market, success, targets
+from icp import analysis, carry, market, success, targets, validation
 from icp.clusters import ClusterResult
 from icp.model import ICP
 from icp.patterns import PatternReport
@@ -79,3 +79,21 @@ def target_description(workspace_id: str, data_version: int) -> str:
     """Which accounts are the targets, in words: counted once per data version, not per slider move."""
     del data_version
     return targets.target_source(Workspace(workspace_id))[1]
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=16)
+def carry_report(workspace_id: str, data_version: int, icp_json: str) -> list[carry.Resolution]:
+    """Where each list the ICP is applied to holds each criterion, with coverage and units."""
+    del data_version
+    return carry.carry_report(Workspace(workspace_id), ICP.model_validate_json(icp_json))
+
+
+def validated(workspace: Workspace, settings: success.SuccessSettings, *, compute: bool) -> validation.Validation | None:
+    """The draft checked out of sample for these success settings: kept in the workspace once made
+    (it takes seconds), made here only when `compute`."""
+    found = validation.saved_validation(workspace, settings)
+    if found is None and compute:
+        with st.spinner("Drafting on part of the customers, testing on the rest…"):
+            found = validation.validate(workspace, settings)
+        validation.save_validation(workspace, settings, found)
+    return found

@@ -7,11 +7,13 @@ import streamlit as st
 from pydantic import ValidationError
 
 from icp.analysis import pattern_attributes
+from icp.carry import candidates as carry_candidates
 from icp.draft import draft_icp
 from icp.errors import IcpError
-from icp.model import Criterion, Persona, Template, describe
+from icp.market import no_icp_yet
+from icp.model import ColumnLink, Criterion, Persona, Template, describe
 from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
-from ui.cache import market_size, tier_counts
+from ui.cache import carry_report, market_size, tier_counts
 from ui.settings import ICP_KEY, success_settings, working_icp
 from ui.state import current_workspace, require_customers
 
@@ -35,24 +37,31 @@ def save(updated) -> None:
     st.rerun()
 
 
-counts = tier_counts(workspace.id, version, icp.model_dump_json())
-figures = st.columns(5)
-try:
-    size = market_size(workspace.id, version, icp.model_dump_json())
-    figures[0].metric("SAM (accounts)", f"{size.sam.accounts:,}", help="universe accounts that pass every must and no disqualifier")
-except IcpError:
-    figures[0].metric("SAM (accounts)", "–", help="upload a universe list (or type counts on the Market page)")
-for column, row in zip(figures[1:], counts.itertuples(), strict=True):
-    column.metric(row.tier, f"{row.accounts:,}")
+empty = no_icp_yet(icp)
+if empty is not None:
+    st.warning(empty, icon=":material/warning:")
+else:
+    counts = tier_counts(workspace.id, version, icp.model_dump_json())
+    figures = st.columns(1 + len(counts))
+    try:
+        size = market_size(workspace.id, version, icp.model_dump_json())
+        figures[0].metric("SAM (accounts)", f"{size.sam.accounts:,}",
+                          help="universe accounts that pass every must and no disqualifier")
+    except IcpError:
+        figures[0].metric("SAM (accounts)", "–", help="upload a universe list (or type counts on the Market page)")
+    for column, row in zip(figures[1:], counts.itertuples(), strict=True):
+        column.metric(row.tier, f"{row.accounts:,}")
 
 st.subheader("Criteria")
 frame = pd.DataFrame([{
     "role": c.role, "criterion": describe(c), "values": ", ".join(c.values), "from": c.low, "to (under)": c.high,
     "weight": c.weight, "evidence": c.evidence.sentence if c.evidence else "added by hand",
+    "stable": (f"drafted in {c.evidence.drafted_in} of {c.evidence.folds} folds"
+               if c.evidence and c.evidence.folds else ""),
 } for c in icp.criteria])
 edited = st.data_editor(
     frame, hide_index=True, width="stretch", num_rows="dynamic", key=f"criteria_{sha256(icp.model_dump_json().encode()).hexdigest()[:12]}",
-    disabled=["criterion", "evidence"],
+    disabled=["criterion", "evidence", "stable"],
     column_config={
         "role": st.column_config.SelectboxColumn("role", options=ROLES, required=True),
         "values": st.column_config.TextColumn("values (comma-separated)"),
@@ -112,7 +121,51 @@ add_a_criterion()
 if st.button("Draft again from the evidence", icon=":material/auto_awesome:",
              help="replaces the criteria with a fresh draft from the current data and success settings"):
     fresh = draft_icp(workspace, success_settings(workspace), name=icp.name)
-    save(fresh.model_copy(update={"template": icp.template, "tiers": icp.tiers, "market": icp.market}))
+    save(fresh.model_copy(update={"template": icp.template, "tiers": icp.tiers, "market": icp.market,
+                                  "carry": icp.carry}))
+
+
+@st.fragment
+def criteria_in_each_list():
+    """Where the universe and the targets list hold each criterion; editing reruns only this."""
+    resolutions = carry_report(workspace.id, version, icp.model_dump_json())
+    if not resolutions:
+        return
+    st.subheader("ICP criteria in each list")
+    st.caption("The ICP is learned on your customers and applied to the other lists, whose headers and units "
+               "may differ. Each criterion is read from the column shown; set another column, none, or a unit "
+               "factor (list value x factor = the customers' unit, e.g. 0.000001 for dollars against millions).")
+    for resolution in resolutions:
+        if warning := resolution.sentence():
+            st.warning(warning, icon=":material/warning:")
+    none = "(none)"
+    options = sorted({c for r in resolutions for c in carry_candidates(workspace, icp, r.list, r.attribute)})
+    table = pd.DataFrame([{
+        "list": r.list, "criterion": r.label, "column": r.column or none,
+        "found": (f"linked ({r.confidence:.2f})" if r.how == "linked" else
+                  {"same": "same name", "chosen": "your choice", "unresolved": "no column"}[r.how]),
+        "coverage": r.coverage, "factor": r.factor,
+    } for r in resolutions])
+    edited = st.data_editor(
+        table, hide_index=True, width="stretch", key=f"carry_{sha256(icp.model_dump_json().encode()).hexdigest()[:12]}",
+        disabled=["list", "criterion", "found", "coverage"],
+        column_config={
+            "column": st.column_config.SelectboxColumn("column", options=[none, *options], required=True),
+            "coverage": st.column_config.ProgressColumn("known for", min_value=0.0, max_value=1.0, format="percent"),
+            "factor": st.column_config.NumberColumn("unit factor", min_value=1e-12, format="%g"),
+        })
+    changed = [(r, row) for r, row in zip(resolutions, edited.itertuples(), strict=True)
+               if (row.column, row.factor) != (r.column or none, r.factor)]
+    if changed and st.button("Save the columns", icon=":material/save:", key="save_carry"):
+        mine = {(link.list, link.attribute): link for link in icp.carry}
+        for r, row in changed:
+            mine[(r.list, r.attribute)] = ColumnLink(list=r.list, attribute=r.attribute,
+                                                     column=None if row.column == none else row.column,
+                                                     factor=float(row.factor or 1.0))
+        save(icp.model_copy(update={"carry": tuple(mine.values())}))
+
+
+criteria_in_each_list()
 
 @st.fragment
 def profile_text():

@@ -56,6 +56,8 @@ def assumptions_and_market():
         col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts")
         if figure.value is not None:
             col.caption(f"{figure.value:,.0f} in value")
+    for warning in size.warnings:
+        st.warning(warning, icon=":material/warning:")
     st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
     st.markdown("**Assumptions**")
     # The sentences say it all; the bare numbers beside them are for market.json.

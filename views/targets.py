@@ -5,8 +5,8 @@ import streamlit as st
 from icp.charts import tier_bars
 from icp.errors import IcpError
 from icp.model import TIERS, TierRules
-from icp.targets import targets_page
-from ui.cache import backtest, target_description, tier_counts
+from icp.targets import INSUFFICIENT, target_list, targets_page
+from ui.cache import backtest, carry_report, target_description, tier_counts, validated
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
 
@@ -18,7 +18,8 @@ require_customers(workspace)
 
 described = target_description(workspace.id, workspace.data_version)
 st.caption(f"Scoring {described}. The fit score is the weighted share of the ICP's must and nice criteria an "
-           "account meets (0 when a disqualifier applies); accounts that miss a must are not a fit.")
+           "account meets (0 when a disqualifier applies). Tiers rank the accounts in SAM: an account that misses "
+           "a must is not a fit, and one whose must values are unknown is counted apart as insufficient data.")
 
 
 @st.fragment
@@ -27,6 +28,7 @@ def tiers_table_and_backtest():
     sidebar and header. The ICP is read inside, since a fragment rerun keeps the first run's arguments."""
     icp = tiers_and_table(working_icp(workspace))
     backtest_section(icp)
+    validation_section(icp)
 
 
 def tiers_and_table(icp):
@@ -51,10 +53,20 @@ def tiers_and_table(icp):
     if new != rules:
         icp = icp.model_copy(update={"tiers": new})
         workspace.save_settings(ICP_KEY, icp)
-    counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
-    cols = st.columns(4)
+    listed = target_list(workspace)
+    for resolution in carry_report(workspace.id, workspace.data_version, icp.model_dump_json()):
+        if resolution.list == listed and (warning := resolution.sentence()):
+            st.warning(warning, icon=":material/warning:")
+    try:
+        counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
+    except IcpError as err:  # no ICP yet: no tiers to show
+        st.info(str(err))
+        return icp
+    cols = st.columns(len(counts))
     for col, row in zip(cols, counts.itertuples(), strict=True):
-        col.metric(row.tier, f"{row.accounts:,}", f"{row.share:.1%}", delta_color="off")
+        col.metric(row.tier, f"{row.accounts:,}", f"{row.share:.1%}", delta_color="off",
+                   help=("not a fit only because a must criterion's value is unknown; 'Not a fit' in the exports"
+                         if row.tier == INSUFFICIENT else None))
     st.altair_chart(tier_bars(counts), width="stretch")
 
     st.subheader("Accounts")
@@ -84,8 +96,45 @@ def tiers_and_table(icp):
     return icp
 
 
+def validation_section(icp):
+    st.subheader("Out of sample: does the way the ICP is drafted hold beyond its own customers?")
+    asked = st.button("Check it out of sample", key="validate",
+                      help="drafts the ICP on part of the customers and scores the rest, fold by fold (a few seconds)")
+    try:
+        result = validated(workspace, icp.success, compute=asked)
+    except IcpError as err:
+        st.warning(str(err))
+        return
+    if result is None:
+        st.caption("The backtest above tests the ICP on the customers it was drafted from, which flatters it. "
+                   "Check it out of sample to see whether it holds for customers it has not seen.")
+        return
+    (st.success if result.verdict == "holds" else st.warning)(result.sentence)
+    rows = [("AUC best vs rest", result.out_of_sample_auc, result.in_sample_auc),
+            ("Tier 1 lift", result.out_of_sample_tier1_lift, result.in_sample_tier1_lift)]
+    st.dataframe([{"figure": name, "out of sample": _figure(out), "in sample": _figure(inside)}
+                  for name, out, inside in rows], hide_index=True, width="stretch")
+    st.caption(f"{result.method}: {result.folds} folds over {result.customers:,} customers "
+               f"({result.best_customers:,} best); each fold drafted on the others and scored blind. "
+               "Stability of each drafted criterion (drafted in how many folds):")
+    st.dataframe([{"criterion": c.text, "role": c.role,
+                   "drafted in": f"{c.drafted_in} of {c.folds}" if c.folds else "", "kept": c.kept}
+                  for c in result.criteria], hide_index=True, width="stretch")
+    if result.time_split is not None:
+        st.caption(result.time_split.sentence)
+    elif result.time_split_note:
+        st.caption(result.time_split_note)
+
+
+def _figure(figure) -> str:
+    if figure.value is None:
+        return "–"
+    interval = f" ({figure.low:.2f}–{figure.high:.2f})" if figure.low is not None else ""
+    return f"{figure.value:.2f}{interval}"
+
+
 def backtest_section(icp):
-    st.subheader("Backtest: does the ICP predict success?")
+    st.subheader("Backtest on the customers it was drafted from (in sample)")
     try:
         result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
