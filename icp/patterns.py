@@ -151,14 +151,6 @@ def _sizes(con: duckdb.DuckDBPyConnection, labelled: str, column: str | None = N
     ).fetchone()
 
 
-def _value_rows(con, labelled: str, value_sql: str, column: str) -> list[tuple[str, int, int]]:
-    """(value, in group, in rest) for each value of an expression over the accounts where `column` is known."""
-    return con.execute(
-        f"WITH labelled AS ({labelled}) SELECT {value_sql} AS value, count(*) FILTER (WHERE {_GROUP}), "
-        f"count(*) FILTER (WHERE NOT {_GROUP}) FROM labelled WHERE {quote_ident(column)} IS NOT NULL GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-
-
 def _list_rows(con, labelled: str, column: str) -> list[tuple[str, int, int]]:
     """(item, in group, in rest) per list item, case-insensitive; an account counts once per item.
 
@@ -206,16 +198,33 @@ def _value_counts(rows, min_count: int) -> list[Count]:
     ]
 
 
-def _category_counts(con, labelled: str, attribute: Attribute, min_count: int) -> list[Count]:
-    value_sql = f"CAST({quote_ident(attribute.name)} AS VARCHAR)"
-    rows = _value_rows(con, labelled, value_sql, attribute.name)
+def _value_sql(attribute: Attribute) -> str:
+    if attribute.kind == "flag":
+        return f"CASE WHEN {quote_ident(attribute.name)} THEN 'yes' ELSE 'no' END"
+    return f"CAST({quote_ident(attribute.name)} AS VARCHAR)"
+
+
+def _all_value_rows(con, labelled: str, attributes: list[Attribute]) -> dict[str, list[tuple[str, int, int]]]:
+    """`_value_rows` of every category and flag attribute in one query (one UNION ALL branch each):
+    a report over many attributes, drafted again fold by fold, pays for one query, not one each."""
+    if not attributes:
+        return {}
+    branches = " UNION ALL ".join(
+        f"SELECT {i} AS a, {_value_sql(attribute)} AS value, count(*) FILTER (WHERE {_GROUP}) AS g, "
+        f"count(*) FILTER (WHERE NOT {_GROUP}) AS r FROM labelled WHERE {quote_ident(attribute.name)} IS NOT NULL "
+        "GROUP BY 2" for i, attribute in enumerate(attributes))
+    found: dict[str, list[tuple[str, int, int]]] = {a.name: [] for a in attributes}
+    for i, value, g, r in con.execute(f"WITH labelled AS ({labelled}) {branches} ORDER BY 1, 2").fetchall():
+        found[attributes[i].name].append((value, g, r))
+    return found
+
+
+def _category_counts(rows: list[tuple[str, int, int]], min_count: int) -> list[Count]:
     return _value_counts(rows, min_count)
 
 
-def _flag_counts(con, labelled: str, attribute: Attribute, min_count: int) -> list[Count]:
+def _flag_counts(rows: list[tuple[str, int, int]], min_count: int) -> list[Count]:
     """Only "yes" is tested: "no" is the same table mirrored, with the same p-value."""
-    value_sql = f"CASE WHEN {quote_ident(attribute.name)} THEN 'yes' ELSE 'no' END"
-    rows = _value_rows(con, labelled, value_sql, attribute.name)
     counts = _value_counts(rows, min_count)
     return [count for count in counts if count.value == "yes"]
 
@@ -350,12 +359,15 @@ def numeric_bands(
     return NumericBands(bands=flagged, best=next(c for c in flagged if c.best_range))
 
 
-def _counts(con, source_sql: str, label_sql: str, attribute: Attribute, min_count: int, bands: int) -> list[Count]:
+def _counts(con, source_sql: str, label_sql: str, attribute: Attribute, min_count: int, bands: int,
+            values: dict[str, list[tuple[str, int, int]]]) -> list[Count]:
+    """The counts tested for one attribute; `values`: the category and flag rows, fetched at once."""
     if attribute.kind == "number":
         return numeric_bands(con, source_sql, attribute, label_sql, bands, min_count).tested()
-    labelled = _labelled(source_sql, label_sql)
-    counter = {"category": _category_counts, "flag": _flag_counts, "list": _list_counts}[attribute.kind]
-    return counter(con, labelled, attribute, min_count)
+    if attribute.kind == "list":
+        return _list_counts(con, _labelled(source_sql, label_sql), attribute, min_count)
+    counter = _flag_counts if attribute.kind == "flag" else _category_counts
+    return counter(values[attribute.name], min_count)
 
 
 # --- findings and report -----------------------------------------------------------------------
@@ -443,9 +455,11 @@ def compare(
     group_size, rest_size = _sizes(con, _labelled(source_sql, label_sql))
     if min(group_size, rest_size) < MIN_SIDE:
         return _too_few(group_size, rest_size, group_name)
+    values = _all_value_rows(con, _labelled(source_sql, label_sql),
+                             [a for a in attributes if a.kind in ("category", "flag")])
     tested = [
         (index, attribute, count) for index, attribute in enumerate(attributes)
-        for count in _counts(con, source_sql, label_sql, attribute, min_count, bands)
+        for count in _counts(con, source_sql, label_sql, attribute, min_count, bands, values)
     ]
     tables = [
         two_by_two(c.in_group, c.group_size - c.in_group, c.in_rest, c.rest_size - c.in_rest) for _, _, c in tested
