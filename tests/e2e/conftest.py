@@ -1,13 +1,19 @@
 """Fixtures of the real-browser suite: one server per module, one browser, a fresh context per test."""
 
+import shutil
+
 import pytest
 
 from tests.e2e.harness import ARGS, CHROMIUM, Server, playwright
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("e2e-workspaces"))
+def server(tmp_path_factory, demo_template):
+    folder = tmp_path_factory.mktemp("e2e-workspaces")
+    # The demo template the run built once (it takes seconds), where this server looks for it.
+    (folder / "templates").mkdir()
+    shutil.copyfile(demo_template, folder / "templates" / demo_template.name)
+    srv = Server(folder)
     srv.start()
     yield srv
     srv.stop()
