@@ -5,6 +5,7 @@ import streamlit as st
 from icp.errors import IcpError
 from ui import sidebar
 from ui.state import current_workspace
+from ui.text import literal
 
 st.set_page_config(page_title="ICP Explorer", page_icon=":material/target:", layout="wide")
 
@@ -28,4 +29,4 @@ if workspace is None:
 try:
     pg.run()
 except IcpError as err:  # e.g. a workspace damaged in a block only this page reads: a sentence, not a traceback
-    st.error(str(err))
+    st.error(literal(err))

@@ -1,7 +1,8 @@
 """The whole workflow without the app: files in, contract files out (`icp build`, `icp score`).
 
 Everything is written into a scratch folder first and moved into the output folder only when all
-of it succeeded, so a bad input never leaves half a result behind. The modules behind `icp build`
+of it succeeded, so a bad input never leaves half a result behind, nor an output folder it made.
+Scratch folders are named for icp.scratch to sweep when a run is killed. The modules behind `icp build`
 (analysis, charts, PDF) are imported by it alone, so `icp score` starts quickly.
 """
 
@@ -10,7 +11,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +18,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from icp import normalize
+from icp import cells, normalize, scratch
 from icp.errors import IcpError, InputFileError
 from icp.ingest import auto_roles, build_normalized, plan_columns, resolve_mapping
 from icp.limits import Limits
 from icp.model import ICP, parse_icp
-from icp.reader import ReadResult, read_into
+from icp.reader import read_into
 from icp.scoring import columns_read
 from icp.workspace import Workspace
 
@@ -40,8 +40,8 @@ def scratch_workspace(files: Mapping[str, str | Path | None],
     unused = sorted(set(mapping) - {kind for kind, path in files.items() if path is not None})
     if unused:
         raise IcpError(f"--map/--mapping: no {unused[0]} file was given to apply its mapping to.")
-    with tempfile.TemporaryDirectory(prefix="icp-build-") as folder:
-        workspace = Workspace.create("icp build", folder=Path(folder))
+    with scratch.folder("build") as folder:
+        workspace = Workspace.create("icp build", folder=folder)
         for kind, path in files.items():
             if path is None:
                 continue
@@ -61,19 +61,29 @@ def read_icp(path: str | Path) -> ICP:
 
 @contextmanager
 def _staged(out: Path) -> Iterator[Path]:
-    """A scratch folder beside `out`; its files replace those in `out` only if the block succeeds."""
+    """A scratch folder in `out`; its files replace those in `out` only if the block succeeds. A
+    block that fails leaves no folder this made: a refused run leaves nothing at all."""
     out = Path(out)
+    made = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputFileError(str(out), f"cannot be used as the output folder ({err.strerror or err}).") from err
-    stage = Path(tempfile.mkdtemp(prefix=".icp-out-", dir=out))
+    scratch.sweep_stages(out)
+    stage = out / scratch.stage_name()
     try:
-        yield stage
-        for item in stage.iterdir():
-            os.replace(item, out / item.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        with scratch.folder("stage") as notes:
+            scratch.note_stage(notes, stage, made)
+            stage.mkdir()
+            try:
+                yield stage
+                for item in stage.iterdir():
+                    os.replace(item, out / item.name)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+    except BaseException:
+        scratch.remove_empty(out, made)
+        raise
 
 
 def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]:
@@ -93,6 +103,8 @@ def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]
         for spelling in (column.source, column.name, ROLE_BY_NAME[column.role].label if column.role else None):
             if spelling:
                 aliases.setdefault(header_key(spelling), name)
+    if not 1 <= len(segment_by) <= 3 or len({header_key(asked) for asked in segment_by}) != len(segment_by):
+        raise IcpError(f"--segment-by: pick one to three different dimensions (got {', '.join(segment_by)}).")
     wanted = []
     for asked in segment_by:
         asked = asked.strip()
@@ -104,6 +116,9 @@ def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]
     if unknown:
         raise IcpError(f"--segment-by: the customers have no {', '.join(unknown)} to segment by; "
                        f"choose from {', '.join(sorted(options))}.")
+    if len(set(wanted)) != len(wanted):
+        raise IcpError(f"--segment-by: {', '.join(segment_by)} name one dimension twice; pick one to three "
+                       "different dimensions.")
     return wanted
 
 
@@ -118,6 +133,10 @@ def _market(workspace: Workspace, icp: ICP) -> dict:
         return {"tam": unknown, "sam": unknown, "som": unknown, "assumptions": {"note": str(err)}}
 
 
+_NO_OUTCOME = ("has no outcome column to measure success by (ARR, churn, NPS, ...): give one its role, e.g. "
+               "--map customers:COLUMN=arr.")
+
+
 def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: str | Path | None = None,
           segment_by: list[str] | None = None, warnings: list[str] | None = None,
           mapping: Mapping[str, Mapping[str, str | None]] | None = None,
@@ -130,7 +149,7 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     from icp.carry import carry_report, spellings, with_links
     from icp.carry import warnings as carry_warnings
     from icp.draft import draft_icp
-    from icp.exports import targets_csv, targets_xlsx
+    from icp.exports import segments_csv_text, targets_csv, targets_xlsx
     from icp.market import no_icp_yet
     from icp.pdf import one_pager
     from icp.scoring import scoring_sql
@@ -140,7 +159,11 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
 
     saved = read_icp(settings) if settings else None
     with scratch_workspace(files, mapping) as workspace, _staged(Path(out)) as stage:
-        icp = saved or draft_icp(workspace, default_settings(workspace))
+        if saved is None:
+            success = default_settings(workspace)
+            if not success.criteria:
+                raise InputFileError(str(files["customers"]), _NO_OUTCOME)
+        icp = saved or draft_icp(workspace, success)
         if links or scales:
             lists = workspace.lists()
             source = lists.get("customers") or lists.get("orders")
@@ -148,6 +171,8 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
                              {kind: spellings(lists[kind].columns) for kind in ("universe", "targets") if kind in lists},
                              spellings(source.columns) if source else None)
         told = [no_icp_yet(icp)] + carry_warnings(carry_report(workspace, icp))
+        deals = workspace.lists().get("deals")
+        told += [f"{deals.file}: {note}" for note in (deals.notes if deals else ()) if note.startswith("No deal stage")]
         if warnings is not None:
             warnings += [w for w in told if w]
         dims = list(icp.segments.dimensions) if saved and not segment_by else _dimensions(workspace, segment_by)
@@ -167,7 +192,7 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
                                 "(every column is a name, id, contact detail or free text); it holds no rows.")
         written = {
             "icp.json": icp.model_dump_json(indent=2),
-            "segments.csv": segments.to_csv(index=False),
+            "segments.csv": segments_csv_text(segments),
             "market.json": json.dumps(_market(workspace, icp), indent=2),
             "scoring.sql": scoring_sql(icp, "duckdb"),
         }
@@ -196,8 +221,8 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
     path, display = Path(accounts), str(accounts)
     if not path.exists():
         raise InputFileError(display, "does not exist.")
-    with tempfile.TemporaryDirectory(prefix="icp-score-") as folder, _staged(out.parent) as stage:
-        con = duckdb.connect(config={"temp_directory": folder})
+    with scratch.folder("score") as folder, _staged(out.parent) as stage:
+        con = duckdb.connect(config={"temp_directory": str(folder)})
         try:
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
@@ -205,11 +230,11 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
             from icp.carry import warnings as carry_warnings
             from icp.market import no_icp_yet
 
-            read, icp = _scorable_targets(con, path, display, icp, mapping, links, scales)
+            icp = _scorable_targets(con, path, display, icp, mapping, links, scales)
             if warnings is not None:
                 told = [no_icp_yet(icp)] + carry_warnings(resolve(con, icp, "targets", "targets", measure=True))
                 warnings += [w.replace("Targets:", f"{display}:", 1) for w in told if w]
-            _write_targets_csv(con, icp, stage / out.name, _control_free(path, read.encoding))
+            _write_targets_csv(con, icp, stage / out.name)
         finally:
             con.close()
     return out
@@ -224,10 +249,10 @@ _DERIVED_FROM = {"size_band": "employees", "employees_band": "employees", "reven
 
 
 def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, icp: ICP,
-                      mapping: Mapping[str, str | None] | None = None, links=(), scales=()) -> tuple[ReadResult, ICP]:
-    """The file's rows as text in temp table _incoming, and its accounts in table `targets`: what
-    Workspace.add_list stores for a targets list, with only the columns scoring reads; and the ICP
-    with the user's `links` and `scales` for this file (see icp.carry.with_links) in its carry."""
+                      mapping: Mapping[str, str | None] | None = None, links=(), scales=()) -> ICP:
+    """Put the file's rows as text in temp table _incoming, and its accounts in table `targets`:
+    what Workspace.add_list stores for a targets list, with only the columns scoring reads; return
+    the ICP with the user's `links` and `scales` for this file (see icp.carry.with_links) in its carry."""
     from icp.carry import _key, with_links
 
     read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
@@ -254,35 +279,16 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
     except duckdb.Error as err:  # as Workspace.add_list says it
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputFileError(display, f"could not be normalized ({first}).") from err
-    return read, icp
+    return icp
 
 
-# The control characters the exports drop (openpyxl's ILLEGAL_CHARACTERS_RE), as bytes.
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-
-
-def _control_free(path: Path, encoding: str | None) -> bool:
-    """Whether no cell of the text file can hold a control character: none of those bytes is in
-    it, in an encoding where such a byte only ever stands for itself. One pass over the bytes
-    (a tenth of a second for 100 MB) spares searching every cell of every column for them."""
-    if encoding not in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
-        return False
-    with open(path, "rb") as f:
-        while chunk := f.read(2**24):
-            if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
-                return False
-    return True
-
-
-def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path, control_free: bool = False) -> None:
+def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> None:
     """targets.csv from the accounts in `con` (see `score_file`); through pandas when a column is
-    not text, as the exports write it. `control_free`: no uploaded cell holds a control character."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    from icp.exports import neutralize, targets_csv
+    not text, as the exports write it."""
+    from icp.exports import targets_csv
     from icp.targets import _export_sql, _source, safe_columns, targets_csv_sql
 
-    found = targets_csv_sql(con, icp, _RAW, safe_columns(con, _RAW) if control_free else ())
+    found = targets_csv_sql(con, icp, _RAW, safe_columns(con, _RAW))
     if found is None:
         raw = con.execute(f"DESCRIBE SELECT * FROM {_RAW}").fetchall()
         frame = con.execute(_export_sql(con, icp, _source(con), _RAW, {r[0]: r[1] for r in raw})).df()
@@ -291,7 +297,7 @@ def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path, cont
     sql, names = found
     # The header as pandas writes it (csv module, minimal quoting, CRLF), then the rows by DuckDB
     # with the same quoting: a cell is quoted when it holds a comma, a quote or a line break.
-    header = [neutralize(ILLEGAL_CHARACTERS_RE.sub("", name)) for name in names]
+    header = [cells.neutralize(name) for name in names]
     line = io.StringIO(newline="")
     csv.writer(line, lineterminator="\r\n").writerow(header)
     named = "SELECT " + ", ".join(f"c{i} AS {normalize.quote_ident(h)}" for i, h in enumerate(header)) + f" FROM ({sql})"

@@ -1,5 +1,7 @@
 """Every chart of the app and the PDF, built once here from plain DataFrames (Altair specs)."""
 
+import re
+
 import altair as alt
 import pandas as pd
 
@@ -11,6 +13,37 @@ BAND_ORDER = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "50
               "<1M", "1M-10M", "10M-50M", "50M-100M", "100M-500M", "500M-1B", "1B+", "(unknown)"]
 _EVIDENCE_COLORS = alt.Scale(domain=["strong", "moderate", "weak", "none"],
                              range=["#1d4ed8", "#60a5fa", "#cbd5e1", "#e5e7eb"])
+# Longest text a chart shows. Vega sizes a chart to fit its titles: a 100,000-character header made a
+# picture of billions of pixels, and vl-convert took 8 GB drawing it. Axis labels longer than this
+# are cut by Vega at 180 px anyway, so ordinary labels look the same.
+LABEL_CHARS = 80
+_TOOLTIP_CHARS = 300
+# Control characters and line breaks in a label: vl-convert's SVG parser aborts the whole process
+# (the app's server with it) on a control character, and a label is one line.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+
+
+def _short(text: str, limit: int = LABEL_CHARS) -> str:
+    """`text` as a chart shows it: on one line, runs of control characters and white space as one
+    space, cut to `limit` characters, the last an ellipsis."""
+    text = _BREAKS.sub(" ", text).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _shorts(values: pd.Series) -> pd.Series:
+    """Category values as chart labels, text cut by `_short`; values that differ keep labels that
+    differ (a cut one that meets another gets a number), so no two categories become one."""
+    short, taken = {}, set()
+    for value in values.dropna().unique():
+        if not isinstance(value, str):
+            continue
+        text, n = _short(value), 1
+        while text in taken:
+            n += 1
+            text = _short(value, LABEL_CHARS - len(f" ({n})")) + f" ({n})"
+        short[value] = text
+        taken.add(text)
+    return values.map(lambda v: short.get(v, v) if isinstance(v, str) else v)
 
 
 def value_distribution(scores: pd.DataFrame, threshold: float | None) -> alt.Chart:
@@ -37,7 +70,8 @@ def value_distribution(scores: pd.DataFrame, threshold: float | None) -> alt.Cha
 def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
     """The strongest findings as lifts with their 95% intervals, on a log scale around 1x."""
     top = findings.head(limit).assign(
-        finding=lambda d: d["label"] + ": " + d["value"],
+        finding=lambda d: _shorts(d["label"] + ": " + d["value"]),
+        sentence=lambda d: d["sentence"].map(lambda t: _short(t, _TOOLTIP_CHARS) if isinstance(t, str) else t),
         lift_low=lambda d: d["lift_low"].clip(lower=0.01),
         lift_high=lambda d: d["lift_high"].clip(upper=1000),
     )
@@ -55,6 +89,7 @@ def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
 
 def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> alt.Chart:
     """Share of each value of one attribute among the group and among the rest."""
+    findings = findings.assign(value=_shorts(findings["value"]))
     long = pd.concat([
         findings.assign(group=group_name, share=findings["share_group"]),
         findings.assign(group="the rest", share=findings["share_rest"]),
@@ -71,7 +106,8 @@ def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> 
 
 def segment_chart(segments: pd.DataFrame, dimensions: list[str], labels: dict[str, str]) -> alt.Chart:
     """One dimension: bars of accounts coloured by score. Two or more: a heat map of the first two."""
-    data = segments.copy()
+    data = segments.assign(**{d: _shorts(segments[d]) for d in dimensions})
+    labels = {d: _short(str(labels.get(d, d))) for d in dimensions}
     tooltip = [*dimensions, "accounts:Q", "best_customers:Q", alt.Tooltip("value_mean:Q", format=",.0f"),
                alt.Tooltip("win_rate:Q", format=".0%"), alt.Tooltip("churn_rate:Q", format=".0%"), "rank:Q"]
     score = alt.Color("score:Q", scale=alt.Scale(scheme="blues", domain=[0, 100]), title="segment score")

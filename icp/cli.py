@@ -4,11 +4,20 @@ Exit 0 on success; on bad input exit 2 with one `error:` line on stderr and no t
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from icp import __version__
 from icp.errors import IcpError
+
+# C0 and C1 control characters and DEL: a file name or a value holding a newline or a terminal
+# escape code is written as its escape, so it can neither forge an output line nor drive the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _say(text: str, stream=None) -> None:
+    print(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text), file=stream or sys.stdout)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -16,7 +25,7 @@ def _demo(args: argparse.Namespace) -> None:
 
     files = write_demo(Path(args.out))
     for kind, path in files.items():
-        print(f"{kind}: {path}")
+        _say(f"{kind}: {path}")
 
 
 def _mapping(args: argparse.Namespace):
@@ -34,7 +43,7 @@ def _carrying(args: argparse.Namespace) -> dict:
 
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}", sys.stderr)
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -45,7 +54,7 @@ def _build(args: argparse.Namespace) -> None:
     warnings: list[str] = []
     for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by,
                             warnings=warnings, mapping=_mapping(args), **_carrying(args)).items():
-        print(f"{name}: {path}")
+        _say(f"{name}: {path}")
     _warn(warnings)
 
 
@@ -60,8 +69,8 @@ def _score(args: argparse.Namespace) -> None:
     carrying = _carrying(args)
     if any(kind != "targets" for kind, *_ in carrying["links"] + carrying["scales"]):
         raise IcpError("--link/--scale: icp score carries the ICP to its one file, named 'accounts' (or 'targets').")
-    print(score_file(args.icp, args.accounts, args.out, mapping=mapping.get("targets"), warnings=warnings,
-                     **carrying))
+    _say(str(score_file(args.icp, args.accounts, args.out, mapping=mapping.get("targets"), warnings=warnings,
+                        **carrying)))
     _warn(warnings)
 
 
@@ -93,7 +102,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage mistakes are bad input too: one `error:` line, exit 2."""
 
     def error(self, message: str):
-        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        _say(f"error: {self.prog}: {message} (see --help)", sys.stderr)
         raise SystemExit(2)
 
 
@@ -142,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.run(args)
     except IcpError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _say(f"error: {err}", sys.stderr)
         return 2
     except OSError as err:
         where = getattr(err, "filename", None) or "output"
-        print(f"error: {where}: {err.strerror or err}", file=sys.stderr)
+        _say(f"error: {where}: {err.strerror or err}", sys.stderr)
         return 2
     return 0
 

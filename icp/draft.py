@@ -66,6 +66,8 @@ class DraftRules(BaseModel):
 
 
 DEFAULT_RULES = DraftRules()
+# The workspace setting holding the ICP being edited; the demo template holds its draft already.
+ICP_KEY = "icp"
 
 
 def weight_of(finding: Finding) -> float:

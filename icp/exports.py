@@ -1,10 +1,8 @@
-"""Target lists as files: `targets.csv` and `targets.xlsx` (spec section 4), and the same accounts
-shaped for a CRM import (HubSpot companies, Salesforce accounts).
+"""Tables as files: `targets.csv` and `targets.xlsx` (spec section 4), the same accounts shaped for
+a CRM import (HubSpot companies, Salesforce accounts), and `segments.csv`.
 
-Every text cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or CR, and not
-a plain number such as "-12.5") gets a leading `'`, in the CSV and the XLSX alike, headers included;
-numbers stay numbers. The rule is the one `targets_export` applies in SQL, so a frame it neutralized
-is never prefixed twice.
+Every text cell, headers and the ICP sheet included, goes through icp.cells' rule as it is written,
+in the CSV and the XLSX alike; number columns stay numbers.
 
 CRM import names, as documented by the vendors:
 
@@ -25,24 +23,19 @@ Headcounts and revenue are written as numbers read the way the workspace reads t
 126, "$1.2M" is 1200000): both CRMs reject text in a number field.
 """
 
-import re
 from io import BytesIO
 
 import duckdb
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from icp import normalize
+from icp import cells, normalize
 from icp.model import ICP, describe
-from icp.targets import FORMULA_START, PLAIN_NUMBER
 from icp.workspace import Workspace
 
-_FORMULA = re.compile(FORMULA_START)
-_NUMBER_TEXT = re.compile(PLAIN_NUMBER)
 # Text the XLSX may write as a number without changing it: no thousands commas, no exponent, no
 # leading zero (ZIP codes, IDs) and at most 15 digits, the precision of an Excel number.
 _XLSX_NUMBER = r"[+-]?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,14})?"
@@ -75,27 +68,7 @@ _NUMBERS = {"employees": "CAST(round(icp_employees(v)) AS BIGINT)", "revenue": "
 _HUBSPOT_PARSED = _NUMBERS | {"domain": "icp_domain(v)"}  # Company Domain Name is a bare domain
 
 
-# -- neutralizing ------------------------------------------------------------------------------------
-
-def neutralize(value: str) -> str:
-    """The text with a leading ' when a spreadsheet would run it as a formula; plain numbers
-    ("-12.5", "+3") and text already neutralized are returned as they are."""
-    if _FORMULA.match(value) and not _NUMBER_TEXT.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def _neutralized(text: pd.Series) -> pd.Series:
-    """`neutralize` over a string column, vectorized (a million accounts is one call, not a million)."""
-    formula = text.str.match(FORMULA_START).fillna(False) & ~text.str.fullmatch(PLAIN_NUMBER).fillna(False)
-    return text.where(~formula, "'" + text)
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """A column as neutralized text; control characters, which an XLSX cannot hold, are dropped."""
-    text = series.astype("string").str.replace(ILLEGAL_CHARACTERS_RE.pattern, "", regex=True)
-    return _neutralized(text)
-
+# -- cells -------------------------------------------------------------------------------------------
 
 def _is_number_column(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
@@ -113,12 +86,12 @@ def _prepared(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
             columns.append(series.where(finite))
             numeric.append(True)
         else:
-            text = _text(series)
+            text = cells.neutralized(series)
             filled = text.dropna()
             columns.append(text)
             numeric.append(len(filled) > 0 and bool(filled.str.fullmatch(_XLSX_NUMBER).all()))
     prepared = pd.DataFrame(dict(enumerate(columns)), index=frame.index)
-    prepared.columns = [neutralize(ILLEGAL_CHARACTERS_RE.sub("", str(c))) for c in frame.columns]
+    prepared.columns = [cells.neutralize(str(c)) for c in frame.columns]
     return prepared, numeric
 
 
@@ -134,9 +107,16 @@ def targets_csv(frame: pd.DataFrame) -> bytes:
     return prepared.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
+def segments_csv_text(segments: pd.DataFrame) -> str:
+    """`segments.csv` from the `icp.segments.segments_csv` frame: headers and category values
+    neutralized, measures as pandas writes them, rows ending in LF as they always have."""
+    prepared, _ = _prepared(segments)
+    return prepared.to_csv(index=False)
+
+
 # -- XLSX --------------------------------------------------------------------------------------------
 
-def _cells(series: pd.Series, as_number: bool) -> list:
+def _values(series: pd.Series, as_number: bool) -> list:
     """Python values for openpyxl: None for empty, numbers as int or float, text as str."""
     values = series.astype(object).where(series.notna(), None).tolist()
     if not as_number or _is_number_column(series):
@@ -145,18 +125,24 @@ def _cells(series: pd.Series, as_number: bool) -> list:
     return [None if v is None else float(v) if "." in v else int(v) for v in values]
 
 
+def _sheet_value(value):
+    """A header or ICP sheet cell: neutralized, and text cut where Excel would refuse the file."""
+    value = cells.value(value)
+    return value[:_EXCEL_CELL_CHARS] if isinstance(value, str) else value
+
+
 def _width(header: str, series: pd.Series) -> float:
     longest = series.astype("string").str.len().max()  # NA when the column is empty
     return min(max(len(header), 0 if pd.isna(longest) else int(longest), _WIDTH_MIN - 2) + 2, _WIDTH_MAX)
 
 
 def _header(sheet, values: list[str]) -> list[WriteOnlyCell]:
-    cells = []
+    written = []
     for value in values:
-        cell = WriteOnlyCell(sheet, value)
+        cell = WriteOnlyCell(sheet, _sheet_value(value))
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cells.append(cell)
-    return cells
+        written.append(cell)
+    return written
 
 
 def _targets_sheet(book: Workbook, frame: pd.DataFrame) -> None:
@@ -170,7 +156,7 @@ def _targets_sheet(book: Workbook, frame: pd.DataFrame) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(prepared) + 1}"
     sheet.append(_header(sheet, headers))
     scores = {i for i, h in enumerate(headers) if h in _SCORE_HEADERS and numeric[i]}
-    columns = [_cells(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
+    columns = [_values(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
     for row in zip(*columns, strict=True):
         if scores:
             row = list(row)
@@ -199,7 +185,7 @@ def _tier_rules(icp: ICP) -> list[tuple[str, str]]:
 def _icp_sheet(book: Workbook, icp: ICP, shown: int, total: int) -> None:
     sheet = book.create_sheet("ICP")
     about: list[list] = [
-        ["Name", neutralize(icp.name)],
+        ["Name", icp.name],
         ["Version", icp.version],
         ["Created", icp.created_at.strftime("%Y-%m-%d %H:%M %Z").strip()],
         ["Data fingerprint", icp.data_fingerprint],
@@ -208,10 +194,11 @@ def _icp_sheet(book: Workbook, icp: ICP, shown: int, total: int) -> None:
         about.append(["Note", f"The Targets sheet holds the best {shown:,} of {total:,} accounts, as many as "
                               "a sheet can; the CSV export has them all."])
     criteria_header = ["Role", "Criterion", "Weight", "Evidence"]
-    criteria = [[c.role, neutralize(describe(c)), c.weight,
-                 neutralize(c.evidence.sentence) if c.evidence else ""] for c in icp.criteria]
+    criteria = [[c.role, describe(c), c.weight, c.evidence.sentence if c.evidence else ""] for c in icp.criteria]
     tier_header = ["Tier", "Rule"]
     tiers = [list(rule) for rule in _tier_rules(icp)]
+    # Every cell of the sheet, whatever field of icp.json it comes from, through the one rule.
+    about, criteria, tiers = ([[_sheet_value(v) for v in row] for row in rows] for rows in (about, criteria, tiers))
     every = [*about, criteria_header, *criteria, tier_header, *tiers]
     for i in range(len(criteria_header)):
         longest = max(len(str(row[i])) for row in every if len(row) > i)

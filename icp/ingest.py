@@ -49,6 +49,9 @@ _LOST_WORDS = r"\blost\b|\bloss\b|dead|disqualif|rejected|no decision|closed ?- 
 
 # Durations past these are a data error (a load date taken for a creation date), never a customer.
 DURATION_LIMITS = {"sales_cycle_days": 20 * 365.25, "tenure_months": 20 * 12, "cycle_days": 20 * 365.25}
+# No company employs more (the largest employers have about 2-3 million): a headcount above is a
+# typo or a cell of another column, and would stretch every band and chart of company size.
+MAX_EMPLOYEES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ def _value_expr(plan: ColumnPlan, cell: str) -> str:
             return f"list_transform([icp_number({cell})], lambda v: CASE WHEN v BETWEEN 0 AND {limit} THEN v END)[1]"
         return f"icp_number({cell})"
     if kind == "employees":
-        return f"icp_employees({cell})"
+        return f"list_transform([icp_employees({cell})], lambda v: CASE WHEN v <= {MAX_EMPLOYEES} THEN v END)[1]"
     if kind == "year":
         return f"icp_year({cell})"
     if kind == "list":
@@ -367,6 +370,9 @@ def _stats(plan: ColumnPlan, r: str, n: str, rows: str, first: str, table: str) 
     if plan.role in DURATION_LIMITS:
         implausible = f"icp_number({r}) IS NOT NULL AND {n} IS NULL"
         failed = f"{r} IS NOT NULL AND icp_number({r}) IS NULL"
+    elif kind == "employees":
+        implausible = f"icp_employees({r}) IS NOT NULL AND {n} IS NULL"
+        failed = f"{r} IS NOT NULL AND icp_employees({r}) IS NULL"
     stats = (
         f"sum({rows}) FILTER (WHERE {r} IS NOT NULL), count(DISTINCT {n}), "
         f"sum({rows}) FILTER (WHERE {failed}), sum({rows}) FILTER (WHERE {changed}), "

@@ -255,9 +255,17 @@ def _table_rows(con: duckdb.DuckDBPyConnection, here: tuple, table: str) -> int 
     """Rows of a workspace table whose rowids are exactly 0..n-1 (lists are written whole, never
     deleted from), so each account has one slot in a NumPy array; else None."""
     def count() -> int | None:
+        if hides_rowid(con, table):
+            return None
         n, top = con.execute(f"SELECT count(*), max(rowid) FROM {_q(table)}").fetchall()[0]
         return n if n and top == n - 1 else None
     return MEMO.get((here, "rows", table), count)
+
+
+def hides_rowid(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether a column of the user's named `rowid` (in any case) hides the table's row id: callers
+    then take the path that does not index accounts by rowid."""
+    return any(column.lower() == "rowid" for column in columns_of(con, table))
 
 
 def _passed(con: duckdb.DuckDBPyConnection, here: tuple, table: str, criterion: Criterion, rows: int,

@@ -14,6 +14,10 @@ SCHEMA_VERSION = 1
 
 CriterionKind = Literal["in_set", "range", "contains", "flag"]
 CriterionRole = Literal["must", "nice", "disqualify"]
+# The column type each kind of criterion reads: one column has one type, so criteria on one
+# attribute must agree on it (an `in_set` and a `range` on one column cannot both be scored).
+COLUMN_TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
+_KIND_WORDS = {"in_set": "values", "range": "a number range", "contains": "list items", "flag": "a yes/no flag"}
 TIERS = ("Tier 1", "Tier 2", "Tier 3", "Not a fit")
 
 
@@ -189,6 +193,17 @@ class ICP(_Frozen):
     template: Template = Template()
     carry: tuple[ColumnLink, ...] = ()  # the user's links of criteria to other lists' columns
 
+    @model_validator(mode="after")
+    def _one_type_per_column(self) -> "ICP":
+        kinds: dict[str, Criterion] = {}
+        for criterion in self.criteria:
+            first = kinds.setdefault(criterion.attribute, criterion)
+            if COLUMN_TYPES[first.kind] != COLUMN_TYPES[criterion.kind]:
+                raise ValueError(
+                    f"two criteria read '{criterion.attribute}' in different ways ({_KIND_WORDS[first.kind]} "
+                    f"and {_KIND_WORDS[criterion.kind]}); criteria on one column must test it the same way")
+        return self
+
     @property
     def musts(self) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if c.role == "must")
@@ -215,6 +230,8 @@ def parse_icp(text: str | bytes, source: str = "icp.json") -> ICP:
             problem = "is not valid JSON"
         elif first["loc"] and first["loc"][0] == "schema_version":
             problem = f"has schema_version {first.get('input')!r}; this version reads {SCHEMA_VERSION}"
+        elif not first["loc"]:
+            problem = "is not a usable ICP: " + first["msg"].removeprefix("Value error, ")
         else:
             problem = f"has a bad value at '{where}': {first['msg']}"
         more = len(err.errors()) - 1

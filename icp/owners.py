@@ -9,6 +9,7 @@ workspace is there. With sign-in off there is no owner and the link alone opens 
 import hashlib
 
 from icp.errors import WorkspaceNotFound
+from icp.paths import check_workspace_id
 from icp.workspace import NOT_FOUND, Workspace
 
 
@@ -34,7 +35,8 @@ def open_as(workspace_id: str, owner: str | None) -> Workspace:
     """The workspace, if `owner` may open it: anyone when sign-in is off (owner None), else only
     the user who claimed it. A workspace without an owner is not open to signed-in users: it was
     made before sign-in was turned on, and a link to it proves nothing about who holds it."""
-    workspace = Workspace(workspace_id)
+    # Checked here, not only in Workspace: the shared demo's name opens nothing from a link.
+    workspace = Workspace(check_workspace_id(workspace_id))
     if owner is not None and owner_of(workspace) != owner:
         raise WorkspaceNotFound(NOT_FOUND)
     return workspace

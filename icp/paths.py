@@ -10,6 +10,9 @@ from icp.errors import WorkspaceNotFound
 # 24 random bytes: 192 bits, far past guessing; URL-safe so it can sit in a query parameter.
 _ID_BYTES = 24
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
+# The demo every visitor without a link reads (see icp.demo_workspace.shared_demo). Not an id we
+# could make, so no link reaches it and no workspace file can be named so.
+SHARED_DEMO = "demo"
 
 
 def data_dir() -> Path:

@@ -61,6 +61,12 @@ _MARGIN = 10.0
 _BOTTOM = 12.0  # leaves room for the footer
 _BAND = 19.0  # header band height
 _GAP = 6.0  # between columns
+# What fpdf2 replaces with the page count as it closes the document: its default, "{nb}", was
+# replaced inside data too ("{nb} GmbH" printed as "1 GmbH"). Every printed string goes through
+# `_clean`, which turns NUL into a space, so no data can hold this. fpdf2 sets aside three digits
+# for "{nb}" and one per character for any other alias: three characters keep the footer in place.
+_PAGE_COUNT = "\x00n\x00"
+_TITLE_CHARS = 200  # of the document title in the PDF's properties
 
 # Budgets that keep any ICP within two pages: page 1 holds at most the header, the descriptions
 # and the criteria table (~200 mm), page 2 the market/template columns and the charts (~185 mm).
@@ -233,6 +239,7 @@ class _Pdf(FPDF):
         self.footer_text = footer
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(False, margin=_BOTTOM)
+        self.alias_nb_pages(_PAGE_COUNT)
         self.add_font(_FONT, "", FONT_DIR / "DejaVuSans.ttf")
         self.add_font(_FONT, "B", FONT_DIR / "DejaVuSans-Bold.ttf")
         self._covered = set(self.fonts[_FONT.lower()].cmap) & set(self.fonts[_FONT.lower() + "B"].cmap)
@@ -281,7 +288,7 @@ class _Pdf(FPDF):
         self.set_font(_FONT, "", 6)
         self.set_text_color(MUTED)
         self.cell(self.epw * 0.8, 3, self.line_of(self.footer_text, self.epw * 0.8))
-        self.cell(self.epw * 0.2, 3, f"page {self.page_no()} of {{nb}}", align="R")
+        self.cell(self.epw * 0.2, 3, f"page {self.page_no()} of {_PAGE_COUNT}", align="R")
 
 
 @dataclass
@@ -610,7 +617,8 @@ def render_one_pager(content: OnePagerContent, page_size: PageSize = "A4") -> by
     icp = content.icp
     pdf = _Pdf(page_size, f"ICP Explorer · {_one_line(icp.name)} · version {icp.version} · "
                           f"data {icp.data_fingerprint or 'not recorded'}")
-    pdf.set_title(_one_line(icp.name))
+    title = _one_line(icp.name)
+    pdf.set_title(title if len(title) <= _TITLE_CHARS else title[:_TITLE_CHARS - 1] + _CELL_CUT)
     pdf.set_creator("ICP Explorer")
     pdf.add_page()
     _header(pdf, content)

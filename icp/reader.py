@@ -10,9 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import datetime as dt
 import io
-import math
 import os
 import re
 import shutil
@@ -20,16 +18,15 @@ import tempfile
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, islice
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import duckdb
-import pyarrow as pa
-import python_calamine as calamine
 from pydantic import BaseModel, ConfigDict
 
+from icp import excel
 from icp.errors import InputFileError, LimitExceeded
 from icp.limits import Limits
 
@@ -44,13 +41,14 @@ _HEAD_BYTES = 64 * 1024
 _CHUNK_BYTES = 1024 * 1024
 # DuckDB's default max_line_size; _max_line_bytes raises it along with max_cell_chars.
 _MIN_LINE_BYTES = 2_000_000
-_BATCH_ROWS = 10_000
-_HEADER_SCAN_ROWS = 50
 # A real xlsx deflates 5-50x; a member this large inflating this much is a zip bomb.
 _BOMB_MEMBER_BYTES = 10 * _MB
 _BOMB_RATIO = 200
+# A workbook's zip table of contents takes a few kB; this is room for 40,000 parts.
+_MAX_ZIP_DIRECTORY = 4 * _MB
+_ZIP_END_SEARCH = 22 + 65_535
 
-_DAMAGED_WORKBOOK = "not a valid Excel workbook (the file is damaged or truncated)."
+_DAMAGED_WORKBOOK = excel.DAMAGED_WORKBOOK
 _DAMAGED_PARQUET = "not a valid Parquet file (the file is damaged or truncated)."
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -104,8 +102,9 @@ def list_sheets(path: str | os.PathLike[str], display_name: str | None = None) -
         fmt = _inspect(path, name, limits)
         if fmt not in ("xlsx", "xls"):
             return []
-        with _open_workbook(path, name, fmt, limits) as workbook:
-            return list(workbook.sheet_names)
+        if fmt == "xlsx":
+            _check_zip(path, name, limits)
+        return excel.list_sheets(path, name, fmt, limits)
     except Exception as err:
         translated = _translate(err, name, limits)
         if translated is None:
@@ -185,12 +184,6 @@ def _translate(err: Exception, name: str, limits: Limits) -> InputFileError | No
         return None
     if isinstance(err, duckdb.Error):
         return _from_duckdb(err, name, limits)
-    if isinstance(err, calamine.PasswordError):
-        return InputFileError(
-            name, "the workbook is password-protected; save it without a password and upload again."
-        )
-    if isinstance(err, calamine.CalamineError):
-        return InputFileError(name, _DAMAGED_WORKBOOK)
     if isinstance(err, UnicodeDecodeError):
         return InputFileError(name, f"the file is not valid {err.encoding} text.")
     if isinstance(err, OSError):
@@ -241,8 +234,28 @@ def _number_rows(con: duckdb.DuckDBPyConnection, table: str) -> None:
     statement: a few hundredths of a second for a million rows, where a ``row_number() OVER ()``
     in that statement costs about 0.4 s (one thread numbers every row). A table created inside a
     transaction counts its rowids from an offset, so they are taken from the first one; should
-    they ever not be one run without gaps, the rows are numbered in rowid order the slow way."""
+    they ever not be one run without gaps, the rows are numbered in rowid order the slow way.
+
+    A column of the file named ``rowid`` (in any case) hides DuckDB's row id, so it is renamed for
+    the numbering and given its name back: column names are only names."""
     ref = _temp_ref(table)
+    hiding = [c for c, in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = ? "
+        "AND lower(column_name) = 'rowid'", [table]).fetchall()]
+    for i, column in enumerate(hiding):
+        con.execute(f"ALTER TABLE {ref} RENAME COLUMN {_q(column)} TO {_q(f'{_HIDDEN_ROWID}{i} ')}")
+    try:
+        _number_by_rowid(con, ref)
+    finally:
+        for i, column in enumerate(hiding):
+            con.execute(f"ALTER TABLE {ref} RENAME COLUMN {_q(f'{_HIDDEN_ROWID}{i} ')} TO {_q(column)}")
+
+
+# No file's column is named this: a header cell is trimmed, and this one ends in a space.
+_HIDDEN_ROWID = "\x00icp rowid"
+
+
+def _number_by_rowid(con: duckdb.DuckDBPyConnection, ref: str) -> None:
     first, last, rows = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM {ref}").fetchone()
     if rows and last - first + 1 == rows:
         con.execute(f"UPDATE {ref} SET _row = rowid - ? + 1", [first])
@@ -569,6 +582,7 @@ def _duckdb_source(path: Path, encoding: str) -> Iterator[Path]:
 # --- CSV: stray quotes -----------------------------------------------------------------------
 
 _QUOTE_BYTE = re.compile(rb'"')
+_CR_BYTE = re.compile(rb"\r")
 # How much of a file's head the csv module reads to check DuckDB's sniffer (a few milliseconds).
 _SNIFF_CHARS = 256 * 1024
 # A Salesforce report's footer: after a blank line, a few one-field lines, among them these.
@@ -725,12 +739,15 @@ class _Head:
 
 
 def _quotes_may_explain(err: duckdb.Error, source: Path, head: _Head) -> bool:
-    """Whether a stray quote may be why DuckDB refused the file: the file holds a quote, and the
-    error is not one a quote cannot cause (a line over the size limit, text not in its encoding)."""
+    """Whether the csv module may read what DuckDB refused: a stray quote (the file holds a quote)
+    or lines ended in turn by CR, LF and CRLF (the file holds a CR: DuckDB's sniffer takes one line
+    ending for the whole file, where a spreadsheet takes each line's own), and the error is not one
+    these cannot cause (a line over the size limit, text not in its encoding)."""
     message = str(err)
     if any(cause in message for cause in ("Maximum line size", "nvalid unicode", "not utf")):
         return False
-    return head.quoted or (not head.whole and _contains(source, _QUOTE_BYTE))
+    return (head.quoted or "\r" in head.text
+            or (not head.whole and (_contains(source, _QUOTE_BYTE) or _contains(source, _CR_BYTE))))
 
 
 def _requoted_table(
@@ -903,47 +920,39 @@ def _read_excel(
     sheet: str | None,
     limits: Limits,
 ) -> ReadResult:
-    with _open_workbook(path, name, fmt, limits) as workbook:
-        worksheet = _choose_sheet(workbook, name, sheet)
-        where = f"sheet '{worksheet.name}'"
-        _check_columns(name, worksheet.width, limits)
-        found = _split_header(worksheet.iter_rows())
-        if found is None:
-            raise InputFileError(name, f"{where} is empty.")
-        header_index, header, data_rows = found
-        columns = _column_names([_cell_text(cell) for cell in header])
-        definitions = ", ".join(f"{_q(column)} VARCHAR" for column in columns)
+    """The rows of one sheet, read by a child process (see icp.excel) and inserted batch by batch."""
+    if fmt == "xlsx":
+        _check_zip(path, name, limits)
+    with excel.read_sheet(path, name, fmt, sheet, limits, _column_names) as child:
+        found = child.header()
+        definitions = ", ".join(f"{_q(column)} VARCHAR" for column in found.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table)} (_row BIGINT, {definitions})")
-        rows = _append_rows(con, table, data_rows, name, where, limits)
-        sheets = list(workbook.sheet_names)
-    _check_rows(name, rows, limits, where)
+        view = f"_icp_reader_{uuid.uuid4().hex}"
+        rows = 0
+        for batch in child.batches():
+            con.register(view, batch)
+            try:
+                con.execute(f"INSERT INTO {_temp_ref(table)} SELECT * FROM {_q(view)}")
+            finally:
+                con.unregister(view)
+            rows += batch.num_rows
+    _check_rows(name, rows, limits, f"sheet '{found.sheet}'")
     return ReadResult(
         file=name,
         format=fmt,
         encoding=None,
         delimiter=None,
-        sheet=worksheet.name,
-        sheets=sheets,
-        header_row=header_index + 1,
-        columns=columns,
+        sheet=found.sheet,
+        sheets=found.sheets,
+        header_row=found.header_row,
+        columns=found.columns,
         rows=rows,
     )
 
 
-@contextlib.contextmanager
-def _open_workbook(path: Path, name: str, fmt: Format, limits: Limits) -> Iterator[calamine.CalamineWorkbook]:
-    if fmt == "xlsx":
-        _check_zip(path, name, limits)
-    with _plain_path(path) as source:
-        workbook = calamine.CalamineWorkbook.from_path(str(source))
-    try:
-        yield workbook
-    finally:
-        workbook.close()
-
-
 def _check_zip(path: Path, name: str, limits: Limits) -> None:
     """Refuse a damaged archive or a zip bomb from the sizes it declares, before inflating it."""
+    _check_directory(path, name)
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -960,106 +969,24 @@ def _check_zip(path: Path, name: str, limits: Limits) -> None:
             )
 
 
-def _choose_sheet(
-    workbook: calamine.CalamineWorkbook, name: str, sheet: str | None
-) -> calamine.CalamineSheet:
-    """The sheet asked for, or else the first visible worksheet that has data."""
-    if sheet is not None:
-        if sheet not in workbook.sheet_names:
-            listed = ", ".join(f"'{s}'" for s in workbook.sheet_names)
-            raise InputFileError(name, f"there is no sheet '{sheet}'; the sheets are {listed}.")
-        return workbook.get_sheet_by_name(sheet)
-    metadata = sorted(
-        (m for m in workbook.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet),
-        key=lambda m: m.visible != calamine.SheetVisibleEnum.Visible,
-    )
-    for meta in metadata:
-        worksheet = workbook.get_sheet_by_name(meta.name)
-        if worksheet.height:
-            return worksheet
-    raise InputFileError(name, "the workbook has no sheet with data.")
-
-
-def _split_header(rows: Iterator[list]) -> tuple[int, list, Iterator[list]] | None:
-    """Find the header among the first rows, skipping title rows; return it and the rows after it.
-
-    ``iter_rows`` starts at the sheet's first row, so a row's index is its row number - 1.
-    """
-    sample: list[tuple[int, list]] = []
-    for index, row in enumerate(rows):
-        if _filled(row):
-            sample.append((index, row))
-            if len(sample) == _HEADER_SCAN_ROWS:
-                break
-    if not sample:
-        return None
-    position = _header_position([row for _, row in sample])
-    header_index, header = sample[position]
-    return header_index, header, chain((row for _, row in sample[position + 1 :]), rows)
-
-
-def _header_position(rows: list[list]) -> int:
-    """First row about as wide as the table and mostly text; a title row is one or two cells."""
-    width = max(_filled(row) for row in rows)
-    need = 1 if width == 1 else max(2, math.ceil(width / 2))
-    wide = [i for i, row in enumerate(rows) if _filled(row) >= need]
-    texty = [i for i in wide if 2 * _texts(rows[i]) > _filled(rows[i])]
-    return (texty or wide)[0]
-
-
-def _is_blank(cell: object) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
-def _filled(row: Sequence) -> int:
-    return sum(not _is_blank(cell) for cell in row)
-
-
-def _texts(row: Sequence) -> int:
-    return sum(isinstance(cell, str) and not _is_blank(cell) for cell in row)
-
-
-def _append_rows(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    rows: Iterable[list],
-    name: str,
-    where: str,
-    limits: Limits,
-) -> int:
-    """Insert the rows as text in Arrow batches (bounded memory); blank rows are skipped as in CSV."""
-    view = f"_icp_reader_{uuid.uuid4().hex}"
-    kept = (row for row in rows if any(cell is not None and cell != "" for cell in row))
-    count = 0
-    while batch := list(islice(kept, _BATCH_ROWS)):
-        if count + len(batch) > limits.max_rows:
-            raise _too_many_rows(name, limits, where)
-        numbers = pa.array(range(count + 1, count + len(batch) + 1), pa.int64())
-        texts = [
-            pa.array([_cell_text(cell) for cell in column], pa.string())
-            for column in zip(*batch, strict=True)
-        ]
-        arrays = [numbers, *texts]
-        con.register(view, pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]))
-        try:
-            con.execute(f"INSERT INTO {_temp_ref(table)} SELECT * FROM {_q(view)}")
-        finally:
-            con.unregister(view)
-        count += len(batch)
-    return count
-
-
-def _cell_text(cell: object) -> str | None:
-    """A cell as the text a user sees in it: whole numbers without '.0', dates in ISO format."""
-    if isinstance(cell, str):
-        return cell or None
-    if cell is None:
-        return None
-    if isinstance(cell, bool):
-        return "true" if cell else "false"
-    if isinstance(cell, float):
-        # Excel stores every number as a double; 2019.0 was typed as 2019.
-        return str(int(cell)) if cell.is_integer() and abs(cell) < 1e16 else repr(cell)
-    if isinstance(cell, dt.date | dt.time):
-        return cell.isoformat()
-    return str(cell)
+def _check_directory(path: Path, name: str) -> None:
+    """Refuse an archive whose table of contents is larger than any workbook's, from the size its end
+    record declares: zipfile holds an object of a few hundred bytes for every 50-byte entry."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - _ZIP_END_SEARCH))
+        tail = f.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) - end < 22:
+        return  # zipfile says what is wrong with it
+    directory = int.from_bytes(tail[end + 12 : end + 16], "little")
+    # Zip64: zipfile takes the size from the zip64 end record just before the locator, when there is one.
+    record = tail[max(0, end - 76) : end - 20]
+    if end >= 76 and tail[end - 20 : end - 16] == b"PK\x06\x07" and record[:4] == b"PK\x06\x06":
+        directory = max(directory, int.from_bytes(record[40:48], "little"))
+    if directory > _MAX_ZIP_DIRECTORY:
+        raise LimitExceeded(
+            name,
+            f"the workbook's table of contents takes {_megabytes(directory / _MB)} MB, far more than a real "
+            "spreadsheet's; it is refused as a possible zip bomb.",
+        )

@@ -47,7 +47,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from icp.model import ICP, Criterion, TierRules, describe
+from icp.model import COLUMN_TYPES, ICP, Criterion, TierRules, describe
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 # sqlglot loads a dialect on its first use. Two server threads first using one at once could
@@ -57,7 +57,6 @@ for _dialect in DIALECTS:
     Dialect.get_or_raise(_dialect)
 _EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql reads in capacity mode
 _OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons")
-_TYPES = {"in_set": "VARCHAR", "range": "DOUBLE", "contains": "VARCHAR[]", "flag": "BOOLEAN"}
 _ALIAS = "s"
 _ITEM = "item"  # lambda / UNNEST variable of the list predicate; quoted, so it never clashes with keywords
 _HELPER = "__icp_pass_"  # columns holding each criterion's test in DuckDB's score_sql, dropped from its output
@@ -67,7 +66,7 @@ def columns_read(icp: ICP) -> dict[str, str]:
     """Every column the ICP's criteria read, in criteria order, with its DuckDB type."""
     types: dict[str, str] = {}
     for criterion in icp.criteria:
-        wanted = _TYPES[criterion.kind]
+        wanted = COLUMN_TYPES[criterion.kind]
         if types.setdefault(criterion.attribute, wanted) != wanted:
             raise ValueError(f"criteria read column {criterion.attribute!r} both as {types[criterion.attribute]} "
                              f"and as {wanted}; one column has one type")

@@ -9,7 +9,6 @@ data is unchanged, market.combinations): a slider on a tier threshold scores a f
 combinations, not a million accounts.
 """
 
-import re
 from collections.abc import Collection
 from typing import NamedTuple
 
@@ -19,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from icp import cells
 from icp.carry import carried
 from icp.errors import IcpError
 from icp.ingest import merged_rows_table
@@ -29,6 +29,7 @@ from icp.market import (
     combinations,
     counted,
     customers_sql,
+    hides_rowid,
     no_icp_yet,
     query_columns,
     remembered,
@@ -43,10 +44,6 @@ ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
 _NO_ACCOUNTS = "There are no accounts to score: upload a targets, universe or customer list on the Data page."
 _PAGE = "_icp_page"
 _PAGE_ROWS = "_icp_page_rows"
-# A cell a spreadsheet would run as a formula starts with one of these ...
-FORMULA_START = r"^[=+\-@\t\r]"
-# ... unless it is a plain number ("-12.5", "+3", "-1,200"), which a spreadsheet reads as a number.
-PLAIN_NUMBER = r"^[+-]?([0-9][0-9,]*(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 # Below this many best customers a backtest is a direction, not a measurement (as on the Patterns page).
 _DIRECTIONAL_BELOW = 30
 _GOOD_AUC = 0.6
@@ -144,6 +141,8 @@ def _combinations(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> 
 def _in_file_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the table's rows are stored in file order (rowid order is _row order), as ingest
     writes every list."""
+    if hides_rowid(con, table):
+        return False
     return remembered(con, ("file_order", table), lambda: con.execute(
         f"SELECT count(*) FROM (SELECT _row, lag(_row) OVER (ORDER BY rowid) AS before FROM {_q(table)}) "
         "WHERE _row <= before").fetchall()[0][0] == 0)
@@ -312,16 +311,11 @@ def targets_page(
 
 # -- export -----------------------------------------------------------------------------------------
 
-def _neutralized(expr: str) -> str:
-    return (f"CASE WHEN regexp_matches({expr}, '{FORMULA_START}') AND NOT regexp_matches({expr}, '{PLAIN_NUMBER}') "
-            f"THEN '''' || {expr} ELSE {expr} END")
-
-
 def targets_export(workspace: Workspace, icp: ICP) -> pd.DataFrame:
     """The `targets.csv` contract: the uploaded columns unchanged (original headers, file order),
     then icp_fit_score, icp_tier and icp_reasons; best score first, then file order.
 
-    Text cells a spreadsheet would run as a formula get a leading ' (numbers are left as they are).
+    The cells are the data's own: the writers (icp.exports) neutralize them as they write.
     Score columns in the input (a targets.csv scored before) are replaced by the new ones.
     """
     with workspace.connect() as con:
@@ -341,20 +335,18 @@ def _uploaded_rows(con: duckdb.DuckDBPyConnection, source: _Source, raw: str) ->
             f"LEFT JOIN {_q(merged)} AS m USING (_row))"), "_account_row"
 
 
-def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str, bool]]:
-    """(name, expression, whether it is neutralized) of the targets.csv columns: the uploaded
-    ones, then the three scores."""
-    picks = [(name, f"r.{_q(name)}", kind == "VARCHAR") for name, kind in raw_columns.items()
+def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, expression) of the targets.csv columns: the uploaded ones, then the three scores."""
+    picks = [(name, f"r.{_q(name)}") for name in raw_columns
              if name not in ("_row", "_account_row") and name.casefold() not in ICP_COLUMNS]
-    return [*picks, ("icp_fit_score", "s.icp_fit_score", False), ("icp_tier", "s.icp_tier", False),
-            ("icp_reasons", "s.icp_reasons", True)]
+    return [*picks, ("icp_fit_score", "s.icp_fit_score"), ("icp_tier", "s.icp_tier"),
+            ("icp_reasons", "s.icp_reasons")]
 
 
 def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
                 raw_columns: dict[str, str]) -> str:
     icp = _carried(con, icp, source)
-    picks = ", ".join(f"{_neutralized(expr) if neutral else expr} AS {_q(name)}"
-                      for name, expr, neutral in _export_picks(raw_columns))
+    picks = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _export_picks(raw_columns))
     rows, account_row = _uploaded_rows(con, source, raw)
     return f"""
         SELECT {picks}
@@ -363,22 +355,10 @@ def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: 
         ORDER BY s.icp_fit_score DESC, r._row"""
 
 
-# Characters an XLSX cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE), which the exports drop.
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-
-
-def _csv_cell(expr: str, neutral: bool) -> str:
-    """A text cell of targets.csv as the `targets_export` frame has it (neutralized in SQL when
-    `neutral`) and icp.exports.targets_csv writes it: control characters dropped, then neutralized
-    again (dropping one may expose a formula), and empty as missing (pandas writes both as
-    nothing). Nearly every cell needs none of it, which one search finds; the others go through
-    the chain, each step bound once by a lambda."""
-    unsafe = f"'^[=+\\-@\\t\\r]|{_CONTROL}'"
-    chain = f"list_transform([regexp_replace(u, '{_CONTROL}', '', 'g')], lambda w: nullif({_neutralized('w')}, ''))[1]"
-    first = _neutralized("v") if neutral else "v"
-    return (f"CASE WHEN regexp_matches({expr}, {unsafe}) "
-            f"THEN list_transform([{expr}], lambda v: list_transform([{first}], lambda u: {chain})[1])[1] "
-            f"ELSE nullif({expr}, '') END")
+def _csv_cell(expr: str) -> str:
+    """A text cell of targets.csv as icp.exports.targets_csv writes it: neutralized (icp.cells), and
+    empty as missing (pandas writes both as nothing)."""
+    return f"nullif({cells.sql(expr)}, '')"
 
 
 def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
@@ -386,46 +366,45 @@ def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
     """(the rows of targets.csv as text cells, ready for COPY ... TO CSV, and the header's column
     names) for the targets of `con`, whose uploaded rows are in table `raw` (`_row` and text
     columns); None when a column is not text (only a text cell has a SQL twin of the exports).
-    The `safe` columns of `raw` hold no cell that starts like a formula or has a control character
-    (`safe_columns`): their cells are written as they are, without searching each one."""
+    The `safe` columns of `raw` hold no cell the neutralizing rule changes (`safe_columns`): their
+    cells are written as they are, without searching each one."""
     source = _source(con)
     icp = _carried(con, icp, source)
     raw_columns = query_columns(con, f"(SELECT * FROM {raw})")
     if any(kind != "VARCHAR" for name, kind in raw_columns.items() if name != "_row"):
         return None
     picks = _export_picks(raw_columns)
-    inner = ", ".join(f"{expr} AS c{i}" for i, (_, expr, _) in enumerate(picks))
+    inner = ", ".join(f"{expr} AS c{i}" for i, (_, expr) in enumerate(picks))
     plain = {name for name in safe if name in raw_columns}
-    cells = ", ".join(f"{_csv_plain_cell(icp, name, f'c{i}', plain) or _csv_cell(f'c{i}', neutral)} AS c{i}"
-                      for i, (name, _, neutral) in enumerate(picks))
+    texts = ", ".join(f"{_csv_plain_cell(icp, name, f'c{i}', plain) or _csv_cell(f'c{i}')} AS c{i}"
+                      for i, (name, _) in enumerate(picks))
     rows, account_row = _uploaded_rows(con, source, raw)
     sql = f"""
-        SELECT {cells} FROM (
+        SELECT {texts} FROM (
             SELECT {inner}, s.icp_fit_score AS _score, r._row AS _order
             FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
             JOIN {rows} AS r ON r.{account_row} = s._row)
         ORDER BY _score DESC, _order"""
-    return sql, [name for name, _, _ in picks]
+    return sql, [name for name, _ in picks]
 
 
 def safe_columns(con: duckdb.DuckDBPyConnection, raw: str) -> set[str]:
-    """The text columns of table `raw` none of whose cells starts like a formula (= + - @ tab CR),
-    found in one scan of first characters; the caller knows none holds a control character."""
+    """The text columns of table `raw` none of whose cells the neutralizing rule changes, found in
+    one scan."""
     columns = [name for name, kind in query_columns(con, f"(SELECT * FROM {_q(raw)})").items()
                if name != "_row" and kind == "VARCHAR"]
     if not columns:
         return set()
-    # Comparisons of the first code point, not a pattern: a fifth of the cost of a regex per cell.
-    tests = [" OR ".join(f"ascii({_q(c)}) = {ord(ch)}" for ch in "=+-@\t\r") for c in columns]
-    found = con.execute(f"SELECT {', '.join(f'bool_or({t})' for t in tests)} FROM {_q(raw)}").fetchone()
+    tests = [f"bool_or({cells.sql_changes(_q(c))})" for c in columns]
+    found = con.execute(f"SELECT {', '.join(tests)} FROM {_q(raw)}").fetchone()
     return {column for column, unsafe in zip(columns, found, strict=True) if not unsafe}
 
 
 def _csv_plain_cell(icp: ICP, name: str, expr: str, plain: set[str]) -> str | None:
     """The cell of a column whose text is known to be safe as it is, else None: a `plain` uploaded
     column; the score, a number; the tier, one of four names; the reasons, which start with
-    'met', 'missed' or 'disqualified' (or are empty), unless the ICP's words hold a control
-    character."""
+    'met', 'missed' or 'disqualified' (or are empty) and join the criteria's words with '; ' and
+    ' | ', unless those words are changed by the rule after a '; '."""
     if name in plain:
         return f"nullif({expr}, '')"
     if name == "icp_fit_score":
@@ -434,7 +413,7 @@ def _csv_plain_cell(icp: ICP, name: str, expr: str, plain: set[str]) -> str | No
         return expr
     if name == "icp_reasons":
         words = [describe(c) for c in icp.criteria] + [c.label for c in icp.criteria]
-        if not any(re.search(_CONTROL, w) for w in words):
+        if all(cells.neutralize("; " + w) == "; " + w for w in words):
             return f"nullif({expr}, '')"
     return None
 

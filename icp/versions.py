@@ -40,7 +40,7 @@ def save_version(workspace: Workspace, icp: ICP, name: str) -> ICP:
     name = " ".join(name.split())[:120]
     if not name:
         raise WorkspaceError("Give the version a name.")
-    with workspace.connect() as con:
+    with workspace.changing(), workspace.connect() as con:
         con.execute(_TABLE)
         con.execute("BEGIN TRANSACTION")
         number = con.execute("SELECT coalesce(max(version), 0) + 1 FROM _icp_versions").fetchone()[0]
@@ -52,17 +52,24 @@ def save_version(workspace: Workspace, icp: ICP, name: str) -> ICP:
     return saved
 
 
+def _has_versions(con) -> bool:
+    """Whether any version was saved. A read creates nothing: the shared demo is read-only."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_icp_versions' "
+                       "AND NOT temporary").fetchone()[0] > 0
+
+
 def list_versions(workspace: Workspace) -> list[VersionInfo]:
     with workspace.connect() as con:
-        con.execute(_TABLE)
+        if not _has_versions(con):
+            return []
         rows = con.execute("SELECT version, name, saved_at, icp FROM _icp_versions ORDER BY version").fetchall()
     return [VersionInfo(version=v, name=n, saved_at=datetime.fromisoformat(at), criteria=len(parse_icp(doc).criteria)) for v, n, at, doc in rows]
 
 
 def load_version(workspace: Workspace, version: int) -> ICP:
     with workspace.connect() as con:
-        con.execute(_TABLE)
-        row = con.execute("SELECT icp FROM _icp_versions WHERE version = ?", [version]).fetchone()
+        row = (con.execute("SELECT icp FROM _icp_versions WHERE version = ?", [version]).fetchone()
+               if _has_versions(con) else None)
     if row is None:
         raise WorkspaceError(f"This workspace has no ICP version {version}.")
     return parse_icp(row[0], f"ICP version {version}")

@@ -7,7 +7,7 @@ row per file row, `_row` = row number) next to the typed, normalized `<list>` ta
 
 import contextlib
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +19,19 @@ from pydantic import BaseModel, ValidationError
 
 from icp import normalize
 from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
-from icp.ingest import auto_roles, build_normalized, merged_rows_table, plan_columns, resolve_mapping
+from icp.ingest import (
+    MAX_EMPLOYEES,
+    auto_roles,
+    build_normalized,
+    merged_rows_table,
+    plan_columns,
+    resolve_mapping,
+)
 from icp.limits import Limits
 from icp.links import CUSTOMER_VIEW, relink
 from icp.models import ColumnReport, ListReport, MergeExample
 from icp.normalize import quote_ident as _q
-from icp.paths import check_workspace_id, data_dir, new_workspace_id, workspace_file
+from icp.paths import SHARED_DEMO, check_workspace_id, data_dir, new_workspace_id, workspace_file
 from icp.reader import ReadResult, read_into
 from icp.roles import ACCOUNT_LISTS, LIST_KINDS
 from icp.semantics import REASONS
@@ -34,6 +41,12 @@ SCHEMA_VERSION = 1
 NOT_FOUND = "No workspace with that link exists here. Open the demo or start a new one."
 M = TypeVar("M", bound=BaseModel)
 _INCOMING = "_incoming"
+# `_meta` key of a copy of the demo no change has reached yet (its value: when it was copied). A
+# copy is made for a change and the key removed when that change is in, so a copy still holding
+# it is one whose change failed in a process that was killed: icp.demo_workspace sweeps those.
+UNTOUCHED = "untouched_since"
+_READ_ONLY = ("The demo is shared by everyone and cannot be changed here. Open the demo from the start "
+              "page (your first change makes a copy of your own) or start a new workspace.")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -50,6 +63,17 @@ class Workspace:
     """Handle on one workspace file; cheap to create, holds no open connection between calls."""
 
     def __init__(self, workspace_id: str, folder: Path | None = None):
+        self._folder = folder
+        self._owner: str | None = None
+        self._on_copy: Callable[[Workspace], None] | None = None
+        # The shared demo: the template itself, opened read-only (see `copy_on_write`).
+        self.shared = workspace_id == SHARED_DEMO
+        if self.shared:
+            # icp.demo_workspace builds the template with this module, so it cannot be imported above.
+            from icp.demo_workspace import template_path
+
+            self.id, self.path = SHARED_DEMO, template_path(folder)
+            return
         self.id = check_workspace_id(workspace_id)
         self.path = workspace_file(self.id, folder)
         if not self.path.exists():
@@ -72,20 +96,60 @@ class Workspace:
         return cls(workspace_id, folder)
 
     @classmethod
-    def copy_of(cls, template: Path, name: str, folder: Path | None = None) -> "Workspace":
-        """A new workspace whose content is a copy of a template database file (the demo)."""
+    def copy_of(cls, template: Path, name: str | None, folder: Path | None = None, *, owner: str | None = None,
+                untouched: bool = False) -> "Workspace":
+        """A new workspace whose content is a copy of a template database file (the demo), named
+        `name` (else as the template), owned by `owner` (the mark icp.owners reads), and marked
+        `untouched` until `changing` brings a change in."""
         workspace_id = new_workspace_id()
         target = workspace_file(workspace_id, folder)
         shutil.copyfile(template, target)
         workspace = cls(workspace_id, folder)
-        workspace.rename(name)
+        marks = [("owner", owner)] if owner else []
+        marks += [(UNTOUCHED, _now().isoformat())] if untouched else []
+        if marks:
+            with workspace.connect() as con:
+                con.executemany("INSERT OR REPLACE INTO _meta VALUES (?, ?)", marks)
+        if name:
+            workspace.rename(name)
         return workspace
+
+    def copy_on_write(self, owner: str | None, on_copy: Callable[["Workspace"], None]) -> "Workspace":
+        """Let this handle on the shared demo take changes: the first one goes to a copy of the
+        visitor's own (owned by `owner`), made then; `on_copy` is told once the change is in."""
+        self._owner, self._on_copy = owner, on_copy
+        return self
+
+    @contextmanager
+    def changing(self) -> Iterator[None]:
+        """Around every change. On the shared demo the change goes to a new copy, and the handle
+        then points at it; a change that fails removes the copy and leaves the handle as it was, so
+        nothing of a refused change is left anywhere."""
+        if not self.shared:
+            yield
+            return
+        if self._on_copy is None:
+            raise WorkspaceError(_READ_ONLY)
+        template = self.path
+        copy = Workspace.copy_of(template, None, self._folder, owner=self._owner, untouched=True)
+        self.id, self.path, self.shared = copy.id, copy.path, False
+        try:
+            yield
+        except BaseException:
+            copy.delete()
+            self.id, self.path, self.shared = SHARED_DEMO, template, True
+            raise
+        with self.connect() as con:
+            con.execute("DELETE FROM _meta WHERE key = ?", [UNTOUCHED])
+        self._on_copy(self)
 
     @classmethod
     def all_ids(cls, folder: Path | None = None) -> list[str]:
         return sorted(p.stem for p in (folder or data_dir()).glob("*.duckdb"))
 
     def delete(self) -> None:
+        if self.shared:
+            raise WorkspaceError(_READ_ONLY)
         self.path.unlink(missing_ok=True)
         Path(f"{self.path}.wal").unlink(missing_ok=True)
 
@@ -94,7 +158,8 @@ class Workspace:
         """A connection for one piece of work. The normalization macros cost ~70 ms a connection, so
         only ingest asks for them; every read a page makes opens without."""
         try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
+            # The shared demo is only ever opened read-only: every visitor reads the one file.
+            con = duckdb.connect(str(self.path), read_only=read_only or self.shared)
         except duckdb.Error as err:
             if _damaged(err):
                 raise WorkspaceError(_DAMAGED) from err
@@ -109,6 +174,8 @@ class Workspace:
             # A damaged file often opens and fails only when a block is read: same sentence, no traceback.
             if _damaged(err):
                 raise WorkspaceError(_DAMAGED) from err
+            if self.shared and "read-only mode" in str(err):  # a change that did not go through `changing`
+                raise WorkspaceError(_READ_ONLY) from err
             raise
         finally:
             con.close()
@@ -122,7 +189,7 @@ class Workspace:
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self.connect(macros=True) as con:
+        with self.changing(), self.connect(macros=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -153,14 +220,14 @@ class Workspace:
         name = " ".join(name.split())[:120]
         if not name:
             raise WorkspaceError("A workspace name cannot be empty.")
-        with self.connect() as con:
+        with self.changing(), self.connect() as con:
             con.execute("INSERT OR REPLACE INTO _meta VALUES ('name', ?)", [name])
 
     # -- settings -------------------------------------------------------------------------------
     def save_settings(self, key: str, settings: BaseModel) -> None:
         """Keep a settings model (success criteria, segment choice, ...) in the workspace, so a
         refresh, another tab or a restart finds it as the user left it."""
-        with self.connect() as con:
+        with self.changing(), self.connect() as con:
             con.execute(_SETTINGS_TABLE)
             con.execute("INSERT OR REPLACE INTO _settings VALUES (?, ?, ?)",
                         [key, settings.model_dump_json(), _now()])
@@ -281,7 +348,7 @@ class Workspace:
             kind=kind, file=display, format=read.format, sheet=read.sheet, encoding=read.encoding,
             delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,
             duplicates_merged=merged, linked_rows=None, unlinked_rows=None, ingested_at=_now(),
-            columns=columns, notes=_notes(kind, columns, merged, made.merges, merge),
+            columns=columns, notes=_notes(kind, columns, merged, made.merges, merge) + _stage_notes(con, kind),
             merge_duplicates=merge, merges=made.merges,
         )
         con.execute("INSERT OR REPLACE INTO _lists VALUES (?, ?)", [kind, report.model_dump_json()])
@@ -362,6 +429,26 @@ def _bump_version(con) -> None:
     )
 
 
+def _stage_notes(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
+    """Where deals have stages but not one reads as won or lost: every deal would count as open,
+    and the win rate and the backtest would be missing without a word."""
+    if kind != "deals":
+        return []
+    present = {c for c, in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name <> 'temp' "
+                                        "AND table_name = 'deals'").fetchall()}
+    if not {"deal_stage", "deal_outcome"} <= present:
+        return []
+    closed, stages = con.execute(
+        "SELECT count(*) FILTER (WHERE deal_outcome IN ('won', 'lost')), "
+        "list(DISTINCT deal_stage ORDER BY deal_stage) FILTER (WHERE deal_stage IS NOT NULL)[1:6] FROM deals"
+    ).fetchone()
+    if closed or not stages:
+        return []
+    return [f"No deal stage reads as won or lost ({', '.join(stages)}...), so every deal counts as open and the win "
+            "rate and the backtest cannot be measured. Give the column that says won or lost the Deal stage "
+            "role, or map the won and closed flags, under Columns and roles."]
+
+
 def _notes(kind: str, columns: list[ColumnReport], merged: int, merges: list[MergeExample], merge: bool) -> list[str]:
     roles = {c.role for c in columns if c.role}
     notes = []
@@ -385,6 +472,10 @@ def _notes(kind: str, columns: list[ColumnReport], merged: int, merges: list[Mer
         notes.append(f"Not analysed: {shown}{more}. They stay in the list and in every export; "
                      "change this under Columns and roles.")
     for c in [c for c in columns if c.implausible][:5]:
+        if c.kind == "employees":
+            notes.append(f"{c.implausible:,} values of {c.source} over {MAX_EMPLOYEES:,} employees, more than any "
+                         f"company has (e.g. {'; '.join(c.implausible_examples)}): left empty for analysis.")
+            continue
         what = ("deals closed before they were created or over 20 years later"
                 if c.role == "closed_date" else f"values of {c.source} out of bounds")
         notes.append(f"{c.implausible:,} {what} (e.g. {'; '.join(c.implausible_examples)}): "

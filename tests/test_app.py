@@ -1,11 +1,13 @@
 """The app through Streamlit's AppTest: every page renders, and the Data page works as a user uses it."""
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.workspace import Workspace
+from tests.literal_text import shown
 from ui.settings import ICP_KEY, working_icp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,16 +40,20 @@ def test_every_page_renders_on_the_demo(page, demo_copy):
     assert not at.error, [e.value for e in at.error]
 
 
-def test_first_visit_opens_a_demo_workspace_of_its_own(demo_template, monkeypatch):
-    # The template built by the fixture is reused, so this only copies it.
+def test_first_visit_opens_the_demo_and_a_change_makes_it_ones_own(demo_template, monkeypatch, workspace_folder):
+    # The template built by the fixture is the shared demo; tests/test_shared_demo.py has the rest.
     monkeypatch.setattr("icp.demo_workspace.template_path", lambda folder=None: demo_template)
     first = app().run()
     second = app().run()
     assert not first.exception and not second.exception
-    ids = first.query_params["ws"], second.query_params["ws"]
-    assert ids[0] != ids[1]
-    assert {Workspace(i).name for i in ids} == {"Demo: Northwind Analytics"}
-    assert "customers" in Workspace(ids[0]).lists()
+    assert "ws" not in first.query_params and "ws" not in second.query_params
+    assert any("Northwind Analytics" in m.value for m in first.sidebar.markdown)
+    assert not list(workspace_folder.glob("*.duckdb")), "reading the demo copies nothing"
+    first.switch_page("views/success.py").run()
+    first.slider(key="best_share").set_value(50).run()
+    mine = first.query_params["ws"]
+    assert Workspace(mine).name == "Demo: Northwind Analytics" and "customers" in Workspace(mine).lists()
+    assert [p.stem for p in workspace_folder.glob("*.duckdb")] == [mine]
 
 
 def _data_page(workspace: Workspace) -> AppTest:
@@ -316,6 +322,20 @@ def test_export_page_offers_every_file_and_loads_an_icp_json(demo_copy):
     [b for b in at.button if b.label == "Use this ICP"][0].click().run()
     assert any("bad.json" in e.value and "current ICP was kept" in e.value for e in at.error)
     assert working_icp(demo_copy).name == "Loaded from a file"
+    # Two criteria testing one column in two ways: one sentence, and every page still works.
+    crafted = json.loads(renamed.model_copy(update={"name": "Crafted"}).model_dump_json())
+    first = crafted["criteria"][0]
+    crafted["criteria"].append({"attribute": first["attribute"], "label": "x", "kind": "flag", "flag": True})
+    at.file_uploader(key="icp_upload").set_value(("crafted.json", json.dumps(crafted).encode(), "application/json"))
+    at.run()
+    [b for b in at.button if b.label == "Use this ICP"][0].click().run()
+    # Shown literally (escaped for markdown), so compared without the escapes.
+    assert any("crafted.json: is not a usable ICP: two criteria read" in e.value.replace("\\", "")
+               and "current ICP was kept" in e.value for e in at.error)
+    assert working_icp(demo_copy).name == "Loaded from a file"
+    for page in ("views/icp.py", "views/market.py", "views/targets.py", "views/export.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, page
 
 
 def test_an_engine_error_on_a_page_is_a_sentence_not_a_traceback(demo_copy, monkeypatch):
@@ -328,6 +348,21 @@ def test_an_engine_error_on_a_page_is_a_sentence_not_a_traceback(demo_copy, monk
     monkeypatch.setattr(Workspace, "frame", damaged)
     at = app(demo_copy).run()
     at.switch_page("views/data.py").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This workspace's file is damaged and cannot be read."]
+
+
+def test_an_engine_error_inside_a_section_that_reruns_alone_is_a_sentence(demo_copy, monkeypatch):
+    # The Targets page's tier section is a fragment: Streamlit catches what it raises itself.
+    import icp.targets
+    from icp.errors import WorkspaceError
+
+    def damaged(*args, **kwargs):
+        raise WorkspaceError("This workspace's file is damaged and cannot be read.")
+
+    monkeypatch.setattr(icp.targets, "target_list", damaged)
+    at = app(demo_copy).run()
+    at.switch_page("views/targets.py").run()
     assert not at.exception
     assert [e.value for e in at.error] == ["This workspace's file is damaged and cannot be read."]
 
@@ -350,7 +385,7 @@ def test_the_data_page_says_why_a_column_is_not_analysed_and_the_user_can_change
     table = at.data_editor[0].value.set_index("column")
     assert table.loc["Phone", "role"] == "(not analysed)" and table.loc["Phone", "why not analysed"] == "phone numbers"
     assert table.loc["Notes", "why not analysed"] == "free text" and table.loc["Industry", "role"] == "industry"
-    assert any("Not analysed: Phone (phone numbers), Notes (free text)" in i.value for i in at.info)
+    assert any("Not analysed: Phone (phone numbers), Notes (free text)" in shown(i.value) for i in at.info)
     # Two accounts named alike with different ids stay two; one id twice is one account.
     assert (ws.report("customers").rows_kept, ws.report("customers").duplicates_merged) == (3, 1)
     merges = next(d.value for d in at.dataframe if "shared value" in d.value.columns)

@@ -54,9 +54,10 @@ def test_there_is_no_pages_folder_for_streamlit_to_run_without_the_router():
 
 
 def _fragment_functions(tree) -> list:
-    """Functions decorated with st.fragment, and the page's own functions they call."""
+    """Functions decorated with ui.fragment's `fragment` (st.fragment that shows engine errors as
+    sentences), and the page's own functions they call."""
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    fragments = [f for f in functions.values() if any(ast.unparse(d) == "st.fragment" for d in f.decorator_list)]
+    fragments = [f for f in functions.values() if any(ast.unparse(d) == "fragment" for d in f.decorator_list)]
     called = {n.func.id for f in fragments for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     return fragments + [functions[name] for name in called if name in functions]
 
@@ -67,4 +68,4 @@ def test_every_slider_sits_in_a_fragment_so_it_reruns_only_its_section(page):
     inside = {id(n) for f in _fragment_functions(tree) for n in ast.walk(f)}
     sliders = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith("slider")]
     outside = [n.lineno for n in sliders if id(n) not in inside]
-    assert not outside, f"views/{page}: sliders outside any st.fragment on lines {outside}"
+    assert not outside, f"views/{page}: sliders outside any fragment on lines {outside}"

@@ -73,6 +73,26 @@ def test_build_with_the_saved_settings_reproduces_targets_exactly(built, demo_fi
     assert (again / "scoring.sql").read_text() == (built / "scoring.sql").read_text()
 
 
+def test_a_crafted_icp_json_is_one_sentence_naming_it_in_build_and_score(built, demo_files, tmp_path, capsys):
+    data = json.loads((built / "icp.json").read_text())
+    first = data["criteria"][0]
+    twin = {"attribute": first["attribute"], "label": first["label"], "role": "nice",
+            **({"kind": "range", "low": 1} if first["kind"] != "range" else {"kind": "in_set", "values": ["x"]})}
+    data["criteria"].append(twin)
+    crafted = tmp_path / "crafted.json"
+    crafted.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    for args in (["build", "--customers", str(demo_files["customers"]), "--settings", str(crafted), "--out", str(out)],
+                 ["score", "--icp", str(crafted), "--accounts", str(demo_files["universe"]),
+                  "--out", str(out / "targets.csv")]):
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert err.startswith(f"error: {crafted}: is not a usable ICP: two criteria read '{first['attribute']}'")
+        assert not out.exists()
+
+
 def test_scoring_sql_in_duckdb_equals_the_targets_file(built, demo_files):
     files = {"customers": demo_files["customers"], "deals": demo_files["deals"], "universe": demo_files["universe"]}
     with scratch_workspace(files) as workspace:

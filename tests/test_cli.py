@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from icp.cli import main
 
@@ -41,3 +42,16 @@ def test_a_usage_mistake_is_one_error_line():
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "oracle" in lines[0]
+
+
+@pytest.mark.parametrize("name", ["evil\nerror: forged line.csv", "\x1b[2J\x1b[31mred\x1b[0m.csv", "bell\x07\x9b.csv"])
+def test_control_characters_in_a_file_name_are_written_escaped(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x01 not a table")
+    result = subprocess.run([sys.executable, "-m", "icp", "build", "--customers", str(path), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert not any(ch in result.stderr + result.stdout for ch in "\x1b\x07\x9b")
+    assert repr(str(path))[1:-1] in lines[0]

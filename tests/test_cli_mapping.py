@@ -84,6 +84,13 @@ def test_segment_by_takes_headers_as_written(tmp_path, capsys):
     (["--map", "leads:Umsatz=arr"], "--map: 'leads' is not a kind of list"),
     (["--map", "deals:Amount=amount"], "--map/--mapping: no deals file was given"),
     (["--map", "customers:Umsatz=arr", "--segment-by", "Colour"], "--segment-by: the customers have no Colour"),
+    (["--map", "customers:Umsatz=arr", "--segment-by", "Type,Sector,Type"],
+     "--segment-by: pick one to three different dimensions (got Type, Sector, Type)"),
+    (["--map", "customers:Umsatz=arr", "--segment-by", "Type,sector,Firma,Phone"],
+     "--segment-by: pick one to three different dimensions"),
+    (["--map", "customers:Umsatz=arr", "--segment-by", "Sector,industry"], "--segment-by: Sector, industry name one"),
+    ([], "kunden.csv: has no outcome column to measure success by (ARR, churn, NPS, ...): give one its role, e.g. "
+         "--map customers:COLUMN=arr."),
 ])
 def test_a_wrong_mapping_is_one_error_line(tmp_path, args, message):
     result = cli("build", "--customers", str(customers_file(tmp_path)), "--out", str(tmp_path / "out"), *args)

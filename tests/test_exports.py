@@ -5,15 +5,14 @@ import csv
 import io
 
 import pandas as pd
-import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from icp import exports
+from icp.cells import neutralize
 from icp.draft import draft_icp
 from icp.exports import (
     hubspot_frame,
-    neutralize,
     role_mapping,
     salesforce_frame,
     targets_csv,
@@ -85,18 +84,6 @@ def _assert_same_cells(csv_rows: list[list[str]], sheet) -> None:
                 assert float(text) == value
             else:
                 assert text.replace("\r", "\n") == ("" if value is None else str(value).replace("\r", "\n"))
-
-
-# -- neutralize --------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("text", INJECTED + ["=1+1", "-", "+", "@"])
-def test_formula_looking_text_gets_a_leading_quote(text):
-    assert neutralize(text) == "'" + text
-
-
-@pytest.mark.parametrize("text", ["-12.5", "+3", "-1,200", "1200000", "", "Acme", "a=b", "'=1+1", " =1"])
-def test_numbers_plain_text_and_neutralized_text_are_left_alone(text):
-    assert neutralize(text) == text
 
 
 # -- CSV and XLSX ------------------------------------------------------------------------------------

@@ -30,8 +30,10 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from icp.cells import neutralize
 from icp.errors import InputFileError
 from icp.workspace import Workspace
+from tests.literal_text import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -110,15 +112,16 @@ def _raw_deflate(data: bytes, repeat: int = 1) -> bytes:
     return (compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)) * repeat
 
 
-def _bomb(path: Path, inflated_mb: int, *, declared_mb: int | None = None) -> None:
+def _bomb(path: Path, inflated_mb: int, *, declared_mb: int | None = None, chunk: bytes | None = None) -> None:
     """A real workbook whose sheet XML holds ``inflated_mb`` MB of identical rows (a few MB on disk).
 
     The zip is written by hand so the sheet is not compressed here for real: its deflate stream is
-    one compressed megabyte of rows repeated. ``declared_mb`` makes the archive lie about the size.
+    one compressed megabyte of rows repeated (``chunk``, else one row over and over). ``declared_mb``
+    makes the archive lie about the size.
     """
     source = zipfile.ZipFile(io.BytesIO(_workbook_bytes([["Company name", "Website"], ["Acme", "acme.io"]])))
     row = b'<row><c t="inlineStr"><is><t>Acme</t></is></c><c t="inlineStr"><is><t>acme.io</t></is></c></row>'
-    chunk = row * (MB // len(row))
+    chunk = chunk or row * (MB // len(row))
     members = []
     for info in source.infolist():
         data = source.read(info.filename)
@@ -149,6 +152,52 @@ def _bomb(path: Path, inflated_mb: int, *, declared_mb: int | None = None) -> No
         out.write(b"".join(directory))
         out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(directory), len(directory),
                               out.tell() - start, start, 0))
+
+
+# A megabyte of rows without cell references, two kinds in a random order: repeated, it deflates 120
+# to 175 times, under the ratio refused as a zip bomb, as a real export of repetitive rows does.
+_VARIED_ROWS = b"".join(
+    b'<row><c t="inlineStr"><is><t>Company %d</t></is></c><c t="inlineStr"><is><t>c%d.io</t></is></c></row>'
+    % (kind, kind) for kind in random.Random(5).choices((1, 2), k=12_000))
+
+
+def _sheet_workbook(cells: str, shared_strings: str | None = None) -> Callable[[Path], None]:
+    """A workbook whose sheet 'Data' holds the rows ``cells`` (XML) and, given one, this
+    sharedStrings part: each hostile workbook below is a few lines of XML in a few kB."""
+    def make(path: Path) -> None:
+        book = openpyxl.Workbook()
+        book.active.title = "Data"
+        out = io.BytesIO()
+        book.save(out)
+        source = zipfile.ZipFile(out)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                data = source.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data, found = re.subn(rb"<sheetData\s*/>|<sheetData>.*</sheetData>",
+                                          f"<sheetData>{cells}</sheetData>".encode(), data)
+                    assert found == 1
+                target.writestr(info, data)
+            if shared_strings is not None:
+                target.writestr("xl/sharedStrings.xml", shared_strings)
+    return make
+
+
+def _text_cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _corner(last: str) -> Callable[[Path], None]:
+    """A header cell at A1 and one cell at ``last``: the reader would allocate every cell between."""
+    row = int(re.sub("[A-Z]", "", last))
+    return _sheet_workbook(f'<row r="1">{_text_cell("A1", "Company name")}</row>'
+                           f'<row r="{row}">{_text_cell(last, "x")}</row>')
+
+
+SST_4E9 = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+           'spreadsheetml/2006/main" count="4000000000" uniqueCount="4000000000"><si><t>Company name</t></si>'
+           '<si><t>Acme</t></si></sst>')
+BEYOND_EXCEL = r"beyond the last cell an Excel sheet can have \(XFD1048576\); the file is damaged\."
 
 
 def _declared_mb(path: Path) -> str:
@@ -257,6 +306,34 @@ CASES = [
     Case("duplicate-blank-headers", "duplicates.csv", _text(_rows_text(DUPLICATES[0], DUPLICATES[1:])),
          **(_read(DUPLICATES) | {"columns": ["Company name", "column_2", "Company name_2", "Website", "column_5",
                                              "ARR", "company NAME_3"]})),
+]
+CASES += [
+    # A few kB each; the reader (python-calamine) would allocate rows × columns, or the declared count,
+    # before anything could look, and abort the process when it cannot: refused from what they declare
+    # and hold, scanned before the reader sees them.
+    Case("cells-a1-and-xfd1048576", "corner.xlsx", _corner("XFD1048576"),
+         r"sheet 'Data' spans A1:XFD1048576, 17,179,869,184 cells, over the limit of 10,000,000 for one sheet; "
+         r"delete what lies outside the table, or save the sheet as CSV and upload that\.", isolated=True),
+    Case("cells-a1-and-cv1048576", "corner cv.xlsx", _corner("CV1048576"),
+         r"sheet 'Data' spans A1:CV1048576, 104,857,600 cells, over the limit of 10,000,000 for one sheet; "
+         r"delete what lies outside the table, or save the sheet as CSV and upload that\.", isolated=True),
+    Case("shared-strings-count-4e9", "strings.xlsx",
+         _sheet_workbook('<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>',
+                         SST_4E9),
+         r"the workbook declares 4,000,000,000 shared strings but holds 2; the file is damaged\.", isolated=True),
+    Case("cell-a99999999999", "far cell.xlsx",
+         _sheet_workbook(f'<row r="1">{_text_cell("A1", "Company name")}{_text_cell("A99999999999", "x")}</row>'),
+         r"sheet 'Data' has a cell at A99999999999, " + BEYOND_EXCEL, isolated=True),
+    # 48 MB of rows in 0.4 MB, deflated under the zip-bomb ratio: refused by the rows it really holds,
+    # counted in the scan, before the reader allocates for them. (At 1 GB, 10.8 million rows, the scan
+    # stops at Excel's last row, 1,048,576, whatever the row limit: see docs/reliability.md.)
+    Case("rows-past-the-limit", "rows.xlsx", lambda p: _bomb(p, 48, chunk=_VARIED_ROWS),
+         r"sheet 'Sheet' has more than 100,000 data rows, the limit\.", env={"ICP_MAX_ROWS": "100000"},
+         isolated=True),
+    # The reader's process ran out of its memory: one sentence, and the server's process never knew.
+    Case("excel-memory-limit", "needs memory.xlsx", lambda p: p.write_bytes(_workbook_bytes(GOOD_ROWS)),
+         r"reading the workbook takes more memory than the limit of 50 MB; save the sheet as CSV and upload "
+         r"that instead\.", env={"ICP_MAX_EXCEL_MB": "50"}),
 ]
 BY_ID = {case.id: case for case in CASES}
 
@@ -436,7 +513,8 @@ def test_formula_looking_cells_stay_text_in_every_column(corpus, workspace):
 # --- the app -----------------------------------------------------------------------------------
 
 APP_CASES = ["empty", "binary-as-csv", "executable-as-xlsx", "zip-bomb", "10000-columns", "oversize",
-             "formula-cells"]
+             "formula-cells", "cells-a1-and-xfd1048576", "cells-a1-and-cv1048576", "shared-strings-count-4e9",
+             "cell-a99999999999", "rows-past-the-limit", "excel-memory-limit"]
 MIME = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -464,7 +542,7 @@ def test_app(case, corpus, workspace, monkeypatch):
     assert not at.exception, at.exception
 
     if case.problem is not None:
-        errors = [e.value for e in at.error]
+        errors = [shown(e.value) for e in at.error]  # the text shown, markdown escapes resolved
         expected = re.escape(case.name) + ": " + problem_of(case, path) + r" Nothing in the workspace was changed\."
         assert len(errors) == 1 and re.fullmatch(expected, errors[0]), errors
         assert not at.success
@@ -601,11 +679,6 @@ def _targets(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _neutralized(text: str) -> str:
-    """A cell as every exported CSV writes it: a leading ' before what a spreadsheet would run."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 # Each case's own time is bounded by the runner (and checked below); the test may wait for the queue.
 @pytest.mark.parametrize("case", _params(CASES, seconds=180))
 def test_cli(case, cli_runs, corpus):
@@ -627,8 +700,8 @@ def test_cli(case, cli_runs, corpus):
     assert run.returncode == 0, run.stderr
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES
     targets = _targets(out / "targets.csv")
-    assert list(targets[0])[: len(case.columns)] == [_neutralized(c) for c in case.columns]
-    assert sorted(t[_neutralized(case.columns[0])] for t in targets) == sorted(_neutralized(n) for n in case.names)
+    assert list(targets[0])[: len(case.columns)] == [neutralize(c) for c in case.columns]
+    assert sorted(t[neutralize(case.columns[0])] for t in targets) == sorted(neutralize(n) for n in case.names)
     assert len(targets) == len(case.raw)
 
 

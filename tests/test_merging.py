@@ -132,6 +132,27 @@ def test_a_negative_cycle_never_reaches_a_success_score(tmp_path):
     assert scored.loc["Alpha", "is_best"]
 
 
+HEADCOUNTS = """Company name,ARR,Employees
+Alpha,100,120
+Beta,100,1e15
+Gamma,100,"2,500"
+Delta,100,1000000000000000
+Epsilon,100,10000000
+"""
+
+
+def test_a_headcount_no_company_has_is_left_empty_and_said(tmp_path):
+    ws = Workspace.create(folder=tmp_path)
+    report = ws.add_list("customers", write(tmp_path / "c.csv", HEADCOUNTS))
+    column = next(c for c in report.columns if c.role == "employees")
+    assert (column.implausible, column.parse_failures) == (2, 0)
+    assert column.implausible_examples == ["1e15", "1000000000000000"]
+    with ws.connect() as con:
+        got = dict(con.execute("SELECT account_name, employees FROM customers").fetchall())
+    assert got == {"Alpha": 120, "Beta": None, "Gamma": 2500, "Delta": None, "Epsilon": 10_000_000}
+    assert any("2 values of Employees over 10,000,000 employees" in note for note in report.notes)
+
+
 def test_icp_score_writes_every_row_of_same_name_accounts_and_of_a_partner_file(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo")]) == 0
     out = tmp_path / "out"
@@ -194,3 +215,31 @@ def test_salesforce_ids_of_15_and_18_characters_link(tmp_path):
     report = ws.add_list("deals", write(tmp_path / "o.csv", "Opportunity ID,Account ID,Stage\n"
                                         "006Ec00000Opp01,001Ec00000AcmeA,Closed Won\n006Ec00000Opp02,001Ec00000BetaA,Closed Lost\n"))
     assert (report.linked_rows, report.unlinked_rows) == (2, 0)
+
+
+PIPEDRIVE_STAGES = """Deal - Title,Deal - Organization,Deal - Stage,Deal - Value
+A deal,Alpha,Qualified,100
+B deal,Beta,Contact Made,200
+C deal,Gamma,Proposal Made,300
+D deal,Delta,Negotiations Started,400
+"""
+
+
+def test_deal_stages_that_never_read_as_won_or_lost_are_said(tmp_path):
+    ws = Workspace.create(folder=tmp_path)
+    report = ws.add_list("deals", write(tmp_path / "deals.csv", PIPEDRIVE_STAGES))
+    [note] = [n for n in report.notes if "No deal stage reads as won or lost" in n]
+    assert "Contact Made, Negotiations Started, Proposal Made, Qualified" in note
+    # Once a stage does read as won or lost, nothing is said.
+    closed = PIPEDRIVE_STAGES.replace("Proposal Made", "Closed Won")
+    report = ws.add_list("deals", write(tmp_path / "deals2.csv", closed))
+    assert not any("No deal stage reads" in n for n in report.notes)
+
+
+def test_icp_build_warns_when_no_deal_reads_as_won_or_lost(tmp_path, capsys):
+    from icp.cli import main
+
+    customers = write(tmp_path / "customers.csv", "Company name,ARR\nAlpha,100\nBeta,200\nGamma,300\nDelta,50\n")
+    deals = write(tmp_path / "deals.csv", PIPEDRIVE_STAGES)
+    assert main(["build", "--customers", str(customers), "--deals", str(deals), "--out", str(tmp_path / "out")]) == 0
+    assert f"warning: {deals}: No deal stage reads as won or lost" in capsys.readouterr().err

@@ -81,3 +81,15 @@ def test_criteria_read_as_plain_words():
     assert describe(Criterion(attribute="public", label="Public", kind="flag", flag=False)) == "Public: no"
     assert describe(Criterion(attribute="score", label="Score", kind="range", low=0.5, high=2.5)) == (
         "Score from 0.50 to under 2.50")
+
+
+def test_criteria_testing_one_column_two_ways_are_one_sentence_naming_the_file():
+    data = json.loads(sample().model_dump_json())
+    data["criteria"].append({"attribute": "industry", "label": "Industry", "kind": "range", "low": 1})
+    with pytest.raises(InputFileError, match=r"^crafted.json: is not a usable ICP: two criteria read 'industry' in "
+                                             r"different ways \(values and a number range\)"):
+        parse_icp(json.dumps(data), "crafted.json")
+    # Two tests of one column in the same way stay allowed (a must and a disqualifier on industry).
+    data["criteria"][-1] = {"attribute": "industry", "label": "Industry", "kind": "in_set", "values": ["Retail"],
+                            "role": "disqualify"}
+    assert len(parse_icp(json.dumps(data)).criteria) == 5

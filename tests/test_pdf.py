@@ -1,20 +1,27 @@
 """The ICP one-pager PDF, read back with pypdf: what it says must be what the ICP and the market say."""
 
 import io
+import os
+import re
 import struct
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from icp.charts import LABEL_CHARS, lift_chart, segment_chart
 from icp.draft import draft_icp
 from icp.errors import IcpError
 from icp.model import Criterion, Persona, Template, describe
 from icp.pdf import CUT, MAX_CRITERIA, chart_png, first_page_png, gather, one_pager, render_one_pager
 from icp.workspace import Workspace
 
+ROOT = Path(__file__).resolve().parents[1]
 A4 = (595.28, 841.89)  # points
 LETTER = (612.0, 792.0)
 NAMES = ("São Paulo", "Zürich", "株式会社")
@@ -191,3 +198,71 @@ def test_a_workspace_without_any_list_still_gets_a_pdf(demo, tmp_path):
     text = _text(_read(one_pager(Workspace.create("Empty", folder=tmp_path), icp)))
     assert describe(icp.criteria[0]) in text
     assert "There are no customers" in text and "No SAM or SOM" in text
+
+
+def test_data_prints_literally_never_as_the_page_count(demo):
+    """fpdf2 replaces its page-count alias as it closes the document; data holding `{nb}` (its
+    default alias) printed the page count instead."""
+    _, icp, content, _ = demo
+    nb = Criterion(attribute="industry", label="Industry", kind="in_set", values=("{nb}", "{nb} Labs"), role="nice")
+    named = icp.model_copy(update={"name": "{nb} GmbH", "criteria": (*icp.criteria, nb)})
+    text = _text(_read(render_one_pager(replace(content, icp=named))))
+    assert "{nb} GmbH" in text and "Industry is {nb} or {nb} Labs" in text
+    assert re.search(r"page 1 of [12]\b", text)
+
+
+def test_chart_labels_are_bounded_however_long_the_header_and_value():
+    """A 100,000-character header and value: the picture stays the size of an ordinary chart (it
+    was billions of pixels, and vl-convert took 8 GB)."""
+    long = "H" * 100_000
+    segments = pd.DataFrame({"industry": [long, long[:-1] + "x", "Retail"], "accounts": [5, 3, 2],
+                             "best_customers": [2, 1, 1], "value_mean": [1.0, 2.0, 3.0], "win_rate": [0.2, 0.3, 0.4],
+                             "churn_rate": [0.1, 0.1, 0.1], "score": [90.0, 50.0, 20.0], "rank": [1, 2, 3]})
+    chart = segment_chart(segments, ["industry"], {"industry": long})
+    labels = set(chart.data["industry"])
+    assert len(labels) == 3 and all(len(label) <= LABEL_CHARS for label in labels)  # cut, yet two stay two
+    width, height = struct.unpack(">II", chart_png(chart.properties(width=300))[16:24])
+    assert width < 2000 and height < 2000
+    findings = pd.DataFrame({"label": [long], "value": [long], "lift": [2.0], "lift_low": [1.0], "lift_high": [3.0],
+                             "evidence": ["strong"], "sentence": [long], "q_value": [0.01]})
+    width, height = struct.unpack(">II", chart_png(lift_chart(findings).properties(width=220))[16:24])
+    assert width < 2000 and height < 2000
+
+
+_LONG_PDF = r"""
+import csv, io, sys
+from pathlib import Path
+from pypdf import PdfReader
+from icp.draft import draft_icp
+from icp.pdf import one_pager
+from icp.workspace import Workspace
+
+folder = Path(sys.argv[1])
+long = "X" * 100_000
+with open(folder / "customers.csv", "w", newline="", encoding="utf-8") as f:
+    writer = csv.writer(f)
+    writer.writerow(["Company", "Domain", "H" * 100_000, "Employees", "ARR", "Churned"])
+    for i in range(120):
+        # A control character in a label made vl-convert abort the process.
+        industry = long if i % 2 else ("Retail\x01" if i % 4 else "Retail")
+        writer.writerow([f"Co {i}", f"c{i}.com", industry, [10, 50, 200, 1000][i % 4],
+                         1000 * (i % 7 + 1) * (3 if i % 2 else 1), "No" if i % 3 else "Yes"])
+workspace = Workspace.create("long", folder=folder)
+workspace.add_list("customers", folder / "customers.csv")
+icp = draft_icp(workspace)
+assert any(long in c.values for c in icp.criteria), icp.criteria
+pdf = one_pager(workspace, icp.model_copy(update={"name": long}))
+reader = PdfReader(io.BytesIO(pdf))
+print(len(reader.pages), " ".join(page.extract_text() for page in reader.pages).count("…"))
+"""
+
+
+def test_a_100000_character_header_and_value_make_a_pdf_in_bounded_memory(tmp_path):
+    started = subprocess.Popen([sys.executable, "-c", _LONG_PDF, str(tmp_path)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(started.pid, 0)
+    out, err = started.stdout.read(), started.stderr.read()
+    assert os.waitstatus_to_exitcode(status) == 0, err[-3000:]
+    pages, cuts = map(int, out.split())
+    assert 1 <= pages <= 2 and cuts >= 2  # the name and the criterion, each cut with an ellipsis
+    assert usage.ru_maxrss / 1024 < 1500, f"{usage.ru_maxrss / 1024:.0f} MB"

@@ -589,6 +589,37 @@ def test_stray_quotes_after_line_30000(con, tmp_path, reading):
     assert _rows(con) == _as_csv_module_reads(data)[1]
 
 
+def _mixed_endings(seed: int, lines: int, late: int = 0) -> bytes:
+    """A file whose lines end in CR, LF or CRLF in turn (seeded), some quoted values holding a line
+    break (a lone CR among them, also at a value's start) in even seeds, none quoted in odd ones; the
+    first `late` lines all end in LF."""
+    rng = random.Random(seed)
+    endings = (b"\r", b"\n", b"\r\n")
+    out = [b"Company,Notes,Employees\n" if late else b"Company,Notes,Employees" + rng.choice(endings)]
+    for i in range(lines):
+        notes = rng.choice([b"plain", b""] if seed % 2 else
+                           [b"plain", b'"\rstarts with CR"', b'"two\r\nlines"', b'"a\rb"', b'"x\ny"', b""])
+        ending = b"\n" if i < late else rng.choice(endings)
+        out.append(b"Co %d,%s,%d%s" % (i, notes, rng.randint(1, 5000), ending))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lines_ended_by_cr_lf_and_crlf_in_turn_read_as_the_csv_module_reads_them(con, tmp_path, seed):
+    data = _mixed_endings(seed, 40)
+    result = read_into(con, "t", _write(tmp_path / "mixed.csv", data))
+    columns, rows = _as_csv_module_reads(data)
+    assert result.columns == columns == ["Company", "Notes", "Employees"]
+    assert _rows(con) == rows and len(rows) == 40
+
+
+def test_line_endings_that_change_after_the_sniffed_head(con, tmp_path):
+    data = _mixed_endings(7, 30_020, late=30_000)
+    result = read_into(con, "t", _write(tmp_path / "late-endings.csv", data))
+    assert result.rows == 30_020
+    assert _rows(con) == _as_csv_module_reads(data)[1]
+
+
 @pytest.mark.parametrize(
     ("data", "delimiter", "columns", "rows"),
     [

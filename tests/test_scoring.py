@@ -154,8 +154,11 @@ def test_columns_read_and_conflicting_types():
     assert columns_read(make_icp()) == {"industry": "VARCHAR", "employees": "DOUBLE", "tech_stack": "VARCHAR[]",
                                         "is_public": "BOOLEAN"}
     clash = Criterion(attribute="employees", label="Size", kind="in_set", values=("small",))
+    with pytest.raises(ValueError, match="two criteria read 'employees' in different ways"):
+        make_icp(criteria=(EMPLOYEES, clash))
+    # An ICP copied without validation is still refused before any SQL is written.
     with pytest.raises(ValueError, match="one column has one type"):
-        columns_read(make_icp(criteria=(EMPLOYEES, clash)))
+        columns_read(make_icp(criteria=(EMPLOYEES,)).model_copy(update={"criteria": (EMPLOYEES, clash)}))
 
 
 def test_unknown_dialect_and_non_finite_bounds_are_refused():

@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from icp.owners import owner_key, owner_of
 from icp.workspace import Workspace
+from tests.literal_text import shown
 from tests.test_app import ROOT
 
 ISSUER = "https://accounts.example.com"
@@ -40,12 +41,17 @@ def test_signed_out_visitors_see_only_the_sign_in_button(fast_demo, workspace_fo
     assert not list(workspace_folder.glob("*.duckdb")), "no workspace is made for a signed-out visitor"
 
 
-def test_a_workspace_opens_for_its_owner_only(fast_demo):
+def test_a_workspace_opens_for_its_owner_only(fast_demo, workspace_folder):
     alice = visit(person("alice"))
     assert not alice.exception
+    assert any("Signed in as alice@example.com" in shown(c.value) for c in alice.sidebar.caption)
+    # Signed in, she reads the shared demo like anyone; her first change makes a copy that is hers.
+    assert "ws" not in alice.query_params and not list(workspace_folder.glob("*.duckdb"))
+    alice.switch_page("views/success.py").run()
+    alice.slider(key="best_share").set_value(50).run()
+    assert not alice.exception and not alice.error
     alices = alice.query_params["ws"]
     assert owner_of(Workspace(alices)) == owner_key(ISSUER, "alice-id")
-    assert any("Signed in as alice@example.com" in c.value for c in alice.sidebar.caption)
 
     back = visit(person("alice"), alices)
     assert not back.exception and not back.error

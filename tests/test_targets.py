@@ -1,10 +1,13 @@
 """Targets: which accounts are scored, tier counts, paging in SQL, the targets.csv contract and the
 backtest, checked by hand on small workspaces and against the planted pattern of the demo."""
 
+import io
+
 import pandas as pd
 import pytest
 
 from icp.errors import IcpError
+from icp.exports import targets_csv
 from icp.model import ICP, TIERS, Criterion, TierRules
 from icp.success import Criterion as Outcome
 from icp.success import SuccessSettings
@@ -149,18 +152,21 @@ EXPORT_ROWS = [
 ]
 
 
-def test_export_keeps_the_input_columns_and_neutralizes_formulas(tmp_path):
+def test_export_keeps_the_input_columns_and_the_writer_neutralizes_formulas(tmp_path):
     ws = make_workspace(tmp_path, targets=(EXPORT_HEADER, EXPORT_ROWS))
     export = targets_export(ws, ICP_)
     assert list(export.columns) == [*EXPORT_HEADER, "icp_fit_score", "icp_tier", "icp_reasons"]
-    assert export["Company name"].tolist() == ["Acme", "Core", "'=HYPERLINK(\"x\")", "Bolt"]
+    # The frame holds the data's own cells; the file writer neutralizes them (icp.cells).
+    assert export["Company name"].tolist() == ["Acme", "Core", "=HYPERLINK(\"x\")", "Bolt"]
     assert export["icp_fit_score"].tolist() == [100, 100, 50, 50]
     assert export["icp_tier"].tolist() == ["Tier 1", "Tier 1", "Not a fit", "Tier 2"]
+    written = pd.read_csv(io.BytesIO(targets_csv(export)), dtype=str, keep_default_na=False)
+    assert written["Company name"].tolist() == ["Acme", "Core", "'=HYPERLINK(\"x\")", "Bolt"]
     # Numbers, signed or not, stay numbers; other text starting = + - @ gets a leading quote.
-    assert export["Balance"].tolist() == ["300", "1200", "-120.5", "-3"]
-    assert pd.to_numeric(export["Balance"]).tolist() == [300, 1200, -120.5, -3]
-    assert export["Note"].tolist() == ["'+1 555 0100", "'-", "'@SUM(A1)", "plain"]
-    assert export["Employees"].tolist() == ["100", "120", "100", "5000"]
+    assert written["Balance"].tolist() == ["300", "1200", "-120.5", "-3"]
+    assert pd.to_numeric(written["Balance"]).tolist() == [300, 1200, -120.5, -3]
+    assert written["Note"].tolist() == ["'+1 555 0100", "'-", "'@SUM(A1)", "plain"]
+    assert written["Employees"].tolist() == ["100", "120", "100", "5000"]
 
 
 def test_export_of_a_scored_file_replaces_the_old_scores(tmp_path):

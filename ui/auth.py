@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from icp.owners import owner_key
+from ui.text import literal
 
 
 def sign_in_required() -> bool:
@@ -18,7 +19,7 @@ def sign_in_required() -> bool:
         if not any(Path(f).exists() for f in st.get_option("secrets.files")):
             return False  # no secrets file at all: sign-in is off
         # A secrets file that does not parse may be meant to turn sign-in on: never fail open.
-        st.error(f"The secrets file could not be read, so the app cannot tell whether sign-in is on: {err}")
+        st.error("The secrets file could not be read, so the app cannot tell whether sign-in is on: " + literal(err))
         st.stop()
 
 
@@ -41,5 +42,5 @@ def current_owner() -> str | None:
 def sign_out_button() -> None:
     if sign_in_required() and st.user.is_logged_in:
         label = st.user.get("email") or st.user.get("name") or "you"
-        st.caption(f"Signed in as {label}")
+        st.caption(f"Signed in as {literal(label)}")
         st.button("Sign out", icon=":material/logout:", on_click=st.logout, width="stretch")

@@ -1,6 +1,6 @@
 """Settings the user tunes on a page, kept in the workspace so a refresh or restart finds them."""
 
-from icp.draft import draft_icp
+from icp.draft import ICP_KEY, draft_icp
 from icp.errors import IcpError
 from icp.model import ICP
 from icp.success import SuccessSettings, default_settings, score_summary
@@ -19,9 +19,6 @@ def success_settings(workspace: Workspace) -> SuccessSettings:
         except IcpError:
             pass
     return default_settings(workspace)
-
-
-ICP_KEY = "icp"
 
 
 def working_icp(workspace: Workspace) -> ICP:

@@ -1,13 +1,15 @@
-"""The session's workspace: taken from the URL (`?ws=<id>`), else a fresh copy of the demo."""
+"""The session's workspace: taken from the URL (`?ws=<id>`), else the shared demo, read-only until
+the visitor's first change, which makes a copy of their own (and puts its id in the URL)."""
 
 import streamlit as st
 
-from icp.demo_workspace import open_demo
+from icp.demo_workspace import housekeeping, shared_demo
 from icp.errors import IcpError
 from icp.models import ListReport
 from icp.owners import claim, open_as
 from icp.workspace import Workspace
 from ui.auth import current_owner
+from ui.text import literal
 
 _KEY = "workspace_id"
 
@@ -15,17 +17,19 @@ _KEY = "workspace_id"
 def current_workspace() -> Workspace | None:
     """The workspace of this session, or None (with a message shown) when the link is bad."""
     owner = current_owner()
+    try:
+        housekeeping()  # at most once every 10 minutes a process, whoever visits
+    except IcpError as err:  # a setting the sweep cannot use: said, and the visit goes on
+        st.warning(str(err))
     wanted = st.query_params.get("ws") or st.session_state.get(_KEY)
     if wanted is None:
         with st.spinner("Opening the demo workspace…"):
-            workspace = owned(open_demo())
-        _remember(workspace)
-        return workspace
+            return shared_demo(owner=owner, on_copy=_remember)
     try:
         workspace = open_as(wanted, owner)
         workspace.check()  # a damaged file is a message here, not a crash on the page
     except IcpError as err:
-        st.error(str(err))
+        st.error(literal(err))
         st.session_state.pop(_KEY, None)
         return None
     _remember(workspace)
@@ -47,6 +51,13 @@ def owned(workspace: Workspace) -> Workspace:
 
 def switch_to(workspace: Workspace) -> None:
     _remember(workspace)
+    st.rerun()
+
+
+def switch_to_demo() -> None:
+    """Back to the shared demo: no link, no copy until the next change."""
+    st.session_state.pop(_KEY, None)
+    st.query_params.pop("ws", None)
     st.rerun()
 
 

@@ -1,6 +1,5 @@
 """Step 1, Data: upload lists, check how columns were understood, fix the mapping, see data quality."""
 
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -8,10 +7,11 @@ import streamlit as st
 
 from icp.errors import IcpError
 from icp.mapping import mapping_json
-from icp.reader import list_sheets
 from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, roles_for
 from icp.semantics import REASONS
+from ui import uploads
 from ui.state import current_workspace, reports
+from ui.text import literal
 
 KIND_HELP = {
     "customers": "accounts that bought, with outcome columns (ARR, churned, NPS…)",
@@ -37,33 +37,31 @@ with st.container(border=True):
     kind = st.selectbox("This file is the…", LIST_KINDS, format_func=lambda k: f"{k}: {KIND_HELP[k]}")
     upload = st.file_uploader("Spreadsheet", type=FILE_TYPES, key="upload")
     sheet = None
-    saved: Path | None = None
-    if upload is not None:
-        saved = Path(tempfile.mkdtemp(prefix="icp-upload-")) / Path(upload.name).name
-        saved.write_bytes(upload.getbuffer())
-        if saved.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            try:
-                sheets = list_sheets(saved, display_name=upload.name)
-                sheet = st.selectbox("Sheet", sheets) if len(sheets) > 1 else (sheets[0] if sheets else None)
-            except IcpError as err:
-                st.error(f"{err} Nothing in the workspace was changed.")
-                saved = None
+    ready = upload is not None
+    if upload is not None and Path(upload.name).suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        try:
+            sheets = uploads.sheets(upload)
+            sheet = st.selectbox("Sheet", sheets) if len(sheets) > 1 else (sheets[0] if sheets else None)
+        except IcpError as err:
+            st.error(f"{literal(err)} Nothing in the workspace was changed.")
+            ready = False
     has_kind = kind in reports(workspace)
     label = f"Replace the {kind} list" if has_kind else f"Load as {kind}"
-    if st.button(label, type="primary", disabled=saved is None):
-        with st.status(f"Loading {upload.name}…", expanded=False) as status:
+    if st.button(label, type="primary", disabled=not ready):
+        with st.status(f"Loading {literal(upload.name)}…", expanded=False) as status:
             try:
-                status.update(label=f"Reading and normalizing {upload.name}…")
-                report = workspace.add_list(kind, saved, display_name=upload.name, sheet=sheet)
+                status.update(label=f"Reading and normalizing {literal(upload.name)}…")
+                with uploads.on_disk(upload) as saved:
+                    report = workspace.add_list(kind, saved, display_name=upload.name, sheet=sheet)
             except IcpError as err:
                 status.update(label="The file could not be loaded", state="error")
-                st.session_state["upload_error"] = f"{err} Nothing in the workspace was changed."
+                st.session_state["upload_error"] = f"{literal(err)} Nothing in the workspace was changed."
             else:
                 loaded = f"{report.rows_kept:,} {_ROWS_OF.get(kind, kind)}"
                 status.update(label=f"Loaded {loaded}", state="complete")
                 st.session_state.pop("upload_error", None)
                 st.session_state["shown_list"] = kind
-                st.session_state["flash"] = f"{upload.name}: {loaded} loaded."
+                st.session_state["flash"] = f"{literal(upload.name)}: {loaded} loaded."
                 st.rerun()  # so the sidebar and every count show the new list
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"])
@@ -91,7 +89,7 @@ default = names.index(st.session_state["shown_list"]) if st.session_state.get("s
 shown = st.radio("Show list", names, index=default, horizontal=True, key="shown_list_radio")
 report = lists[shown]
 for note in report.notes:
-    st.info(note, icon=":material/info:")
+    st.info(literal(note), icon=":material/info:")
 
 roles_tab, quality_tab, preview_tab = st.tabs(["Columns and roles", "Data quality", "Preview"])
 with roles_tab:
@@ -136,17 +134,17 @@ with roles_tab:
             st.toast("Mapping saved")
             st.rerun()
         except IcpError as err:
-            st.error(f"{err} The mapping was not changed.")
+            st.error(f"{literal(err)} The mapping was not changed.")
     download_col.download_button(
         "Download the mapping (mapping.json)", mapping_json(workspace), file_name="mapping.json",
         mime="application/json", key="download_mapping",
         help="Every list's column roles, for `icp build --mapping mapping.json`.")
 with quality_tab:
     st.markdown(
-        f"**{report.rows_read:,}** rows read from `{report.file}`"
-        + (f" (sheet *{report.sheet}*)" if report.sheet else "")
+        f"**{report.rows_read:,}** rows read from {literal(report.file)}"
+        + (f" (sheet *{literal(report.sheet)}*)" if report.sheet else "")
         + f", **{report.rows_kept:,}** kept, **{report.duplicates_merged:,}** duplicates merged."
-        + (f" Encoding {report.encoding}, delimiter `{report.delimiter}`." if report.delimiter else "")
+        + (f" Encoding {literal(report.encoding)}, delimiter {literal(repr(report.delimiter))}." if report.delimiter else "")
     )
     quality = pd.DataFrame([
         {
@@ -179,7 +177,7 @@ with quality_tab:
                     workspace.set_merging(shown, merge)
                 st.rerun()
             except IcpError as err:
-                st.error(f"{err} Nothing was changed.")
+                st.error(f"{literal(err)} Nothing was changed.")
     if report.ambiguous_rows:
         st.warning(f"{report.ambiguous_rows:,} {shown} rows name an account that several customers share "
                    "(the same name for accounts with different ids); they are not linked to either.")

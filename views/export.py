@@ -13,6 +13,7 @@ from icp.scoring import DIALECTS, scoring_sql
 from icp.targets import target_list, targets_export
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 workspace = current_workspace()
 st.title(":material/download: Export")
@@ -67,10 +68,10 @@ if uploaded is not None and right.button("Use this ICP", key="icp_use"):
     try:
         loaded = parse_icp(uploaded.getvalue(), uploaded.name)
     except IcpError as err:
-        right.error(f"{err} The current ICP was kept.")
+        right.error(f"{literal(err)} The current ICP was kept.")
     else:
         workspace.save_settings(ICP_KEY, loaded)
-        st.toast(f"Loaded {loaded.name}, version {loaded.version}")
+        st.toast(f"Loaded {literal(loaded.name)}, version {loaded.version}")
         st.rerun()
 
 st.subheader("Fit score as SQL")

@@ -11,11 +11,13 @@ from icp.carry import candidates as carry_candidates
 from icp.draft import draft_icp
 from icp.errors import IcpError
 from icp.market import no_icp_yet
-from icp.model import ColumnLink, Criterion, Persona, Template, describe
+from icp.model import ICP, ColumnLink, Criterion, Persona, Template, describe
 from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
 from ui.cache import carry_report, market_size, tier_counts
+from ui.fragment import fragment
 from ui.settings import ICP_KEY, success_settings, working_icp
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 ROLES = ["must", "nice", "disqualify"]
 
@@ -39,7 +41,7 @@ def save(updated) -> None:
 
 empty = no_icp_yet(icp)
 if empty is not None:
-    st.warning(empty, icon=":material/warning:")
+    st.warning(literal(empty), icon=":material/warning:")
 else:
     counts = tier_counts(workspace.id, version, icp.model_dump_json())
     figures = st.columns(1 + len(counts))
@@ -84,12 +86,13 @@ if len(frame) and not edited.equals(frame):
         # model_copy skips validation: re-validate so an empty value list or a reversed range is refused.
         updated = icp.model_validate({**icp.model_dump(), "criteria": [c.model_dump() for c in kept]})
     except (ValidationError, ValueError) as err:
-        st.error(f"That edit was not saved: {err.errors()[0]['msg'] if isinstance(err, ValidationError) else err}")
+        st.error("That edit was not saved: "
+                 + literal(err.errors()[0]["msg"] if isinstance(err, ValidationError) else err))
     else:
         if st.button("Save criteria", type="primary", icon=":material/save:"):
             save(updated)
 
-@st.fragment
+@fragment
 def add_a_criterion():
     """Picking an attribute and its values reruns only this form; Add saves and reruns the page."""
     with st.expander("Add a criterion"):
@@ -111,9 +114,12 @@ def add_a_criterion():
                        "values": tuple(v.strip() for v in text.split(",") if v.strip())}
         if st.button("Add", key="add_criterion"):
             try:
-                save(icp.model_copy(update={"criteria": (*icp.criteria, Criterion(**fields))}))
+                # Validated as a whole ICP: a criterion testing a column another criterion reads
+                # in another way is refused here, not when the tiers are scored.
+                save(ICP.model_validate({**icp.model_dump(), "criteria": [
+                    *(c.model_dump() for c in icp.criteria), Criterion(**fields).model_dump()]}))
             except ValidationError as err:
-                st.error(err.errors()[0]["msg"])
+                st.error(literal(err.errors()[0]["msg"]))
 
 
 add_a_criterion()
@@ -125,7 +131,7 @@ if st.button("Draft again from the evidence", icon=":material/auto_awesome:",
                                   "carry": icp.carry}))
 
 
-@st.fragment
+@fragment
 def criteria_in_each_list():
     """Where the universe and the targets list hold each criterion; editing reruns only this."""
     resolutions = carry_report(workspace.id, version, icp.model_dump_json())
@@ -137,7 +143,7 @@ def criteria_in_each_list():
                "factor (list value x factor = the customers' unit, e.g. 0.000001 for dollars against millions).")
     for resolution in resolutions:
         if warning := resolution.sentence():
-            st.warning(warning, icon=":material/warning:")
+            st.warning(literal(warning), icon=":material/warning:")
     none = "(none)"
     options = sorted({c for r in resolutions for c in carry_candidates(workspace, icp, r.list, r.attribute)})
     table = pd.DataFrame([{
@@ -167,7 +173,7 @@ def criteria_in_each_list():
 
 criteria_in_each_list()
 
-@st.fragment
+@fragment
 def profile_text():
     """Typing reruns only this section; Save writes the ICP and reruns the page."""
     st.subheader("Profile text")
@@ -199,7 +205,7 @@ def profile_text():
 profile_text()
 
 
-@st.fragment
+@fragment
 def versions():
     """Saving and comparing versions reruns only this section."""
     st.subheader("Versions")
@@ -226,7 +232,7 @@ def versions():
             sam_b = market_size(workspace.id, version, after.model_dump_json()).sam.accounts
             st.markdown(f"**SAM**: {sam_a:,} → {sam_b:,} accounts ({sam_b - sam_a:+,})")
         except IcpError as err:
-            st.caption(str(err))
+            st.caption(literal(err))
         moves = tier_changes(workspace, before, after)
         st.markdown(f"**Accounts that change tier**: {int(moves['accounts'].sum()):,}" if len(moves) else
                     "**Accounts that change tier**: none")

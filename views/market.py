@@ -7,8 +7,10 @@ from icp.errors import IcpError
 from icp.market import default_win_rate, market_by_segment
 from icp.model import MarketAssumptions
 from ui.cache import market_size
+from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, reports, require_customers
+from ui.text import literal
 
 workspace = current_workspace()
 st.title(":material/public: Market")
@@ -16,7 +18,7 @@ lists = reports(workspace)
 require_customers(workspace)
 
 
-@st.fragment
+@fragment
 def assumptions_and_market():
     """The assumptions and the market they size; a slider reruns only this section."""
     icp = working_icp(workspace)
@@ -48,7 +50,7 @@ def assumptions_and_market():
     try:
         size = market_size(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
-        st.warning(str(err))
+        st.warning(literal(err))
         return
     label = " (typed in)" if size.typed_in else ""
     cols = st.columns(3)
@@ -57,13 +59,13 @@ def assumptions_and_market():
         if figure.value is not None:
             col.caption(f"{figure.value:,.0f} in value")
     for warning in size.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(literal(warning), icon=":material/warning:")
     st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
     st.markdown("**Assumptions**")
     # The sentences say it all; the bare numbers beside them are for market.json.
-    st.markdown("\n".join(f"- {v}" for v in size.assumptions.values() if isinstance(v, str)))
+    st.markdown("\n".join(f"- {literal(v)}" for v in size.assumptions.values() if isinstance(v, str)))
     if size.currency_note:
-        st.caption(size.currency_note)
+        st.caption(literal(size.currency_note))
     if "universe" in lists:
         st.subheader("By segment")
         dims = list(icp.segments.dimensions)
@@ -71,7 +73,7 @@ def assumptions_and_market():
             table = market_by_segment(workspace, icp, dims)
             st.dataframe(table.head(200), hide_index=True, width="stretch")
         except IcpError as err:
-            st.caption(str(err))
+            st.caption(literal(err))
 
 
 assumptions_and_market()

@@ -8,6 +8,7 @@ from icp.errors import IcpError
 from ui.cache import pattern_report, sides
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 SHOWN_FINDINGS = 200
 
@@ -28,11 +29,11 @@ side = st.segmented_control("Compare", available, default=available[0], format_f
 try:
     report = pattern_report(workspace.id, version, settings.model_dump_json(), side)
 except IcpError as err:
-    st.warning(str(err))
+    st.warning(literal(err))
     st.stop()
 
 passing = [f for f in report.findings if f.evidence in ("strong", "moderate")]
-(st.success if passing else st.info)(report.headline)
+(st.success if passing else st.info)(literal(report.headline))
 if report.directional:
     st.warning(f"Fewer than 30 {SIDES[side][2]}: every finding here is directional, a lead to check, not proof.")
 if not report.findings:

@@ -5,10 +5,13 @@ import streamlit as st
 from icp.analysis import cluster_features, segment_options
 from icp.charts import cluster_scatter, segment_chart
 from icp.errors import IcpError
+from icp.exports import segments_csv_text
 from icp.segments import RankWeights, SegmentSettings, segments_csv
 from ui.cache import clusters, rule_segments
+from ui.fragment import fragment
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 SEGMENTS_KEY = "segments"
 SHOWN_SEGMENTS = 200
@@ -24,7 +27,7 @@ version = workspace.data_version
 options = {a.name: a.label for a in segment_options(workspace)}
 
 
-@st.fragment
+@fragment
 def rule_segments_section():
     """Dimensions and rank weights with the table they rank; a slider reruns only this tab."""
     saved = workspace.load_settings(SEGMENTS_KEY, SegmentSettings) or SegmentSettings()
@@ -55,7 +58,7 @@ def rule_segments_section():
             table = rule_segments(workspace.id, version, success.model_dump_json(), tuple(dimensions),
                                   weights.model_dump_json(), min_accounts)
         except IcpError as err:
-            st.warning(str(err))
+            st.warning(literal(err))
         else:
             st.caption(
                 f"{len(table):,} segments. Rates and means are shrunk toward the overall figure (empirical Bayes), "
@@ -77,11 +80,11 @@ def rule_segments_section():
                 "churn_rate": st.column_config.NumberColumn("churn rate", format="percent"),
                 "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
             })
-            st.download_button("Download segments.csv", segments_csv(table).to_csv(index=False),
+            st.download_button("Download segments.csv", segments_csv_text(segments_csv(table)),
                                file_name="segments.csv", mime="text/csv", icon=":material/download:")
 
 
-@st.fragment
+@fragment
 def clusters_section():
     """Features and k with the clusters they give; a change reruns only this tab."""
     features = {a.name: a.label for a in cluster_features(workspace)}
@@ -96,7 +99,7 @@ def clusters_section():
             with st.spinner("Clustering…"):
                 result = clusters(workspace.id, version, success.model_dump_json(), tuple(chosen), k)
         except IcpError as err:
-            st.warning(str(err))
+            st.warning(literal(err))
         else:
             if result.silhouette:
                 st.caption(f"{result.n_clusters} clusters: the best silhouette of k = "

@@ -6,8 +6,10 @@ from icp.charts import value_distribution
 from icp.errors import IcpError
 from icp.success import SuccessSettings, default_settings
 from ui.cache import scored_customers, success_summary
+from ui.fragment import fragment
 from ui.settings import SUCCESS_KEY, success_settings
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 SHOWN_ROWS = 200
 
@@ -20,7 +22,7 @@ st.caption(
 require_customers(workspace)
 
 
-@st.fragment
+@fragment
 def criteria_and_best_customers():
     """The weights and everything they move; a slider reruns only this section."""
     saved = success_settings(workspace)
@@ -30,7 +32,7 @@ def criteria_and_best_customers():
         criteria = []
         for c in saved.criteria:
             arrow = "higher is better" if c.direction == "higher" else "lower is better"
-            weight = st.slider(f"{c.label} ({arrow})", 0.0, 10.0, float(c.weight), 0.5, key=f"weight_{c.column}")
+            weight = st.slider(f"{literal(c.label)} ({arrow})", 0.0, 10.0, float(c.weight), 0.5, key=f"weight_{c.column}")
             criteria.append(c.model_copy(update={"weight": weight}))
         st.subheader("Best customers")
         by_threshold = st.toggle("Use a minimum score instead of a share", value=saved.min_score is not None)
@@ -57,7 +59,7 @@ def criteria_and_best_customers():
             summary = success_summary(workspace.id, workspace.data_version, settings.model_dump_json())
             scores = scored_customers(workspace.id, workspace.data_version, settings.model_dump_json())
         except IcpError as err:
-            st.warning(str(err))
+            st.warning(literal(err))
             return
         left, middle, right = st.columns(3)
         left.metric("Best customers", f"{summary.best:,}", help="customers counted as best")
@@ -71,10 +73,10 @@ def criteria_and_best_customers():
             if c.weight == 0 or c.best_mean is None or c.rest_mean is None:
                 continue
             if c.column == "churned":
-                lines.append(f"- {c.label}: {c.best_mean:.0%} of best customers against {c.rest_mean:.0%} of the rest")
+                lines.append(f"- {literal(c.label)}: {c.best_mean:.0%} of best customers against {c.rest_mean:.0%} of the rest")
             else:
                 ratio = f", {c.ratio:.1f}x" if c.ratio is not None and c.rest_mean > 0 else ""
-                lines.append(f"- {c.label}: {c.best_mean:,.1f} on average among best customers against "
+                lines.append(f"- {literal(c.label)}: {c.best_mean:,.1f} on average among best customers against "
                              f"{c.rest_mean:,.1f} for the rest{ratio}")
         st.markdown("\n".join(lines) or "No weighted criterion has values for both groups.")
 

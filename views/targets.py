@@ -7,8 +7,10 @@ from icp.errors import IcpError
 from icp.model import TIERS, TierRules
 from icp.targets import INSUFFICIENT, target_list, targets_page
 from ui.cache import backtest, carry_report, target_description, tier_counts, validated
+from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
+from ui.text import literal
 
 PAGE_ROWS = 50
 
@@ -17,12 +19,12 @@ st.title(":material/format_list_numbered: Targets")
 require_customers(workspace)
 
 described = target_description(workspace.id, workspace.data_version)
-st.caption(f"Scoring {described}. The fit score is the weighted share of the ICP's must and nice criteria an "
+st.caption(f"Scoring {literal(described)}. The fit score is the weighted share of the ICP's must and nice criteria an "
            "account meets (0 when a disqualifier applies). Tiers rank the accounts in SAM: an account that misses "
            "a must is not a fit, and one whose must values are unknown is counted apart as insufficient data.")
 
 
-@st.fragment
+@fragment
 def tiers_table_and_backtest():
     """Everything a tier slider, filter or page change touches; a change reruns only this, not the
     sidebar and header. The ICP is read inside, since a fragment rerun keeps the first run's arguments."""
@@ -56,11 +58,11 @@ def tiers_and_table(icp):
     listed = target_list(workspace)
     for resolution in carry_report(workspace.id, workspace.data_version, icp.model_dump_json()):
         if resolution.list == listed and (warning := resolution.sentence()):
-            st.warning(warning, icon=":material/warning:")
+            st.warning(literal(warning), icon=":material/warning:")
     try:
         counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:  # no ICP yet: no tiers to show
-        st.info(str(err))
+        st.info(literal(err))
         return icp
     cols = st.columns(len(counts))
     for col, row in zip(cols, counts.itertuples(), strict=True):
@@ -82,7 +84,7 @@ def tiers_and_table(icp):
         rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None, sort=sort,
                                    descending=descending, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
     except IcpError as err:
-        st.warning(str(err))
+        st.warning(literal(err))
         return icp
     pages = max(1, -(-total // PAGE_ROWS))
     st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page.")
@@ -103,27 +105,27 @@ def validation_section(icp):
     try:
         result = validated(workspace, icp.success, compute=asked)
     except IcpError as err:
-        st.warning(str(err))
+        st.warning(literal(err))
         return
     if result is None:
         st.caption("The backtest above tests the ICP on the customers it was drafted from, which flatters it. "
                    "Check it out of sample to see whether it holds for customers it has not seen.")
         return
-    (st.success if result.verdict == "holds" else st.warning)(result.sentence)
+    (st.success if result.verdict == "holds" else st.warning)(literal(result.sentence))
     rows = [("AUC best vs rest", result.out_of_sample_auc, result.in_sample_auc),
             ("Tier 1 lift", result.out_of_sample_tier1_lift, result.in_sample_tier1_lift)]
     st.dataframe([{"figure": name, "out of sample": _figure(out), "in sample": _figure(inside)}
                   for name, out, inside in rows], hide_index=True, width="stretch")
-    st.caption(f"{result.method}: {result.folds} folds over {result.customers:,} customers "
+    st.caption(f"{literal(result.method)}: {result.folds} folds over {result.customers:,} customers "
                f"({result.best_customers:,} best); each fold drafted on the others and scored blind. "
                "Stability of each drafted criterion (drafted in how many folds):")
     st.dataframe([{"criterion": c.text, "role": c.role,
                    "drafted in": f"{c.drafted_in} of {c.folds}" if c.folds else "", "kept": c.kept}
                   for c in result.criteria], hide_index=True, width="stretch")
     if result.time_split is not None:
-        st.caption(result.time_split.sentence)
+        st.caption(literal(result.time_split.sentence))
     elif result.time_split_note:
-        st.caption(result.time_split_note)
+        st.caption(literal(result.time_split_note))
 
 
 def _figure(figure) -> str:
@@ -138,9 +140,9 @@ def backtest_section(icp):
     try:
         result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
-        st.warning(str(err))
+        st.warning(literal(err))
         return
-    (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(result.verdict)
+    (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(literal(result.verdict))
     left, right = st.columns(2)
     with left:
         st.markdown("**Customers by tier**")

@@ -34,10 +34,10 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` on loopback; restartable on the same port and data folder."""
+    """`streamlit run app.py` (or another script) on loopback; restartable on the same port and data folder."""
 
-    def __init__(self, data_dir: Path):
-        self.port, self.data_dir, self.process = free_port(), data_dir, None
+    def __init__(self, data_dir: Path, script: str = "app.py"):
+        self.port, self.data_dir, self.script, self.process = free_port(), data_dir, script, None
 
     @property
     def url(self) -> str:
@@ -46,7 +46,7 @@ class Server:
     def start(self) -> None:
         env = os.environ | {"ICP_DATA_DIR": str(self.data_dir)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

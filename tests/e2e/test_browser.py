@@ -18,9 +18,10 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 
 
 def test_a_newcomer_walks_every_step_of_the_demo_and_downloads_the_one_pager(server, page, tmp_path):
+    copies = set(server.data_dir.glob("*.duckdb"))
     page.goto(server.url)
     settle(page)
-    assert "ws=" in page.url
+    assert "ws=" not in page.url  # the shared demo: read, not copied
     assert page.get_by_text("Demo: Northwind Analytics").first.is_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)
     for title, name in PAGES:
@@ -42,6 +43,7 @@ def test_a_newcomer_walks_every_step_of_the_demo_and_downloads_the_one_pager(ser
     download.value.save_as(targets)
     header = targets.read_text(encoding="utf-8").splitlines()[0]
     assert header.endswith("icp_fit_score,icp_tier,icp_reasons")
+    assert set(server.data_dir.glob("*.duckdb")) == copies, "walking the demo made a copy of it"
 
 
 def test_from_the_first_visit_the_demo_one_pager_is_two_clicks_away(server, page, tmp_path):
@@ -66,7 +68,6 @@ def test_a_tier_setting_moves_the_counts_and_a_refresh_and_a_restart_keep_it(ser
     page.goto(server.url)
     settle(page)
     open_page(page, "7. Targets")
-    workspace_url = page.url
     # The demo's drafted ICP is all musts: every account in SAM scores 100 and is Tier 1 by threshold.
     # Sized to capacity (5 reps x 50 accounts), Tier 1 holds 250 of them and the rest are Tier 2.
     before = metric(page, "Tier 1"), metric(page, "Tier 2")
@@ -74,6 +75,9 @@ def test_a_tier_setting_moves_the_counts_and_a_refresh_and_a_restart_keep_it(ser
     settle(page)
     after = metric(page, "Tier 1"), metric(page, "Tier 2")
     assert after[0] == "250" and after != before
+    # The change made the shared demo a copy of this visitor's own, with its link.
+    workspace_url = page.url
+    assert "ws=" in workspace_url
     page.reload()
     settle(page)
     assert (metric(page, "Tier 1"), metric(page, "Tier 2")) == after

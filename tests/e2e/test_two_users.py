@@ -2,8 +2,10 @@
 their actions interleaved so the server runs both sessions' scripts at the same time.
 
 Each makes a new workspace and uploads a different customer list; each then sees only their own
-companies, counts, file name and workspace id on every page, and never the other's. A third
-visitor without a `?ws=` link gets a fresh demo of their own, not either of the others' workspaces.
+companies, counts, file name and workspace id on every page, and never the other's. Visitors
+without a `?ws=` link read the one shared demo; a change (a rename) makes a copy of the changer's
+own, which no one else sees: not the other person, not a third visitor, who lands on the demo as
+it was and gets a copy of their own with their first change.
 """
 
 from dataclasses import dataclass, field
@@ -35,8 +37,8 @@ class Person:
         return f"{self.word.lower()}-customers.csv"
 
     @property
-    def ws(self) -> str:
-        return parse_qs(urlparse(self.page.url).query)["ws"][0]
+    def ws(self) -> str | None:
+        return parse_qs(urlparse(self.page.url).query).get("ws", [None])[0]
 
     def write_csv(self, folder: Path, seed: int) -> Path:
         rng = np.random.default_rng(seed)
@@ -74,6 +76,16 @@ def sidebar_text(person: Person) -> str:
     return person.page.get_by_test_id("stSidebar").inner_text()
 
 
+def rename(person: Person, name: str) -> None:
+    """Rename the workspace in the sidebar, and wait for the rerun after it to show the name."""
+    sidebar = person.page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("button", name="Rename").click()
+    person.page.get_by_label("New name").fill(name)
+    person.page.get_by_role("button", name="Save name").click()
+    sidebar.get_by_text(name, exact=True).wait_for(timeout=120_000)
+    settle(person.page)
+
+
 def sidebar_lists(person: Person) -> list[str]:
     """The sidebar's lines for the workspace's lists: `<kind>: <n> rows · <file>`."""
     return [line for line in sidebar_text(person).splitlines() if " rows · " in line]
@@ -98,17 +110,26 @@ def test_two_people_at_once_each_see_only_their_own_workspace(server, browser, t
         for person, context in zip(people, contexts, strict=True):
             person.page = context.new_page()
 
-        # Both land without a link: each gets a demo workspace of their own.
+        # Both land without a link: both read the shared demo, and no copy is made.
         at_once(people, lambda p: p.page.goto(server.url))
         for person in people:
-            person.ids.append(person.ws)
+            assert person.ws is None
             assert person.page.get_by_test_id("stSidebar").get_by_text(DEMO_NAME).is_visible()
-        assert amber.ids[0] != blue.ids[0]
+        assert not list(server.data_dir.glob("*.duckdb"))
+
+        # Amber renames the demo: the change makes a copy of hers; Blue still reads the demo as it was.
+        rename(amber, "Ambertide demo")
+        assert amber.ws is not None and "Ambertide demo" in sidebar_text(amber)
+        amber.ids.append(amber.ws)
+        blue.page.reload()
+        settle(blue.page)
+        assert blue.ws is None and blue.page.get_by_test_id("stSidebar").get_by_text(DEMO_NAME).is_visible()
+        assert_nothing_of(blue, amber, "the shared demo after Amber's change")
 
         # Both start a new, empty workspace.
         at_once(people, lambda p: p.page.get_by_role("button", name="New workspace").click())
         for person in people:
-            assert person.ws != person.ids[0]
+            assert person.ws is not None and person.ws not in person.ids
             person.ids.append(person.ws)
             assert "My workspace" in sidebar_text(person)
             assert "No lists yet" in sidebar_text(person)
@@ -151,18 +172,24 @@ def test_two_people_at_once_each_see_only_their_own_workspace(server, browser, t
         for person in people:
             assert "7. Targets" in own_seen[person.word], own_seen
 
-        # A third visitor without a link gets a fresh demo: neither of the two workspaces.
+        # A third visitor without a link reads the demo as it was: nothing of either person's changes.
         third = browser.new_context(viewport={"width": 1400, "height": 1000})
         contexts.append(third)
         newcomer = Person("Newcomer", 0, page=third.new_page())
         newcomer.page.goto(server.url)
         settle(newcomer.page)
-        assert newcomer.ws not in amber.ids + blue.ids
+        assert newcomer.ws is None
         assert newcomer.page.get_by_test_id("stSidebar").get_by_text(DEMO_NAME).is_visible()
         demo_lists = sidebar_lists(newcomer)
         assert [line.split(":")[0] for line in demo_lists] == ["customers", "deals", "universe"], demo_lists
         for other in people:
             assert_nothing_of(newcomer, other, "Start (fresh visitor)")
+        # Their first change makes a demo of their own: none of the others' workspaces.
+        rename(newcomer, "Newcomer demo")
+        assert newcomer.ws is not None and newcomer.ws not in amber.ids + blue.ids
+        assert "Newcomer demo" in sidebar_text(newcomer)
+        for other in people:
+            assert_nothing_of(newcomer, other, "Start (fresh visitor's own demo)")
     finally:
         for context in contexts:
             context.close()
