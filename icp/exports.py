@@ -23,16 +23,11 @@ Headcounts and revenue are written as numbers read the way the workspace reads t
 126, "$1.2M" is 1200000): both CRMs reject text in a number field.
 """
 
-from io import BytesIO
 
 import duckdb
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from icp import cells, normalize
+from icp import cells, normalize, xlsx
 from icp.model import ICP, describe
 from icp.workspace import Workspace
 
@@ -43,8 +38,6 @@ _EXCEL_ROWS = 1_048_576  # rows of a sheet, the header included
 _EXCEL_CELL_CHARS = 32_767
 _WIDTH_MIN, _WIDTH_MAX = 8, 50
 _SCORE_HEADERS = frozenset({"icp_fit_score", "ICP fit score", "ICP_Fit_Score__c"})
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 # (header in the CRM, role of the input column it comes from)
 _HUBSPOT_COLUMNS = (
@@ -117,7 +110,7 @@ def segments_csv_text(segments: pd.DataFrame) -> str:
 # -- XLSX --------------------------------------------------------------------------------------------
 
 def _values(series: pd.Series, as_number: bool) -> list:
-    """Python values for openpyxl: None for empty, numbers as int or float, text as str."""
+    """Python values for the sheet: None for empty, numbers as int or float, text as str."""
     values = series.astype(object).where(series.notna(), None).tolist()
     if not as_number or _is_number_column(series):
         # Excel refuses a longer cell; only hostile input gets near it.
@@ -136,35 +129,23 @@ def _width(header: str, series: pd.Series) -> float:
     return min(max(len(header), 0 if pd.isna(longest) else int(longest), _WIDTH_MIN - 2) + 2, _WIDTH_MAX)
 
 
-def _header(sheet, values: list[str]) -> list[WriteOnlyCell]:
-    written = []
-    for value in values:
-        cell = WriteOnlyCell(sheet, _sheet_value(value))
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        written.append(cell)
-    return written
+def _row(number: int, values: list, style: int = xlsx.PLAIN) -> str:
+    return "".join(xlsx.cell(f"{xlsx.column_letter(i)}{number}", v, style) for i, v in enumerate(values))
 
 
-def _targets_sheet(book: Workbook, frame: pd.DataFrame) -> None:
-    sheet = book.create_sheet("Targets")
+def _targets_sheet(frame: pd.DataFrame) -> xlsx.Sheet:
     prepared, numeric = _prepared(frame)
     headers = list(prepared.columns)
-    # A write-only sheet takes its column widths and panes before its first row.
-    for i, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = _width(header, prepared.iloc[:, i - 1])
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(prepared) + 1}"
-    sheet.append(_header(sheet, headers))
-    scores = {i for i, h in enumerate(headers) if h in _SCORE_HEADERS and numeric[i]}
-    columns = [_values(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
-    for row in zip(*columns, strict=True):
-        if scores:
-            row = list(row)
-            for i in scores:
-                cell = WriteOnlyCell(sheet, row[i])
-                cell.number_format = "0.0"
-                row[i] = cell
-        sheet.append(row)
+    last = f"{xlsx.column_letter(len(headers) - 1)}{len(prepared) + 1}"
+    columns = [
+        xlsx.column_cells(xlsx.column_letter(i), _values(prepared.iloc[:, i], numeric[i]), 2,
+                          xlsx.ONE_DECIMAL if header in _SCORE_HEADERS and numeric[i] else xlsx.PLAIN)
+        for i, header in enumerate(headers)
+    ]
+    rows = [_row(1, [_sheet_value(h) for h in headers], xlsx.HEADER)]
+    rows += ["".join(row) for row in zip(*columns, strict=True)]
+    return xlsx.Sheet("Targets", rows, widths=[_width(h, prepared.iloc[:, i]) for i, h in enumerate(headers)],
+                      frozen_header=True, filter_ref=f"A1:{last}", dimension=f"A1:{last}")
 
 
 def _tier_rules(icp: ICP) -> list[tuple[str, str]]:
@@ -182,8 +163,7 @@ def _tier_rules(icp: ICP) -> list[tuple[str, str]]:
     ]
 
 
-def _icp_sheet(book: Workbook, icp: ICP, shown: int, total: int) -> None:
-    sheet = book.create_sheet("ICP")
+def _icp_sheet(icp: ICP, shown: int, total: int) -> xlsx.Sheet:
     about: list[list] = [
         ["Name", icp.name],
         ["Version", icp.version],
@@ -200,20 +180,13 @@ def _icp_sheet(book: Workbook, icp: ICP, shown: int, total: int) -> None:
     # Every cell of the sheet, whatever field of icp.json it comes from, through the one rule.
     about, criteria, tiers = ([[_sheet_value(v) for v in row] for row in rows] for rows in (about, criteria, tiers))
     every = [*about, criteria_header, *criteria, tier_header, *tiers]
-    for i in range(len(criteria_header)):
-        longest = max(len(str(row[i])) for row in every if len(row) > i)
-        # Criteria and evidence are sentences: they get twice the room of a data column.
-        sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(longest + 2, _WIDTH_MIN), 2 * _WIDTH_MAX)
-    for row in about:
-        sheet.append(row)
-    sheet.append([])
-    sheet.append(_header(sheet, criteria_header))
-    for row in criteria:
-        sheet.append(row)
-    sheet.append([])
-    sheet.append(_header(sheet, tier_header))
-    for row in tiers:
-        sheet.append(row)
+    # Criteria and evidence are sentences: they get twice the room of a data column.
+    widths = [min(max(max(len(str(row[i])) for row in every if len(row) > i) + 2, _WIDTH_MIN), 2 * _WIDTH_MAX)
+              for i in range(len(criteria_header))]
+    lines: list[tuple[list, int]] = [(row, xlsx.PLAIN) for row in about]
+    lines += [([], xlsx.PLAIN), (criteria_header, xlsx.HEADER), *((row, xlsx.PLAIN) for row in criteria)]
+    lines += [([], xlsx.PLAIN), (tier_header, xlsx.HEADER), *((row, xlsx.PLAIN) for row in tiers)]
+    return xlsx.Sheet("ICP", [_row(n, row, style) for n, (row, style) in enumerate(lines, start=1)], widths=widths)
 
 
 def targets_xlsx(frame: pd.DataFrame, icp: ICP) -> bytes:
@@ -223,16 +196,10 @@ def targets_xlsx(frame: pd.DataFrame, icp: ICP) -> bytes:
     their weight and evidence, the tier rules).
 
     A sheet holds 1,048,575 accounts; beyond that the best ones are written and the ICP sheet says so.
-    XML keeps every line break as LF, so a CR inside a cell reads back as LF; a cell longer than
-    Excel's 32,767 characters is cut there.
+    A cell longer than Excel's 32,767 characters is cut there.
     """
-    book = Workbook(write_only=True)
     shown = frame.head(_EXCEL_ROWS - 1)
-    _targets_sheet(book, shown)
-    _icp_sheet(book, icp, len(shown), len(frame))
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx.workbook([_targets_sheet(shown), _icp_sheet(icp, len(shown), len(frame))])
 
 
 # -- CRM imports -------------------------------------------------------------------------------------

@@ -256,3 +256,27 @@ def test_demo_targets_round_trip_and_crm_frames(demo_template):
     expected = frame["icp_tier"].map({"Tier 1": "tier_1", "Tier 2": "tier_2", "Tier 3": "tier_3"})
     assert list(hub["Ideal Customer Profile Tier"].fillna("")) == list(expected.fillna(""))
     assert list(hub["Company name"]) == list(frame["Company"])
+
+
+def test_the_xlsx_is_the_same_bytes_each_time_and_reads_back_through_the_apps_own_reader(tmp_path):
+    import duckdb
+
+    from icp.reader import read_into
+
+    frame = _frame()
+    data = targets_xlsx(frame, ICP_)
+    assert targets_xlsx(frame, ICP_) == data  # no clock in the file: the same ICP, the same bytes
+    path = tmp_path / "targets.xlsx"
+    path.write_bytes(data)
+    con = duckdb.connect()
+    result = read_into(con, "t", path, sheet="Targets")
+    assert result.columns == _csv_rows(targets_csv(frame))[0]
+    got = con.execute('SELECT * EXCLUDE (_row) FROM temp.main."t" ORDER BY _row').fetchall()
+    expected = _csv_rows(targets_csv(frame))[1:]
+    assert len(got) == len(expected)
+    for row, want in zip(got, expected, strict=True):
+        for value, text in zip(row, want, strict=True):
+            if text and value is not None and text.lstrip("-").replace(".", "", 1).isdigit():
+                assert float(value) == float(text)
+            else:
+                assert (value or "").replace("\r", "\n") == text.replace("\r", "\n")
