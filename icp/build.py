@@ -150,7 +150,7 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     from icp.carry import warnings as carry_warnings
     from icp.draft import draft_icp
     from icp.exports import segments_csv_text, targets_csv, targets_xlsx
-    from icp.market import no_icp_yet
+    from icp.market import no_icp_yet, no_must_warning
     from icp.pdf import one_pager
     from icp.scoring import scoring_sql
     from icp.segments import CSV_MEASURES, segments_csv
@@ -170,7 +170,7 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
             icp = with_links(icp, list(links), list(scales),
                              {kind: spellings(lists[kind].columns) for kind in ("universe", "targets") if kind in lists},
                              spellings(source.columns) if source else None)
-        told = [no_icp_yet(icp)] + carry_warnings(carry_report(workspace, icp))
+        told = [no_icp_yet(icp), no_must_warning(icp)] + carry_warnings(carry_report(workspace, icp))
         deals = workspace.lists().get("deals")
         told += [f"{deals.file}: {note}" for note in (deals.notes if deals else ()) if note.startswith("No deal stage")]
         if warnings is not None:

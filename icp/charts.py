@@ -14,13 +14,25 @@ BAND_ORDER = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "50
 _EVIDENCE_COLORS = alt.Scale(domain=["strong", "moderate", "weak", "none"],
                              range=["#1d4ed8", "#60a5fa", "#cbd5e1", "#e5e7eb"])
 # Longest text a chart shows. Vega sizes a chart to fit its titles: a 100,000-character header made a
-# picture of billions of pixels, and vl-convert took 8 GB drawing it. Axis labels longer than this
-# are cut by Vega at 180 px anyway, so ordinary labels look the same.
+# picture of billions of pixels, and vl-convert took 8 GB drawing it. Up to this bound a label is
+# shown whole (see _WHOLE).
 LABEL_CHARS = 80
 _TOOLTIP_CHARS = 300
 # Control characters and line breaks in a label: vl-convert's SVG parser aborts the whole process
 # (the app's server with it) on a control character, and a label is one line.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+# Labels are already cut to LABEL_CHARS, so no pixel cut on top: Vega cuts at 180 px and
+# Streamlit's theme at 100 px, which left six rows all reading "Annual revenue: …". 0 is no limit.
+_WHOLE = 0
+# Streamlit fits a chart without an autosize of its own into the spec's height, axes, titles and
+# legend included: a heat map of six rows got 40 px. Fitting only the width lets the height
+# follow the rows. (The PDF sets its own, see icp.pdf.for_print.)
+_FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+def _rows_height(rows: int, step: int, least: int) -> int:
+    """Height of a plot of `rows` rows: `step` pixels a row, at least `least`."""
+    return max(least, step * rows)
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
@@ -55,16 +67,18 @@ def value_distribution(scores: pd.DataFrame, threshold: float | None) -> alt.Cha
     data = (pd.DataFrame({"start": start, "group": group}).groupby(["start", "group"]).size()
             .rename("customers").reset_index().assign(end=lambda d: d["start"] + 5))
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("start:Q", scale=alt.Scale(domain=[0, 100]), title="value score"),
+        # "binned": bars from start to end standing on zero; without it Vega-Lite read start-end
+        # as a horizontal range and drew each bin as a dash floating at its count.
+        x=alt.X("start:Q", bin="binned", scale=alt.Scale(domain=[0, 100]), title="value score"),
         x2="end:Q",
         y=alt.Y("customers:Q", stack=True, title="customers"),
         color=alt.Color("group:N", scale=alt.Scale(domain=["best customers", "the rest"], range=[BEST, REST]),
                         legend=alt.Legend(title=None, orient="top")),
     )
     if threshold is None:
-        return bars.properties(height=260)
+        return bars.properties(height=260, autosize=_FIT_WIDTH)
     rule = alt.Chart(pd.DataFrame({"cut": [threshold]})).mark_rule(strokeDash=[4, 3]).encode(x="cut:Q")
-    return (bars + rule).properties(height=260)
+    return (bars + rule).properties(height=260, autosize=_FIT_WIDTH)
 
 
 def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
@@ -76,15 +90,18 @@ def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
         lift_high=lambda d: d["lift_high"].clip(upper=1000),
     )
     order = list(top["finding"])
-    x = alt.X("lift:Q", scale=alt.Scale(type="log"), title="lift (x the rest, log scale)")
-    y = alt.Y("finding:N", sort=order, title=None)
-    interval = alt.Chart(top).mark_rule().encode(x=alt.X("lift_low:Q", scale=alt.Scale(type="log")), x2="lift_high:Q", y=y)
+    # Labels closer than this are dropped: at print size 10 and 20 stood side by side, read "1020".
+    ticks = alt.Axis(labelOverlap="greedy", labelSeparation=8)
+    x = alt.X("lift:Q", scale=alt.Scale(type="log"), title="lift (x the rest, log scale)", axis=ticks)
+    y = alt.Y("finding:N", sort=order, title=None, axis=alt.Axis(labelLimit=_WHOLE))
+    interval = alt.Chart(top).mark_rule().encode(x=alt.X("lift_low:Q", scale=alt.Scale(type="log"), axis=ticks),
+                                                 x2="lift_high:Q", y=y)
     points = alt.Chart(top).mark_circle(size=90).encode(
         x=x, y=y, color=alt.Color("evidence:N", scale=_EVIDENCE_COLORS),
         tooltip=["sentence:N", alt.Tooltip("q_value:Q", format=".3f")],
     )
     one = alt.Chart(pd.DataFrame({"lift": [1.0]})).mark_rule(color="#6b7280", strokeDash=[3, 3]).encode(x="lift:Q")
-    return (interval + points + one).properties(height=max(120, 26 * len(top)))
+    return (interval + points + one).properties(height=_rows_height(len(top), 26, 120), autosize=_FIT_WIDTH)
 
 
 def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> alt.Chart:
@@ -95,13 +112,13 @@ def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> 
         findings.assign(group="the rest", share=findings["share_rest"]),
     ])
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("value:N", sort=list(findings["value"]), title=None),
+        y=alt.Y("value:N", sort=list(findings["value"]), title=None, axis=alt.Axis(labelLimit=_WHOLE)),
         x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of accounts"),
         yOffset="group:N",
         color=alt.Color("group:N", scale=alt.Scale(domain=[group_name, "the rest"], range=[BEST, REST]),
                         legend=alt.Legend(title=None, orient="top")),
         tooltip=["value:N", "group:N", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=max(120, 36 * len(findings)))
+    ).properties(height=_rows_height(len(findings), 36, 120), autosize=_FIT_WIDTH)
 
 
 def segment_chart(segments: pd.DataFrame, dimensions: list[str], labels: dict[str, str]) -> alt.Chart:
@@ -114,17 +131,20 @@ def segment_chart(segments: pd.DataFrame, dimensions: list[str], labels: dict[st
     if len(dimensions) == 1:
         dim = dimensions[0]
         return alt.Chart(data).mark_bar().encode(
-            y=alt.Y(f"{dim}:N", sort=alt.EncodingSortField("rank", order="ascending"), title=labels.get(dim, dim)),
+            y=alt.Y(f"{dim}:N", sort=alt.EncodingSortField("rank", order="ascending"), title=labels.get(dim, dim),
+                    axis=alt.Axis(labelLimit=_WHOLE)),
             x=alt.X("accounts:Q", title="accounts"), color=score, tooltip=tooltip,
-        ).properties(height=max(140, 24 * len(data)))
+        ).properties(height=_rows_height(len(data), 24, 140), autosize=_FIT_WIDTH)
     first, second = dimensions[:2]
     base = alt.Chart(data).encode(
-        x=alt.X(f"{first}:N", title=labels.get(first, first), sort=_order(data[first])),
-        y=alt.Y(f"{second}:N", title=labels.get(second, second), sort=_order(data[second])),
+        x=alt.X(f"{first}:N", title=labels.get(first, first), sort=_order(data[first]),
+                axis=alt.Axis(labelLimit=_WHOLE)),
+        y=alt.Y(f"{second}:N", title=labels.get(second, second), sort=_order(data[second]),
+                axis=alt.Axis(labelLimit=_WHOLE)),
     )
     cells = base.mark_rect().encode(color=score, tooltip=tooltip)
     text = base.mark_text(fontSize=11).encode(text="accounts:Q")
-    return (cells + text).properties(height=max(180, 36 * data[second].nunique()))
+    return (cells + text).properties(height=_rows_height(data[second].nunique(), 36, 180), autosize=_FIT_WIDTH)
 
 
 def _order(values: pd.Series) -> list[str]:
@@ -135,12 +155,16 @@ def _order(values: pd.Series) -> list[str]:
     return sorted(distinct, key=lambda v: (v == "(unknown)", v.casefold()))
 
 
-def cluster_scatter(points: pd.DataFrame) -> alt.Chart:
-    """2-D projection of accounts coloured by cluster (at most a few thousand sampled points)."""
+def cluster_scatter(points: pd.DataFrame, axes: tuple[str, str] | None = None) -> alt.Chart:
+    """2-D projection of accounts coloured by cluster name when the points have one (at most a few
+    thousand sampled points); `axes` says what each axis mostly measures."""
+    x_title, y_title = axes or ("map axis 1", "map axis 2")
+    by = "name:N" if "name" in points else "cluster:N"
     return alt.Chart(points).mark_circle(size=28, opacity=0.7).encode(
-        x=alt.X("x:Q", title="projection 1"), y=alt.Y("y:Q", title="projection 2"),
-        color=alt.Color("cluster:N", title="cluster"), tooltip=["cluster:N"],
-    ).properties(height=380)
+        x=alt.X("x:Q", title=x_title), y=alt.Y("y:Q", title=y_title),
+        color=alt.Color(by, title="cluster", legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
+        tooltip=[by],
+    ).properties(height=380, autosize=_FIT_WIDTH)
 
 
 def market_funnel(tam: int, sam: int, som: int) -> alt.Chart:
@@ -152,7 +176,7 @@ def market_funnel(tam: int, sam: int, som: int) -> alt.Chart:
         tooltip=["stage:N", alt.Tooltip("accounts:Q", format=",")],
     )
     labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("accounts:Q", format=","))
-    return (bars + labels).properties(height=150)
+    return (bars + labels).properties(height=150, autosize=_FIT_WIDTH)
 
 
 def tier_bars(counts: pd.DataFrame) -> alt.Chart:
@@ -163,4 +187,4 @@ def tier_bars(counts: pd.DataFrame) -> alt.Chart:
         color=alt.Color("tier:N", sort=list(counts["tier"]), legend=None,
                         scale=alt.Scale(range=["#1d4ed8", "#60a5fa", "#bfdbfe", "#e5e7eb", "#fde68a"])),
         tooltip=["tier:N", alt.Tooltip("accounts:Q", format=",")],
-    ).properties(height=220)
+    ).properties(height=220, autosize=_FIT_WIDTH)

@@ -33,6 +33,10 @@ SILHOUETTE_ROWS = 5_000
 SCATTER_POINTS = 5_000
 _BATCH = 200_000
 _APART = 3
+# A cluster's name is made of this many of the features that set it apart.
+_NAME_PARTS = 2
+# Values that say nothing alone ("yes"), so a name keeps the feature's title with them.
+_BARE = {"yes", "no", UNKNOWN}
 
 
 # --- column kinds -------------------------------------------------------------------------------
@@ -257,16 +261,17 @@ def _top_codes(codes: np.ndarray, top: int) -> np.ndarray:
 
 
 def _candidates(X: pd.DataFrame, titles: dict[str, str]):
-    """(key, title, values with NaN for missing, is_share) of every feature a cluster may stand out on:
-    each number, each of the top values of a category, each of the top items of a list."""
+    """(key, title, values with NaN for missing, the value or item a share counts or None, the column's
+    title) of every feature a cluster may stand out on: each number, each of the top values of a
+    category, each of the top items of a list."""
     for name, kind in column_kinds(X).items():
         title = titles.get(name, name)
         if kind == "number":
-            yield name, title, X[name].astype("float64").to_numpy(), False
+            yield name, title, X[name].astype("float64").to_numpy(), None, title
         elif kind == "category":
             codes, values = pd.factorize(_as_text(X[[name]])[:, 0], sort=True)
             for j in _top_codes(codes, TOP_CATEGORIES):
-                yield f"{name}={values[j]}", f"{title}: {values[j]}", (codes == j).astype(float), True
+                yield f"{name}={values[j]}", f"{title}: {values[j]}", (codes == j).astype(float), str(values[j]), title
         else:
             rows, items = _items(X[name])
             chosen = _top_items(items, TOP_ITEMS)
@@ -274,7 +279,28 @@ def _candidates(X: pd.DataFrame, titles: dict[str, str]):
             for j, item in enumerate(chosen):
                 hit = np.zeros(len(X))
                 hit[rows[codes == j]] = 1.0
-                yield f"{name}={item}", f"{title}: {item}", hit, True
+                yield f"{name}={item}", f"{title}: {item}", hit, str(item), title
+
+
+def _name_part(title: str, shared: str | None, inside: float, rest: float) -> str | None:
+    """What a feature says of a cluster in a few words ("Fintech", "Size 51-200", "high ARR"), or None
+    when it sets the cluster apart by lacking a value: "not Retail" names nothing a founder sells to."""
+    if shared is None:
+        return f"{'high' if inside > rest else 'low'} {title}"
+    if inside <= rest:
+        return None
+    # A bare number or flag ("51-200", "yes") needs its title to mean anything.
+    return shared if shared.casefold() not in _BARE and any(ch.isalpha() for ch in shared) else f"{title} {shared}"
+
+
+def _names(numbers, found: list[list[tuple[float, str, str, str | None]]]) -> list[str]:
+    """One name per cluster from its strongest name parts, unique (a clash gets the cluster number)."""
+    names = []
+    for number, parts in zip(numbers, found, strict=True):
+        words = [part for *_, part in parts if part is not None][:_NAME_PARTS]
+        names.append(", ".join(words) if words else f"Cluster {number}")
+    clashes = {n for n in names if names.count(n) > 1}
+    return [f"{n} ({number})" if n in clashes else n for n, number in zip(names, numbers, strict=True)]
 
 
 def _contrast(values: np.ndarray, clusters: np.ndarray, k: int):
@@ -297,8 +323,9 @@ def cluster_profiles(X: pd.DataFrame, labels, value: pd.Series | None = None, *,
     "Industry: Fintech 62% vs 12%"). `titles` gives column names in the user's words."""
     names, clusters = np.unique(np.asarray(labels), return_inverse=True)
     k = len(names)
-    apart: list[list[tuple[float, str, str]]] = [[] for _ in range(k)]
-    for key, title, values, is_share in _candidates(X.drop(columns=["is_best"], errors="ignore"), titles or {}):
+    apart: list[list[tuple[float, str, str, str | None]]] = [[] for _ in range(k)]
+    for key, title, values, shared, column in _candidates(X.drop(columns=["is_best"], errors="ignore"), titles or {}):
+        is_share = shared is not None
         inside, rest, spread = _contrast(values, clusters, k)
         if not spread > 0:
             continue
@@ -307,14 +334,17 @@ def cluster_profiles(X: pd.DataFrame, labels, value: pd.Series | None = None, *,
                 continue
             shown = (f"{inside[c]:.0%} vs {rest[c]:.0%}" if is_share
                      else f"{_number_text(inside[c])} vs {_number_text(rest[c])}")
-            apart[c].append((abs(inside[c] - rest[c]) / spread, key, f"{title} {shown}"))
+            short = _name_part(column, shared, inside[c], rest[c])
+            apart[c].append((abs(inside[c] - rest[c]) / spread, key, f"{title} {shown}", short))
     counts = np.bincount(clusters, minlength=k)
     frame = pd.DataFrame({"cluster": names, "accounts": counts, "share": counts / max(len(clusters), 1)})
     frame["value_mean"] = _contrast(_floats(value, len(clusters)), clusters, k)[0]
     frame["best_share"] = _contrast(_floats(X.get("is_best"), len(clusters)), clusters, k)[0]
-    best = [sorted(found, key=lambda s: (-s[0], s[1]))[:_APART] for found in apart]
-    frame["top_features"] = [[key for _, key, _ in found] for found in best]
-    frame["sets_apart"] = ["; ".join(text for _, _, text in found) for found in best]
+    ordered = [sorted(found, key=lambda s: (-s[0], s[1])) for found in apart]
+    best = [found[:_APART] for found in ordered]
+    frame.insert(1, "name", _names(names, ordered))
+    frame["top_features"] = [[key for _, key, _, _ in found] for found in best]
+    frame["sets_apart"] = ["; ".join(text for _, _, text, _ in found) for found in best]
     return frame
 
 
@@ -336,7 +366,35 @@ class ClusterResult(BaseModel):
     points: pd.DataFrame  # account_key, cluster, x, y: at most SCATTER_POINTS sampled accounts
     profiles: pd.DataFrame  # cluster_profiles
     n_clusters: int
+    axes: tuple[str, str]  # what each map axis mostly measures, in the user's words
     silhouette: dict[int, float]  # k -> score; empty when k was fixed
+
+
+def _feature_title(feature: str, columns: list[str], titles: dict[str, str]) -> str:
+    """A model feature ("cat__industry_Fintech") as the user reads it ("Industry: Fintech")."""
+    part, _, rest = feature.partition("__")
+    if part == "num":
+        return titles.get(rest, rest)
+    if part == "list":
+        column, _, item = rest.partition("=")
+        return f"{titles.get(column, column)}: {item}"
+    # One-hot names join column and value with "_", and either may hold one: the longest column wins.
+    column = max((c for c in columns if rest.startswith(f"{c}_")), key=len, default=rest)
+    value = rest[len(column) + 1:]
+    return f"{titles.get(column, column)}: {'other' if value == 'infrequent_sklearn' else value}"
+
+
+def map_axes(model: AccountClusterer, titles: dict[str, str]) -> tuple[str, str]:
+    """Each principal axis of the map named by the two features that weigh most in it: a bare
+    "projection 1" told a founder nothing."""
+    axes = []
+    for component in model.pca_.components_[:2]:
+        top = np.argsort(-np.abs(component), kind="stable")[:2]
+        axes.append("mostly " + " and ".join(
+            _feature_title(model.feature_names_[i], list(model.kinds_), titles) for i in top if component[i]))
+    while len(axes) < 2:
+        axes.append("no second direction (one feature)")
+    return axes[0], axes[1]
 
 
 def _select(attribute: Attribute) -> str:
@@ -376,12 +434,16 @@ def cluster_accounts(con: duckdb.DuckDBPyConnection, source_sql: str, features: 
     shown = _sample(len(X), SCATTER_POINTS, np.random.RandomState(random_state))
     xy = model.project(X.iloc[shown])
     profile_input = X.assign(is_best=frame["is_best"]) if "is_best" in frame else X
+    titles = {a.name: a.label for a in features}
+    profiles = cluster_profiles(profile_input, model.labels_, frame.get("_value"), titles=titles)
+    names = profiles.set_index("cluster")["name"]
     return ClusterResult(
         labels=pd.DataFrame({"account_key": frame["_key"], "cluster": model.labels_}),
         points=pd.DataFrame({"account_key": frame["_key"].iloc[shown].to_numpy(),
-                             "cluster": model.labels_[shown], "x": xy[:, 0], "y": xy[:, 1]}),
-        profiles=cluster_profiles(profile_input, model.labels_, frame.get("_value"),
-                                  titles={a.name: a.label for a in features}),
+                             "cluster": model.labels_[shown], "name": names.reindex(model.labels_[shown]).to_numpy(),
+                             "x": xy[:, 0], "y": xy[:, 1]}),
+        profiles=profiles,
         n_clusters=model.n_clusters_,
+        axes=map_axes(model, titles),
         silhouette=model.silhouette_,
     )

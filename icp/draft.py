@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from icp.analysis import (
+    SIDES,
     analysis_source,
     available_sides,
     compare_side,
@@ -25,9 +26,11 @@ from icp.analysis import (
     registered_keys,
     restricted_source,
 )
-from icp.model import ICP, Criterion, Evidence, Template
+from icp.model import ICP, Criterion, Evidence, Template, describe
 from icp.normalize import quote_ident as _q
 from icp.patterns import Finding, PatternReport
+from icp.scoring import pass_sql
+from icp.stats import DIRECTIONAL_BELOW, evidence_label, is_directional, two_by_two
 from icp.stats import Evidence as EvidenceWord
 from icp.success import SuccessSettings, default_settings
 from icp.workspace import Workspace
@@ -523,3 +526,132 @@ def draft_icp(workspace: Workspace, success: SuccessSettings | None = None, rule
     with open_drafter(workspace, settings, rules, name) as drafter:
         icp = drafter.draft(stable=stable)
     return icp.model_copy(update={"data_fingerprint": data_fingerprint(workspace)})
+
+
+# --- after the draft: criteria typed in or changed, a draft that comes out empty ------------------
+
+_EVIDENCE = "_icp_evidence_customers"  # the scored customers, for one criterion's counts
+
+
+def evidence_for(workspace: Workspace, icp: ICP, criterion: Criterion,
+                 by_hand: str | None = "edited") -> Evidence | None:
+    """A criterion's counts and lift as the draft would show them, measured for the criterion as it
+    stands: among best customers against the rest (a disqualifier: among churned, else lowest-value,
+    customers), under the ICP's success definition, counting only customers whose value is known.
+    A criterion a person typed in is one test, not one of a family searched, so q is its p-value.
+    None when one side has no customer with a known value (nothing to compare)."""
+    side = negative_side(workspace) if criterion.role == "disqualify" else "best"
+    _, label_sql, group_name = SIDES[side]
+    with workspace.connect() as con:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_EVIDENCE)} AS {analysis_source(icp.success)}")
+        a, n, c, m = con.execute(f"""
+            WITH labelled AS (
+                SELECT CAST(({label_sql}) AS BOOLEAN) AS g, passed.p
+                FROM {_q(_EVIDENCE)} AS customer JOIN ({pass_sql(criterion, _EVIDENCE)}) AS passed
+                  ON customer.rowid = passed.r
+                WHERE customer.{_q(criterion.attribute)} IS NOT NULL)
+            SELECT count(*) FILTER (WHERE g AND p), count(*) FILTER (WHERE g),
+                   count(*) FILTER (WHERE NOT g AND p), count(*) FILTER (WHERE NOT g)
+            FROM labelled WHERE g IS NOT NULL""").fetchone()
+    if n == 0 or m == 0:
+        return None
+    table = two_by_two(a, n - a, c, m - c)
+    word = evidence_label(table.p_value)
+    against = "none of the rest" if c == 0 else f"{table.lift:.1f}x the rest"
+    sentence = (f"{describe(criterion)}: {a:,} of {n:,} {group_name} ({table.share_in_group:.0%}), {against}; "
+                + ("no evidence beyond chance" if word == "none" else f"{word} evidence"))
+    if is_directional(n):
+        sentence += f"; directional (fewer than {DIRECTIONAL_BELOW} {group_name})"
+    if by_hand is not None:
+        sentence = f"{by_hand.capitalize()} by hand: {sentence}"
+    return Evidence(in_group=a, group_size=n, in_rest=c, rest_size=m, lift=table.lift, lift_low=table.lift_low,
+                    lift_high=table.lift_high, q_value=table.p_value, evidence=word, sentence=sentence,
+                    by_hand=by_hand)
+
+
+def written_by_hand(icp: ICP) -> tuple[bool, bool]:
+    """Whether the segment and the negative description are the user's own words rather than the
+    text the draft writes for these criteria."""
+    segment, negative = draft_descriptions(icp.criteria)
+    t = icp.template
+    return (t.segment_description.strip() not in ("", segment),
+            t.negative_description.strip() not in ("", negative))
+
+
+def with_criteria(icp: ICP, criteria: Iterable[Criterion]) -> ICP:
+    """The ICP with these criteria, validated as a whole; a description the draft wrote for the old
+    criteria is written again for the new ones, and one the user wrote is kept as it is."""
+    criteria = list(criteria)
+    old_segment, old_negative = draft_descriptions(icp.criteria)
+    new_segment, new_negative = draft_descriptions(criteria)
+    template = icp.template.model_dump()
+    if icp.template.segment_description.strip() in ("", old_segment):
+        template["segment_description"] = new_segment
+    if icp.template.negative_description.strip() in ("", old_negative):
+        template["negative_description"] = new_negative
+    return ICP.model_validate({**icp.model_dump(), "criteria": [c.model_dump() for c in criteria],
+                               "template": template})
+
+
+def redrafted(current: ICP, fresh: ICP) -> ICP:
+    """The working ICP with a fresh draft's criteria, success definition and data fingerprint; its
+    name, tiers, market, links and the text the user wrote stay."""
+    return with_criteria(current, fresh.criteria).model_copy(
+        update={"success": fresh.success, "data_fingerprint": fresh.data_fingerprint})
+
+
+def with_success(workspace: Workspace, icp: ICP, success: SuccessSettings) -> ICP:
+    """The ICP adopting another success definition without drafting again: each criterion's evidence
+    is measured again under it (no stability count, which was measured under the old one)."""
+    adopted = icp.model_copy(update={"success": success})
+    criteria = [c.model_copy(update={"evidence": evidence_for(
+        workspace, adopted, c, by_hand=c.evidence.by_hand if c.evidence is not None else "added")})
+        for c in icp.criteria]
+    return adopted.model_copy(update={"criteria": tuple(criteria)})
+
+
+class EmptyDraft(BaseModel):
+    """Why a draft has no must or nice criterion, in figures the sentence is made of."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    best: int  # best customers (with a value score)
+    rest: int  # the other customers with a value score
+    passing: int  # positive findings with the evidence and lift a criterion needs
+    unstable: tuple[str, ...]  # drafted on all customers, not in most folds: "Employees 201–500 (1 of 5 folds)"
+    min_lift: float
+
+    def sentence(self) -> str:
+        if self.best < 3 or self.rest < 3:
+            why = (f"There are {self.best:,} best customers and {self.rest:,} others with a value score: "
+                   "too few to compare.")
+        elif self.unstable:
+            why = (f"On all {self.best + self.rest:,} customers ({self.best:,} best) the draft found "
+                   f"{'; '.join(self.unstable)}, but it did not hold when the draft was made again without "
+                   "each fifth of the customers, so it may be chance.")
+        elif self.passing == 0:
+            why = (f"No attribute sets your {self.best:,} best customers apart from the other {self.rest:,} "
+                   f"beyond chance (strong or moderate evidence and a lift of at least {self.min_lift:g}x).")
+        else:
+            why = (f"{self.passing:,} findings set your {self.best:,} best customers apart, but none makes a "
+                   "must or nice criterion.")
+        helps = ["more customers" + (f" (with fewer than {DIRECTIONAL_BELOW} best customers every finding is "
+                                     "only directional)" if self.best < DIRECTIONAL_BELOW else ""),
+                 "a success definition that says better who your best customers are (Success page)",
+                 "more attributes per customer, such as industry, size or tech stack (Data page)",
+                 "criteria you add by hand"]
+        return f"{why} What would help: {', '.join(helps[:-1])}, or {helps[-1]}."
+
+
+def why_empty(workspace: Workspace, success: SuccessSettings, rules: DraftRules = DEFAULT_RULES) -> EmptyDraft:
+    """The figures behind a draft with no must or nice criterion (see EmptyDraft)."""
+    with open_drafter(workspace, success, rules) as drafter:
+        counted = drafter.counted()
+        report = compare_side(drafter.con, drafter.source, "best", drafter.attributes)
+        best = sum(drafter.scored.values())
+    passing = sum(f.evidence in rules.min_evidence and f.lift >= rules.min_lift for f in report.findings)
+    unstable = tuple(f"{describe(c)} ({c.evidence.drafted_in} of {c.evidence.folds} folds)"
+                     for c in counted.criteria
+                     if c.role != "disqualify" and c.evidence is not None and not is_stable(c, rules))
+    return EmptyDraft(best=best, rest=len(drafter.scored) - best, passing=passing, unstable=unstable,
+                      min_lift=rules.min_lift)

@@ -64,6 +64,8 @@ class ColumnPlan:
     dayfirst: bool = False
     excluded: str | None = None  # why no analysis reads the column (a key of semantics.REASONS)
     chosen: bool = False  # the role or the exclusion is the user's own choice
+    # Category labels the user merged: (label, label it becomes), matched by case and spacing.
+    merges: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ def _label_map(con, cells: str, plan: ColumnPlan, alias: str) -> None:
                 FROM spellings)
             SELECT raw, first(spelling ORDER BY total DESC, seen) OVER (PARTITION BY key) AS value FROM keyed"""
         )
+        if plan.merges:
+            _merge_labels(con, alias, plan.merges)
         return
     distinct = [r[0] for r in con.execute(
         f"SELECT DISTINCT cell FROM {_q(cells)} WHERE cell IS NOT NULL").fetchall()]
@@ -308,6 +312,20 @@ def _label_map(con, cells: str, plan: ColumnPlan, alias: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(alias)} AS SELECT raw, value FROM _country_frame")
     finally:
         con.unregister("_country_frame")
+
+
+def _merge_labels(con, alias: str, merges: tuple[tuple[str, str], ...]) -> None:
+    """Rewrite the user's merged labels in label table `alias`; matched by case and spacing, so a
+    merge made on one upload still applies when the most common spelling of a label changes."""
+    frame = pd.DataFrame(merges, columns=["merged", "kept"], dtype="string")
+    con.register("_label_merges", frame)
+    try:
+        con.execute(
+            f"""UPDATE {_q(alias)} SET value = m.kept FROM _label_merges AS m
+            WHERE icp_label_key({_q(alias)}.value) = icp_label_key(regexp_replace(m.merged, '\\s+', ' ', 'g'))"""
+        )
+    finally:
+        con.unregister("_label_merges")
 
 
 def _build_lookup(con, table: str, plan: ColumnPlan, alias: str) -> None:

@@ -72,9 +72,20 @@ def _link_keys(con, child: str, parent: str | None) -> str:
             f"AS ambiguous FROM {_q(child)} c {' '.join(joins)}")
 
 
-def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
+def _unnamed(con, child: str) -> int:
+    """Rows of a child list that name no account at all: no id, domain or name (maven's deals
+    still being prospected)."""
+    cols = _columns(con, child)
+    values = [_link_value(role) for role in ("account_id", "domain", "account_name") if role in cols]
+    if not values:
+        return con.execute(f"SELECT count(*) FROM {_q(child)}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {_q(child)} WHERE coalesce({', '.join(values)}) IS NULL").fetchone()[0]
+
+
+def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int, int]]:
     """Rebuild links, roll-ups and the customer view. Returns {child list: (linked, unlinked,
-    unlinked because the account they name is shared by several)}."""
+    unlinked because the account they name is shared by several, unlinked because they name no
+    account)}."""
     tables = _tables(con)
     for name in (DEAL_ROLLUP, ORDER_ROLLUP, "deal_links", "order_links"):
         con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
@@ -89,7 +100,7 @@ def relink(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
         linked, total, ambiguous = con.execute(
             f"SELECT count(account_key), count(*), count(*) FILTER (WHERE ambiguous) FROM {_q(links)}"
         ).fetchone()
-        counts[child] = (linked, total - linked, ambiguous)
+        counts[child] = (linked, total - linked, ambiguous, _unnamed(con, child))
     if "deals" in tables:
         _deal_rollup(con)
     if "orders" in tables:

@@ -29,6 +29,7 @@ from icp.errors import IcpError
 from icp.links import CUSTOMER_VIEW
 from icp.model import ICP, Criterion, TierRules, describe
 from icp.normalize import quote_ident as _q
+from icp.numbers import money, percent
 from icp.scoring import columns_read, combinations_sql, pass_sql, score_sql, spellings_sql
 from icp.success import scored_customers_sql
 from icp.workspace import Workspace
@@ -63,9 +64,15 @@ class MarketSize(_Frozen):
     som: MarketFigure
     assumptions: dict[str, str | float | int | None]
     typed_in: bool  # TAM and SAM are counts the user typed, not counted in a universe list
-    acv: float | None
+    acv: float | None  # the SAM's and SOM's: the mean value of the best customers inside the ICP
     win_rate: float
     currency_note: str
+    # The TAM's value per account: the mean value of all best customers, whatever the ICP, so
+    # editing the ICP never moves the TAM's money.
+    tam_acv: float | None = None
+    # The SOM before rounding: 0.4 accounts is shown as such, not as 0 beside a non-zero value.
+    som_exact: float = 0.0
+    currency: str = ""  # the money's currency ("USD", "EUR", a symbol), "" when unknown
     # What the figures rest on that may not hold: a criterion no universe column holds, one linked
     # by a guess, one known for few accounts, a suspected unit; small samples.
     warnings: tuple[str, ...] = ()
@@ -438,8 +445,7 @@ def customers_sql(con: duckdb.DuckDBPyConnection, icp: ICP) -> str:
             f"SELECT * FROM ({scored_customers_sql(icp.success, source='_icp_fit')})")
 
 
-def _pct(share: float) -> str:
-    return f"{share:.0%}" if round(share * 100, 6).is_integer() else f"{share:.1%}"
+_pct = percent
 
 
 def _years(horizon: float) -> str:
@@ -490,39 +496,111 @@ def _sam_rules(icp: ICP) -> tuple:
 
 
 def _acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str, int | None]:
-    """The ACV, where it comes from and how many best customers it is the mean of: typed in (None
-    of them), else the mean value of the best customers inside the ICP (in SAM), else of all best
-    customers; None when there is no money measure."""
+    """The SAM's value per account, where it comes from and how many best customers it is the mean
+    of: typed in (None of them), else the mean value of the best customers inside the ICP (in SAM),
+    else of all best customers; None when there is no money measure."""
     if icp.market.acv is not None:
-        return icp.market.acv, f"{icp.market.acv:,.2f}, as set in the assumptions", None
+        return icp.market.acv, f"{money(icp.market.acv, icp.market.currency)}, as set in the assumptions", None
     # Only SAM and the success settings matter: remembered, a tier or weight slider costs nothing here.
-    return remembered(con, ("acv", icp.success, _sam_rules(icp)), lambda: _measured_acv(con, icp))
+    return remembered(con, ("acv", icp.success, _sam_rules(icp), icp.market.currency),
+                      lambda: _measured_acv(con, icp))[:3]
 
 
-def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str, int | None]:
+def _tam_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str]:
+    """The TAM's value per account: what is typed in, else the mean value of all best customers.
+    Not the in-ICP mean: the TAM is every account of the market, whatever the ICP says, so its
+    money must not move when a criterion is edited."""
+    if icp.market.acv is not None:
+        return icp.market.acv, f"{money(icp.market.acv, icp.market.currency)}, as set in the assumptions"
+    found = remembered(con, ("acv", icp.success, _sam_rules(icp), icp.market.currency),
+                       lambda: _measured_acv(con, icp))
+    return found[3], found[4]
+
+
+def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | None, str, int | None, float | None, str]:
+    """(SAM value per account, its words, how many it is the mean of, TAM value per account, its words)."""
     value = icp.success.value_column
     view = columns_of(con, CUSTOMER_VIEW)
     if not view:
-        return None, "none: there are no customers to take it from", None
+        none = "none: there are no customers to take it from"
+        return None, none, None, None, none
     if value is None or value not in view:
-        return None, "none: the customers have no money column (ARR, ACV, ...) to take it from", None
+        none = "none: the customers have no money column (ARR, ACV, ...) to take it from"
+        return None, none, None, None, none
     label = _value_label(icp)
+    cur = icp.market.currency
     v = f"CAST({_q(value)} AS DOUBLE)"
     in_icp, n_in, overall, n_all = con.execute(f"""
         SELECT avg({v}) FILTER (WHERE is_best AND icp_in_sam), count({v}) FILTER (WHERE is_best AND icp_in_sam),
                avg({v}) FILTER (WHERE is_best), count({v}) FILTER (WHERE is_best)
         FROM ({customers_sql(con, icp)})""").fetchone()
+    if not n_all:
+        none = f"none: no best customer has a {label} value"
+        return None, none, None, None, none
+    tam_words = f"{money(overall, cur)}, the mean {label} of all {n_all:,} best customers, whatever the ICP"
     if n_in:
-        return in_icp, f"{in_icp:,.2f}, the mean {label} of the {n_in:,} best customers inside the ICP", n_in
-    if n_all:
-        return overall, (f"{overall:,.2f}, the mean {label} of all {n_all:,} best customers "
-                         "(none of them is inside the ICP)"), n_all
-    return None, f"none: no best customer has a {label} value", None
+        return (in_icp, f"{money(in_icp, cur)}, the mean {label} of the {n_in:,} best customers inside the ICP",
+                n_in, overall, tam_words)
+    return (overall, (f"{money(overall, cur)}, the mean {label} of all {n_all:,} best customers "
+                      "(none of them is inside the ICP)"), n_all, overall, tam_words)
 
 
 def _value_label(icp: ICP) -> str:
     value = icp.success.value_column
     return next((c.label for c in icp.success.criteria if c.column == value), value or "")
+
+
+# What a money column's header or cells may say of its currency: a code, or a symbol in the cells.
+_CURRENCY_CODES = ("USD", "EUR", "GBP", "CHF", "JPY", "CNY", "INR", "CAD", "AUD", "NZD", "SGD", "HKD", "SEK",
+                   "NOK", "DKK", "PLN", "BRL", "MXN", "ZAR")
+_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+# Cells read to detect the currency: enough to see what a column writes, cheap on any list.
+_CURRENCY_SAMPLE = 2000
+
+
+def detected_currency(con: duckdb.DuckDBPyConnection, column: str | None) -> tuple[str, str]:
+    """(currency code, where it was read) of the uploaded column that became `column`: a code in
+    its header ("ARR (EUR)"), else one currency symbol or code written in most of its cells
+    ("$48,000"); ("", "") when the data does not say, or says two things."""
+    if not column or "_lists" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
+        return "", ""
+    from icp.models import ListReport  # the report's model; market never needs it otherwise
+
+    for kind, text in con.execute("SELECT kind, report FROM _lists ORDER BY kind").fetchall():
+        found = next((c for c in ListReport.model_validate_json(text).columns if c.name == column), None)
+        if found is None:
+            continue
+        header = found.source.upper()
+        codes = [code for code in _CURRENCY_CODES if code in header.replace("_", " ").split()
+                 or f"({code})" in header or f"[{code}]" in header]
+        if len(codes) == 1:
+            return codes[0], f"the header “{found.source}”"
+        raw = f"raw_{kind}"
+        if found.source not in columns_of(con, raw):
+            continue
+        marks = {**_CURRENCY_SYMBOLS, **{code: code for code in _CURRENCY_CODES}}
+        tests = ", ".join(f"count(*) FILTER (WHERE upper(v) LIKE '%' || $m{i} || '%')" for i in range(len(marks)))
+        row = con.execute(
+            f"SELECT count(*), {tests} FROM (SELECT {_q(found.source)} AS v FROM {_q(raw)} "
+            f"WHERE nullif(trim({_q(found.source)}), '') IS NOT NULL LIMIT {_CURRENCY_SAMPLE})",
+            {f"m{i}": mark.upper() for i, mark in enumerate(marks)}).fetchone()
+        filled, hits = row[0], dict.fromkeys(marks.values(), 0)
+        for code, n in zip(marks.values(), row[1:], strict=True):  # "$" and "USD" count as one
+            hits[code] += n
+        seen = {code for code, n in hits.items() if n}
+        if filled and len(seen) == 1 and max(hits.values()) * 2 > filled:
+            return seen.pop(), f"the cells of “{found.source}”"
+    return "", ""
+
+
+def value_name(icp: ICP) -> str:
+    """What the value per account is, named for what it is: "ACV" when typed in as one, else the
+    mean of the customers' own value column ("mean ARR", "mean Won value"), which need not be annual
+    (a total won over the whole history is a lifetime value, not an ACV)."""
+    if icp.market.acv is not None:
+        return "ACV"
+    label = _value_label(icp)
+    return f"mean {label}" if label else "value"
 
 
 # -- sizing ----------------------------------------------------------------------------------------
@@ -566,6 +644,14 @@ def _counts(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int, bool, d
     return tam, typed_sam, True, {"tam": tam_words, "sam": f"{typed_sam:,} accounts, typed in (no universe list)"}
 
 
+def _with_currency(words: str, value: float | None, currency: str) -> str:
+    """Words that start with a value written without currency, written with it."""
+    if value is None:
+        return words
+    bare = money(value)
+    return money(value, currency) + words[len(bare):] if words.startswith(bare) else words
+
+
 def _money(accounts: float, acv: float | None) -> float | None:
     return None if acv is None else accounts * acv
 
@@ -586,19 +672,47 @@ def no_icp_yet(icp: ICP) -> str | None:
             "Add a must or nice criterion on the ICP page.")
 
 
+_STRENGTH = {"strong": 3, "moderate": 2, "weak": 1, "none": 0}
+
+
+def strongest_nice(icp: ICP) -> Criterion | None:
+    """The nice criterion with the best evidence (strength, then q-value, then lift; weight where
+    none has evidence): the one to make a must when there is none."""
+    def rank(c: Criterion) -> tuple:
+        e = c.evidence
+        if e is None:
+            return (-1, 0.0, 0.0, c.weight)
+        return (_STRENGTH.get(e.evidence, 0), -e.q_value, e.lift, c.weight)
+    return max(icp.nices, key=rank, default=None)
+
+
+def no_must_warning(icp: ICP) -> str | None:
+    """Why SAM equals TAM when the ICP has nice criteria but no must: nice criteria only add to the
+    fit score, so no account is filtered out and the SAM says nothing about the ICP."""
+    best = strongest_nice(icp)
+    if icp.musts or best is None:
+        return None
+    evidence = (f" ({best.evidence.evidence} evidence, lift {best.evidence.lift:.1f}x)"
+                if best.evidence is not None else "")
+    return ("The ICP has no must criterion, so SAM is the whole TAM (less any disqualified accounts): "
+            "nice criteria only add to the fit score. Make the strongest finding a must on the ICP page: "
+            f"{describe(best)}{evidence}.")
+
+
 def _warnings(con: duckdb.DuckDBPyConnection, icp: ICP, won_lost: tuple[int, int] | None,
               best_in_acv: int | None) -> tuple[str, ...]:
-    """What the market figures rest on that may not hold: the ICP's criteria in the universe (a
-    criterion no column holds, a link found by a guess, low coverage, a suspected unit), and a win
-    rate or ACV measured on few deals or customers."""
-    found: list[str] = []
+    """What the market figures rest on that may not hold: no must criterion (SAM is then TAM), the
+    ICP's criteria in the universe (a criterion no column holds, a link found by a guess, low
+    coverage, a suspected unit), and a win rate or ACV measured on few deals or customers."""
+    no_must = no_must_warning(icp)
+    found: list[str] = [no_must] if no_must else []
     if columns_of(con, "universe"):
         key = ("carry", tuple((c.role, _predicate(c), c.label) for c in icp.criteria), icp.carry)
         found += remembered(con, key, lambda: warnings(resolve(con, icp, _q("universe"), "universe", measure=True)))
     if won_lost is not None and sum(won_lost) < DIRECTIONAL_BELOW:
         found.append(f"The win rate rests on {sum(won_lost):,} closed deals: directional.")
     if best_in_acv is not None and best_in_acv < DIRECTIONAL_BELOW:
-        found.append(f"The ACV rests on {best_in_acv:,} best customers: directional.")
+        found.append(f"The {value_name(icp)} per account rests on {best_in_acv:,} best customers: directional.")
     return tuple(found)
 
 
@@ -612,16 +726,34 @@ def market_size(workspace: Workspace, icp: ICP) -> MarketSize:
         tam, sam, typed_in, words = _counts(con, icp)
         win_rate, win_words = _win_rate(con, icp)
         acv, acv_words, best_in_acv = _acv(con, icp)
+        tam_acv, tam_acv_words = _tam_acv(con, icp)
         won_lost = _closed_deals(con) if icp.market.win_rate is None else None
         cautions = _warnings(con, icp, won_lost, best_in_acv)
+        detected, read_from = ("", "") if m.currency or m.acv is not None else remembered(
+            con, ("currency", icp.success.value_column), lambda: detected_currency(con, icp.success.value_column))
+    if detected:
+        # A detected currency writes the figures as a set one would, and says where it was read.
+        m = m.model_copy(update={"currency": detected})
+        icp = icp.model_copy(update={"market": m})
+        acv_words, tam_acv_words = _with_currency(acv_words, acv, detected), _with_currency(tam_acv_words, tam_acv,
+                                                                                            detected)
     som_exact = sam * m.reachable_share * win_rate
     som = _round_half_up(som_exact)
+    name = value_name(icp)
     if acv is None:
-        currency, money = "No money figures: there is no ACV.", "none: there is no ACV"
+        currency, money_words = "No money figures: there is no value per account.", "none: there is no value per account"
     else:
-        currency = ("Money is in the currency the ACV was typed in." if m.acv is not None
-                    else f"Money is in the currency of the customers' {_value_label(icp)}, as uploaded.")
-        money = f"accounts x ACV; the SOM's from its unrounded {som_exact:,.1f} accounts"
+        where = ("the currency the ACV was typed in" if m.acv is not None
+                 else f"the currency of the customers' {_value_label(icp)}, as uploaded")
+        where += f", read from {read_from}" if detected else ""
+        currency = (f"Money is in {m.currency} ({where})." if m.currency
+                    else f"Money is in {where}; set the currency on the Market page to show it.")
+        # The SOM's money and the accounts shown beside it are the same unrounded count.
+        per_account = (f"accounts x the ACV typed in ({money(acv, m.currency)})" if m.acv is not None else
+                       f"TAM: accounts x {name} of all best customers ({money(tam_acv, m.currency)}), which no "
+                       f"ICP edit moves; SAM and SOM: accounts x {name} of the best customers inside the ICP "
+                       f"({money(acv, m.currency)})")
+        money_words = f"{per_account}; the SOM's from its unrounded {som_exact:,.1f} accounts"
     assumptions: dict[str, str | float | int | None] = {
         "tam": words["tam"],
         "sam": words["sam"],
@@ -634,15 +766,20 @@ def market_size(workspace: Workspace, icp: ICP) -> MarketSize:
                 f"x {_pct(win_rate)} win rate = {som_exact:,.1f}, about {som:,} accounts"),
         "acv": acv,
         "acv_source": acv_words,
-        "money": money,
+        "acv_name": name,
+        "tam_acv": tam_acv,
+        "tam_acv_source": tam_acv_words,
+        "som_accounts_exact": som_exact,
+        "money": money_words,
         "currency": currency,
+        "currency_code": m.currency,
     }
     return MarketSize(
-        tam=MarketFigure(accounts=tam, value=_money(tam, acv)),
+        tam=MarketFigure(accounts=tam, value=_money(tam, tam_acv)),
         sam=MarketFigure(accounts=sam, value=_money(sam, acv)),
         som=MarketFigure(accounts=som, value=_money(som_exact, acv)),
         assumptions=assumptions, typed_in=typed_in, acv=acv, win_rate=win_rate, currency_note=currency,
-        warnings=cautions,
+        warnings=cautions, tam_acv=tam_acv, som_exact=som_exact, currency=m.currency,
     )
 
 

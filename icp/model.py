@@ -44,6 +44,9 @@ class Evidence(_Frozen):
     # typed in, an ICP saved before stability was measured, or a draft made without the check).
     drafted_in: int | None = Field(None, ge=0)
     folds: int | None = Field(None, ge=1)
+    # Measured for a criterion the user typed in or changed, not drafted (icp.draft.evidence_for): one
+    # test chosen by a person, so its q-value is its p-value and it never counts as drafted.
+    by_hand: Literal["edited", "added"] | None = None
 
     @model_validator(mode="after")
     def _stability_complete(self) -> "Evidence":
@@ -115,6 +118,16 @@ def describe(criterion: "Criterion") -> str:
     return f"{c.label} {'at least ' + _number(c.low) if c.low is not None else 'under ' + _number(c.high)}"
 
 
+def same_test(a: Criterion, b: Criterion) -> bool:
+    """Whether two criteria test the same thing: attribute, kind, values (trimmed, case-insensitive,
+    in any order), bounds and flag; role and weight aside."""
+    def values(c: Criterion) -> frozenset[str]:
+        return frozenset(v.strip().casefold() for v in c.values)
+
+    return ((a.attribute, a.kind, a.low, a.high, a.flag) == (b.attribute, b.kind, b.low, b.high, b.flag)
+            and values(a) == values(b))
+
+
 class TierRules(_Frozen):
     """Fit score thresholds for the tiers, or Tier 1 sized to sales capacity (reps x accounts per rep)."""
 
@@ -145,6 +158,9 @@ class MarketAssumptions(_Frozen):
     acv: float | None = Field(None, ge=0)  # None: mean value of best customers passing the ICP
     typed_tam: int | None = Field(None, ge=0)  # counts typed in when there is no universe list
     typed_sam: int | None = Field(None, ge=0)
+    # The money's currency: a code (USD, EUR) or a symbol ($, €); "" when unknown, and money is then
+    # shown without one rather than with a guess.
+    currency: str = Field("", max_length=8)
 
 
 class Persona(_Frozen):
@@ -203,6 +219,15 @@ class ICP(_Frozen):
                     f"two criteria read '{criterion.attribute}' in different ways ({_KIND_WORDS[first.kind]} "
                     f"and {_KIND_WORDS[criterion.kind]}); criteria on one column must test it the same way")
         return self
+
+    def with_criterion(self, criterion: Criterion) -> "ICP":
+        """The ICP with one more criterion; the same test twice (same attribute, kind, values or bounds)
+        is refused, since it would count its weight twice."""
+        for other in self.criteria:
+            if same_test(other, criterion):
+                raise ValueError(f"the ICP already has that criterion: {other.role} \"{describe(other)}\"")
+        return self.model_validate({**self.model_dump(), "criteria": [
+            *(c.model_dump() for c in self.criteria), criterion.model_dump()]})
 
     @property
     def musts(self) -> tuple[Criterion, ...]:

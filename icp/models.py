@@ -62,6 +62,23 @@ class ListReport(_Frozen):
     merge_duplicates: bool = True  # account lists: rows of one account are merged (turned off per list)
     merges: list[MergeExample] = []  # the first accounts that merged several rows
     ambiguous_rows: int | None = None  # deals and orders: rows naming an account that several accounts share
+    unnamed_rows: int | None = None  # deals and orders: rows with no account id, domain or name at all
+    # Category labels merged by the user, per column header: {label: label it becomes}. Kept here so a
+    # new mapping, a re-upload of the list or a restart normalizes them the same way.
+    label_merges: dict[str, dict[str, str]] = {}
+
+    @property
+    def unlinked_why(self) -> str:
+        """Why the rows of a deals or orders list not linked to a customer are not, in words ("" when
+        every row is linked or the list is not linked at all)."""
+        if not self.unlinked_rows:
+            return ""
+        shared, unnamed = self.ambiguous_rows or 0, self.unnamed_rows or 0
+        unmatched = self.unlinked_rows - shared - unnamed
+        parts = [f"{unmatched:,} match no customer's id, domain or name"] if unmatched > 0 else []
+        parts += [f"{shared:,} name an account several customers share"] if shared else []
+        parts += [f"{unnamed:,} name no account at all"] if unnamed else []
+        return "; ".join(parts)
 
     @property
     def mapping(self) -> dict[str, str | None]:

@@ -1,11 +1,14 @@
 """The ICP one-pager (PRODUCT.md section 2, step 8): criteria with their evidence, the negative
 profile, the template text, a segment chart and a lift chart, SAM/SOM with assumptions, tier
-counts and the backtest line, on one page (two at most), A4 or Letter.
+counts, the backtest line and the best Tier 1 accounts by name, on one page (two at most), A4 or
+Letter. It is written for a sales reader: template fields nobody wrote are left out rather than
+printed as placeholders, and the data fingerprint stays in the app and icp.json.
 
 `one_pager` gathers the parts from a workspace; `render_one_pager` lays out parts already computed,
-so any text can be fed to it. Every block of text has a line budget and is cut with a note past
-it, and the layout places each block only where it fits whole: however long the text, the page
-never overflows and the document stays within two pages.
+so any text can be fed to it. Every block of text has a line budget (a sentence read as a whole,
+such as the backtest's, is first set smaller) and is cut with a note past it, and the layout places
+each block only where it fits whole: however long the text, the page never overflows and the
+document stays within two pages.
 
 Charts are the app's own Altair charts (icp/charts.py) rendered to PNG by vl-convert. The fonts
 are bundled in icp/fonts (DejaVu Sans, Droid Sans Fallback for CJK) and used by both the PDF and
@@ -35,7 +38,8 @@ from icp.charts import BEST, NEGATIVE, lift_chart, segment_chart
 from icp.errors import IcpError
 from icp.market import MarketFigure, MarketSize, market_size, no_icp_yet
 from icp.model import ICP, Criterion, describe
-from icp.targets import backtest, target_source, tier_counts
+from icp.numbers import count, money
+from icp.targets import TIERS, backtest, target_source, targets_page, tier_counts, tier_limit
 from icp.validation import Validation, saved_validation, validate
 from icp.workspace import Workspace
 
@@ -77,6 +81,9 @@ _FIELD_LINES = 3
 _CHART_MAX, _CHART_MIN = 68.0, 42.0  # mm; a chart shrinks to the room left on the page, down to the minimum
 _SEGMENTS_SHOWN = 15  # top-ranked segments in the chart: more would shrink its labels below legibility
 _FINDINGS_SHOWN = 10
+_TOP_ACCOUNTS = 10  # named Tier 1 accounts at the foot of the page, as many as fit
+_SHRINK_STEP = 0.3  # pt: a text that may shrink tries sizes this far apart before it is cut
+_LEAST = 6.0  # pt: the smallest body text, still legible in print
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,10 @@ class OnePagerContent:
     market: MarketSize | None = None
     tiers: pd.DataFrame | None = None  # tier_counts(): tier, accounts, share
     tier_source: str = ""  # which accounts the tiers count, in words (target_source)
+    tier_limit: str = ""  # what caps the tiers when the tier rules cannot (targets.tier_limit)
     backtest: str | None = None  # the backtest's verdict
+    # the best Tier 1 accounts by fit score (targets_page: account_name, domain, icp_fit_score, icp_reasons)
+    top_accounts: pd.DataFrame | None = None
     validation: str | None = None  # the out-of-sample check's sentence (icp.validation)
     stability: str = ""  # how many drafted criteria held in most folds, in words
     # the ICP in the other lists: where a criterion is read from a column named otherwise or in
@@ -145,13 +155,20 @@ def gather(workspace: Workspace, icp: ICP) -> OnePagerContent:
                     + (f" ×{r.factor:g}" if r.factor != 1 else "") + (" (linked by name)" if r.how == "linked" else "")
                     for r in resolutions if r.column is not None and (r.how != "same" or r.factor != 1))
     empty = no_icp_yet(icp)
-    cautions = tuple(([empty] if empty else []) + carry_warnings(resolutions))
+    market = _attempt(notes, "market", lambda: market_size(workspace, icp))
+    # The market's own warnings (no must criterion, small samples) lead; its carry warnings repeat
+    # the list-by-list ones, shown once.
+    cautions = tuple(dict.fromkeys(([empty] if empty else []) + list(market.warnings if market else ())
+                                   + carry_warnings(resolutions)))
     return OnePagerContent(
         icp=icp,
-        market=_attempt(notes, "market", lambda: market_size(workspace, icp)),
+        market=market,
         tiers=_attempt(notes, "tiers", lambda: tier_counts(workspace, icp)),
         tier_source=source[1] if source else "",
+        tier_limit=_attempt(notes, "tiers", lambda: tier_limit(workspace, icp)) or "",
         backtest=_attempt(notes, "backtest", lambda: backtest(workspace, icp).verdict),
+        top_accounts=None if empty else _attempt(
+            notes, "top_accounts", lambda: targets_page(workspace, icp, tiers=[TIERS[0]], limit=_TOP_ACCOUNTS)[0]),
         validation=checked.sentence if checked else None,
         stability=_stability(checked) if checked else "",
         carried=carried,
@@ -196,13 +213,8 @@ def _one_line(text: str) -> str:
     return " ".join(_clean(text).split())
 
 
-def _money(value: float | None) -> str:
-    if value is None:
-        return "no ACV"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:,.1f}{suffix}"
-    return f"{value:,.0f}"
+def _money(value: float | None, currency: str = "") -> str:
+    return "no money figure" if value is None else money(value, currency)
 
 
 # -- charts ------------------------------------------------------------------------------------------
@@ -213,13 +225,20 @@ def _register_chart_fonts() -> None:
     vl_convert.register_font_directory(str(FONT_DIR))
 
 
+def for_print(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """An app chart as the PDF draws it: in the bundled fonts, labels a little larger, and at the
+    width it asks for plus its labels. The app's charts fit their whole width, labels included, to
+    the page: at the PDF's 220 px that left the lift plot 45 px."""
+    return (chart.configure(font=_CHART_FONT)
+            .configure_axis(labelFontSize=12, titleFontSize=12)
+            .configure_legend(labelFontSize=11, titleFontSize=11)
+            .properties(autosize=alt.AutoSizeParams(type="pad")))
+
+
 def chart_png(chart: alt.TopLevelMixin) -> bytes:
-    """An app chart as a PNG at twice its size, in the bundled fonts, labels a little larger for print."""
+    """An app chart as a PNG at twice its size, as `for_print` styles it."""
     _register_chart_fonts()
-    styled = (chart.configure(font=_CHART_FONT)
-              .configure_axis(labelFontSize=12, titleFontSize=12)
-              .configure_legend(labelFontSize=11, titleFontSize=11))
-    return vl_convert.vegalite_to_png(styled.to_json(), scale=2)
+    return vl_convert.vegalite_to_png(for_print(chart).to_json(), scale=2)
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -300,26 +319,34 @@ class _Text:
     color: str = INK
     more: str = CUT
     after: float = 1.0
-    _fitted: dict[float, tuple[str, int]] = field(default_factory=dict, init=False, repr=False)
+    # The smallest size the text may shrink to before it is cut: a sentence read as a whole (the
+    # backtest's verdict) is better a little smaller than ending "… (continued in the app)".
+    least: float | None = None
+    _fitted: dict[float, tuple[str, int, float]] = field(default_factory=dict, init=False, repr=False)
 
-    def _fit(self, pdf: _Pdf, w: float) -> tuple[str, int]:
-        pdf.set_font(_FONT, self.style, self.size)
+    def _fit(self, pdf: _Pdf, w: float) -> tuple[str, int, float]:
         if w not in self._fitted:
-            self._fitted[w] = pdf.fit(self.text, w, self.max_lines, self.more)
+            whole, size = _clean(self.text).strip(), self.size
+            while True:
+                pdf.set_font(_FONT, self.style, size)
+                text, lines = pdf.fit(self.text, w, self.max_lines, self.more)
+                if text == whole or self.least is None or size - _SHRINK_STEP < self.least:
+                    break
+                size -= _SHRINK_STEP
+            self._fitted[w] = text, lines, size
+        pdf.set_font(_FONT, self.style, self._fitted[w][2])
         return self._fitted[w]
 
-    def _line(self) -> float:
-        return _LINE * self.size / BODY
-
     def height(self, pdf: _Pdf, w: float) -> float:
-        return self._fit(pdf, w)[1] * self._line() + self.after
+        _, lines, size = self._fit(pdf, w)
+        return lines * _LINE * size / BODY + self.after
 
     def draw(self, pdf: _Pdf, x: float, w: float) -> None:
-        text, _ = self._fit(pdf, w)
+        text, _, size = self._fit(pdf, w)
         pdf.set_text_color(self.color)
         pdf.set_x(x)
         if text:
-            pdf.multi_cell(w, self._line(), text, align="L", new_x="LEFT", new_y="NEXT")
+            pdf.multi_cell(w, _LINE * size / BODY, text, align="L", new_x="LEFT", new_y="NEXT")
         pdf.set_y(pdf.get_y() + self.after)
 
 
@@ -401,6 +428,7 @@ class _Row:
     cells: Sequence[tuple[str, float, str, str]]
     size: float = BODY - 0.4
     pad: float = 0.8
+    lines: int = _CELL_LINES
     _fitted: dict[float, list[tuple[str, int]]] = field(default_factory=dict, init=False, repr=False)
 
     def _fit(self, pdf: _Pdf, w: float) -> list[tuple[str, int]]:
@@ -408,7 +436,7 @@ class _Row:
             fitted = []
             for text, share, style, _ in self.cells:
                 pdf.set_font(_FONT, style, self.size)
-                fitted.append(pdf.fit(text, w * share - 2 * self.pad, _CELL_LINES, _CELL_CUT))
+                fitted.append(pdf.fit(text, w * share - 2 * self.pad, self.lines, _CELL_CUT))
             self._fitted[w] = fitted
         return self._fitted[w]
 
@@ -459,20 +487,18 @@ def _header(pdf: _Pdf, content: OnePagerContent) -> None:
     pdf.set_font(_FONT, "", 7.5)
     pdf.set_text_color("#dbeafe")
     pdf.set_xy(_MARGIN, 11.5)
-    meta = (f"Version {icp.version} · created {icp.created_at:%Y-%m-%d} · "
-            f"data fingerprint {icp.data_fingerprint or 'not recorded'} · printed {content.printed:%Y-%m-%d}")
+    # No data fingerprint: it tells a sales reader nothing; the app and icp.json keep it.
+    meta = f"Version {icp.version} · created {icp.created_at:%Y-%m-%d} · printed {content.printed:%Y-%m-%d}"
     pdf.cell(pdf.epw, 4, pdf.line_of(meta, pdf.epw))
     pdf.set_y(_BAND + 3)
 
 
 def _descriptions(content: OnePagerContent) -> list[list[Block]]:
     template = content.icp.template
-    return [
-        [_Heading("Ideal customer"),
-         _Text(template.segment_description or "No description written yet (ICP page).", _DESCRIPTION_LINES)],
-        [_Heading("Negative profile"),
-         _Text(template.negative_description or "No negative profile written yet (ICP page).", _DESCRIPTION_LINES)],
-    ]
+    # A description nobody wrote is left out: a placeholder tells the reader about the app, not the customer.
+    return [[_Heading(title), _Text(text, _DESCRIPTION_LINES)]
+            for title, text in (("Ideal customer", template.segment_description),
+                                ("Negative profile", template.negative_description)) if text.strip()]
 
 
 _CRITERIA_COLUMNS = (0.11, 0.31, 0.07, 0.51)
@@ -532,14 +558,20 @@ def _market(content: OnePagerContent) -> list[Block]:
                                color=MUTED)]
 
     def figure(label: str, f: MarketFigure, detail: str) -> tuple[str, str, str]:
-        return label, f"{f.accounts:,}", f"{_money(f.value)}{detail}"
+        # The SOM is printed unrounded below ten accounts, as its money is computed from it.
+        accounts = count(size.som_exact) if f is size.som else f"{f.accounts:,}"
+        return label, accounts, f"{_money(f.value, size.currency)}{detail}"
 
     typed = " (typed in)" if size.typed_in else ""
     blocks.append(_Figures([figure("TAM accounts" + typed, size.tam, ""), figure("SAM accounts" + typed, size.sam, ""),
                             figure("SOM accounts", size.som, f" within {size.assumptions['horizon_years']:g} yr")]))
     a = size.assumptions
-    for text in (a["sam"], a["som"], f"Win rate {a['win_rate_source']}", f"ACV {a['acv_source']}", a["currency"]):
-        blocks.append(_Text(f"• {text}", 2, size=6.6, more=_CELL_CUT, after=0.4))
+    # Named for what it is ("mean ARR", not "ACV" for a lifetime total); the TAM's does not follow the ICP.
+    name = str(a.get('acv_name', 'ACV'))
+    per_account = (f"{name[:1].upper()}{name[1:]} per account: SAM and SOM {a['acv_source']}; "
+                   f"TAM {a.get('tam_acv_source', a['acv_source'])}")
+    for text in (a["sam"], a["som"], f"Win rate {a['win_rate_source']}", per_account, a["currency"]):
+        blocks.append(_Text(f"• {text}", 3, size=6.6, more=_CELL_CUT, after=0.4, least=_LEAST))
     return blocks
 
 
@@ -554,12 +586,14 @@ def _targets(content: OnePagerContent) -> list[Block]:
         cut = (f"Tier 1 ≥ {rules.tier1:g}, Tier 2 ≥ {rules.tier2:g}, Tier 3 ≥ {rules.tier3:g}"
                if rules.mode == "thresholds" else
                f"Tier 1 sized to capacity: {rules.reps:,} reps × {rules.accounts_per_rep:,} accounts")
-        blocks.append(_Text(f"Fit score {cut}; of {content.tier_source or 'the scored accounts'}.", 2,
-                            size=6.6, color=MUTED, more=_CELL_CUT))
+        # Without what caps Tier 1, "sized to capacity" beside a Tier 1 of 2 reads as a broken control.
+        limit = f" {content.tier_limit}" if content.tier_limit else ""
+        blocks.append(_Text(f"Fit score {cut}; of {content.tier_source or 'the scored accounts'}.{limit}", 4,
+                            size=6.6, color=MUTED, more=_CELL_CUT, least=_LEAST))
     verdict = content.backtest or content.notes.get("backtest", "No backtest.")
-    blocks.append(_Text(f"Backtest (in sample): {verdict}", 4))
+    blocks.append(_Text(f"Backtest (in sample): {verdict}", 6, least=_LEAST))
     if content.validation:
-        blocks.append(_Text(f"Out of sample: {content.validation} {content.stability}", 4))
+        blocks.append(_Text(f"Out of sample: {content.validation} {content.stability}", 6, least=_LEAST))
     if content.carried:
         blocks.append(_Text(f"Read in other lists: {'; '.join(content.carried)}.", 2, size=6.6, more=_CELL_CUT))
     for caution in content.cautions[:4]:
@@ -577,10 +611,9 @@ def _template(content: OnePagerContent) -> list[Block]:
     for label, text in fields:
         if text.strip():
             blocks += [_Text(label, 1, size=6.6, style="B", color=NAVY, after=0.2), _Text(text, _FIELD_LINES)]
-    empty = [label.lower() for label, text in fields if not text.strip()]
-    if empty:
-        blocks.append(_Text(f"Not written yet: {', '.join(empty)}. Add them on the ICP page.", 2, color=MUTED))
-    return blocks
+    # Fields nobody wrote are left out, and with none written so is the heading: the column goes
+    # to the targets (see render_one_pager).
+    return blocks if len(blocks) > 1 else []
 
 
 def _chart_column(title: str, chart: alt.TopLevelMixin | None, note: str, max_height: float) -> list[Block]:
@@ -610,22 +643,82 @@ def _charts(pdf: _Pdf, content: OnePagerContent) -> None:
     ])
 
 
+_ACCOUNT_COLUMNS = (0.22, 0.17, 0.05, 0.56)
+_ACCOUNTS_LEAST = 3  # rows worth a table: fewer on what is left of page 1 and the table starts page 2
+
+
+def _account_row(account: pd.Series) -> _Row:
+    name = account.get("account_name")
+    name = name if isinstance(name, str) and name.strip() else str(account.get("account_key", ""))
+    domain = account.get("domain")
+    reasons = account.get("icp_reasons")
+    cells = (name, domain if isinstance(domain, str) else "", f"{account['icp_fit_score']:g}",
+             reasons if isinstance(reasons, str) else "")
+    return _Row([(text, share, style, color) for text, share, style, color in zip(
+        cells, _ACCOUNT_COLUMNS, ("B", "", "", ""), (INK, INK, INK, MUTED), strict=True)], lines=1)
+
+
+def _top_accounts(pdf: _Pdf, content: OnePagerContent) -> None:
+    """The best Tier 1 accounts by name, in the room left at the foot of the page: whom to call
+    first is what a sales reader looks for. As many rows as fit; a page of their own only while
+    on page 1, so the document stays within two pages."""
+    top = content.top_accounts
+    if top is None or not len(top):
+        return
+    in_tier = content.tiers.loc[content.tiers["tier"] == TIERS[0], "accounts"] if content.tiers is not None else []
+    of = f" of {int(in_tier.iloc[0]):,}" if len(in_tier) else ""
+    header = _Row([(name, share, "B", MUTED) for name, share in
+                   zip(("Account", "Domain", "Fit", "Why"), _ACCOUNT_COLUMNS, strict=True)], lines=1)
+    rows = [_account_row(account) for _, account in top.iterrows()]
+    heading = _Heading(f"Top Tier 1 accounts: the {len(rows)}{of} with the best fit score")
+
+    def fitting() -> int:
+        room = pdf.page_break_trigger - pdf.get_y() - heading.height(pdf, pdf.epw) - header.height(pdf, pdf.epw)
+        shown = 0
+        for row in rows:
+            room -= row.height(pdf, pdf.epw)
+            if room < 0:
+                break
+            shown += 1
+        return shown
+
+    shown = fitting()
+    if shown < min(_ACCOUNTS_LEAST, len(rows)) and pdf.page_no() == 1:
+        pdf.add_page()
+        shown = fitting()
+    if not shown:
+        return
+    heading.title = f"Top Tier 1 accounts: the {shown}{of} with the best fit score"
+    _place(pdf, [[heading, header, *rows[:shown]]])
+
+
+def _balanced(pdf: _Pdf, left: list[Block], right: list[Block], last: list[Block]) -> list[list[Block]]:
+    """Two columns, `last` under the shorter: the page keeps its room at the foot for the accounts
+    (with no template text written, the market and the targets side by side)."""
+    width = (pdf.epw - _GAP) / 2
+    if sum(b.height(pdf, width) for b in right) < sum(b.height(pdf, width) for b in left):
+        return [left, [*right, *last]]
+    return [[*left, *last], right]
+
+
 def render_one_pager(content: OnePagerContent, page_size: PageSize = "A4") -> bytes:
     """The one-pager PDF of already-computed parts: one page, two when the text is long."""
     if page_size not in PAGE_SIZES:
         raise IcpError(f"The one-pager prints on A4 or Letter, not '{page_size}'.")
     icp = content.icp
-    pdf = _Pdf(page_size, f"ICP Explorer · {_one_line(icp.name)} · version {icp.version} · "
-                          f"data {icp.data_fingerprint or 'not recorded'}")
+    pdf = _Pdf(page_size, f"ICP Explorer · {_one_line(icp.name)} · version {icp.version}")
     title = _one_line(icp.name)
     pdf.set_title(title if len(title) <= _TITLE_CHARS else title[:_TITLE_CHARS - 1] + _CELL_CUT)
     pdf.set_creator("ICP Explorer")
     pdf.add_page()
     _header(pdf, content)
-    _place(pdf, _descriptions(content))
+    descriptions = _descriptions(content)
+    if descriptions:
+        _place(pdf, descriptions)
     _place(pdf, [_criteria(content)])
-    _place(pdf, [[*_market(content), *_targets(content)], _template(content)])
+    _place(pdf, _balanced(pdf, _market(content), _template(content), _targets(content)))
     _charts(pdf, content)
+    _top_accounts(pdf, content)
     return bytes(pdf.output())
 
 

@@ -36,6 +36,23 @@ _MEASURES = [
     "churn_rate", "churn_rate_shrunk", "confidence", "score", "rank",
 ]
 CSV_MEASURES = ["accounts", "best_customers", "value_mean", "win_rate", "churn_rate", "rank"]
+# Below this many accounts a segment is listed after the ranked ones, not among them: shrinkage
+# alone still let a one-account segment with no best customer rank second on maven's data. Ten is
+# where the confidence flag stops saying "low".
+MIN_SEGMENT_ACCOUNTS = 10
+# The measure each rank term reads, and why a term is missing when no segment has that measure.
+TERM_MEASURES = {
+    "profitability": "value_mean_shrunk",
+    "velocity": "median_cycle_days",
+    "likelihood_to_close": "win_rate_shrunk",
+    "retention": "churn_rate_shrunk",
+}
+ABSENT_REASONS = {
+    "profitability": "no customer has a value",
+    "velocity": "no won deal or customer has a sales cycle",
+    "likelihood_to_close": "no customer is linked to a won or lost deal",
+    "retention": "no customer's churn is known",
+}
 
 
 class RankWeights(BaseModel):
@@ -60,7 +77,7 @@ class SegmentSettings(BaseModel):
 
     dimensions: tuple[str, ...] = Field(default=DEFAULT_DIMENSIONS, min_length=1, max_length=3)
     weights: RankWeights = DEFAULT_WEIGHTS
-    min_accounts: int = Field(default=1, ge=1)
+    min_accounts: int = Field(default=MIN_SEGMENT_ACCOUNTS, ge=1)
 
 
 # --- estimators ---------------------------------------------------------------------------------
@@ -320,16 +337,32 @@ def _dimensions_of(frame: pd.DataFrame) -> list[str]:
     return list(frame.columns[: frame.columns.get_loc("accounts")])
 
 
-def rank_segments(frame: pd.DataFrame, weights: RankWeights) -> pd.DataFrame:
+def rank_segments(frame: pd.DataFrame, weights: RankWeights, min_accounts: int = 1) -> pd.DataFrame:
     """`score` and `rank` (1 = best) of a `rule_segments` frame under other weights, without SQL:
-    score desc, then accounts desc, then dimension values; a segment with no weighted term is last."""
+    score desc, then accounts desc, then dimension values; a segment with no weighted term is last.
+    Segments under `min_accounts` are scored among themselves only and come after every other, so
+    percentiles of the ranked segments do not move with them either."""
     dimensions = _dimensions_of(frame)
-    ranked = frame.assign(score=_scores(frame, weights)).sort_values(
-        ["score", "accounts", *dimensions], ascending=[False, False, *[True] * len(dimensions)],
+    small = frame["accounts"] < min_accounts
+    score = pd.concat([_scores(frame[~small], weights), _scores(frame[small], weights)]).reindex(frame.index)
+    ranked = frame.assign(score=score, _small=small).sort_values(
+        ["_small", "score", "accounts", *dimensions], ascending=[True, False, False, *[True] * len(dimensions)],
         na_position="last", kind="mergesort",
     ).reset_index(drop=True)
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     return ranked[dimensions + _MEASURES]
+
+
+def split_small(frame: pd.DataFrame, min_accounts: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ranked segments, and those under `min_accounts` that are listed apart."""
+    small = frame["accounts"] < min_accounts
+    return frame[~small].reset_index(drop=True), frame[small].reset_index(drop=True)
+
+
+def absent_terms(frame: pd.DataFrame) -> dict[str, str]:
+    """Rank terms no segment has a measure for, each with the reason: a weight on them ranks nothing."""
+    return {term: ABSENT_REASONS[term] for term, measure in TERM_MEASURES.items()
+            if measure in frame and not frame[measure].notna().any()}
 
 
 def _measures(raw: pd.DataFrame, dimensions: list[str]) -> pd.DataFrame:
@@ -379,8 +412,8 @@ def rule_segments(
         raise AnalysisError(f"The customer data has no {' or '.join(missing)} column; score the customers first.")
     sql, params = _segment_sql(con, source_sql, dimensions, value, columns)
     frame = _measures(con.execute(sql, params).df(), dimensions)
-    # The priors learned from every segment; the ranking is among the segments shown.
-    return rank_segments(frame[frame["accounts"] >= min_accounts], weights)
+    # The priors learned from every segment; segments under min_accounts are ranked after the rest.
+    return rank_segments(frame, weights, min_accounts)
 
 
 def segments_csv(frame: pd.DataFrame) -> pd.DataFrame:

@@ -184,10 +184,8 @@ INSUFFICIENT = "Insufficient data"
 TIER_ROWS = (*TIERS, INSUFFICIENT)
 
 
-def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
-    """tier, accounts, share: the four tiers and "Insufficient data" (accounts that are not a fit
-    only because a must criterion's value is unknown, left out of "Not a fit"), in order, zero
-    where none."""
+def _tier_rows(workspace: Workspace, icp: ICP) -> list[tuple[str, bool, bool, int]]:
+    """(tier, in SAM, insufficient data, accounts) over the target accounts."""
     empty = no_icp_yet(icp)
     if empty is not None:
         raise IcpError(empty)
@@ -196,11 +194,38 @@ def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
         icp = _carried(con, icp, source)
         found = _combinations(con, icp, source)
         if found is None:
-            rows = con.execute(
-                f"SELECT icp_tier, icp_insufficient, count(*) FROM ({scored(con, icp, source.sql)}) GROUP BY ALL"
-            ).fetchall()
-        else:
-            rows = [(tier, short, n) for (tier, _, short), n in counted(found).items()]
+            return [(str(t), bool(s), bool(short), int(n)) for t, s, short, n in con.execute(
+                f"SELECT icp_tier, icp_in_sam, icp_insufficient, count(*) FROM ({scored(con, icp, source.sql)}) "
+                "GROUP BY ALL").fetchall()]
+        return [(tier, in_sam, short, n) for (tier, in_sam, short), n in counted(found).items()]
+
+
+def tier_limit(workspace: Workspace, icp: ICP) -> str | None:
+    """What caps the tiers, when a tier control can change nothing: Tier 1 sized to a capacity
+    larger than SAM (only SAM accounts are tiered), or thresholds over a SAM where every account
+    scores the same (no nice criterion to rank them by). None when the controls do what they say."""
+    # A SAM account meeting no criterion at all scores 0 and is never tiered (possible only
+    # without a must): what Tier 1 can hold is the SAM accounts that are tiered at all.
+    in_sam = sum(n for tier, s, _, n in _tier_rows(workspace, icp) if s and tier != "Not a fit")
+    one = in_sam == 1
+    must = (("meets" if one else "meet") + " every must criterion and no disqualifier" if icp.musts
+            else "in SAM " + ("meets" if one else "meet") + " any criterion")
+    rules = icp.tiers
+    if rules.mode == "capacity" and in_sam < rules.capacity:
+        return (f"Tier 1 is capped by SAM: only {in_sam:,} {'account' if in_sam == 1 else 'accounts'} {must}, "
+                f"fewer than the capacity of {rules.capacity:,} ({rules.reps:,} reps × {rules.accounts_per_rep:,} "
+                "accounts); more reps or accounts per rep change nothing.")
+    if rules.mode == "thresholds" and in_sam and not any(c.weight > 0 for c in icp.nices):
+        return (f"Every account in SAM ({in_sam:,} that {must}) scores 100: with no nice criterion to rank "
+                "them by, the thresholds change nothing. Make a criterion nice on the ICP page to spread the scores.")
+    return None
+
+
+def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
+    """tier, accounts, share: the four tiers and "Insufficient data" (accounts that are not a fit
+    only because a must criterion's value is unknown, left out of "Not a fit"), in order, zero
+    where none."""
+    rows = [(tier, short, n) for tier, _, short, n in _tier_rows(workspace, icp)]
     counts: dict[str, int] = {}
     for tier, short, n in rows:
         row = INSUFFICIENT if short else tier

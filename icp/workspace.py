@@ -6,6 +6,7 @@ row per file row, `_row` = row number) next to the typed, normalized `<list>` ta
 """
 
 import contextlib
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -286,14 +287,19 @@ class Workspace:
                              limits=limits or Limits.from_env())
             try:
                 chosen = frozenset(c for c, role in (mapping or {}).items() if role is not None)
-                report = self._store(con, kind, read, mapping, display, merge=merge, chosen=chosen)
+                # Labels the user merged in the list this one replaces still apply to the same headers.
+                row = con.execute("SELECT report FROM _lists WHERE kind = ?", [kind]).fetchone()
+                earlier = ListReport.model_validate_json(row[0]).label_merges if row else {}
+                report = self._store(con, kind, read, mapping, display, merge=merge, chosen=chosen,
+                                     label_merges={c: m for c, m in earlier.items() if c in read.columns})
             except duckdb.Error as err:  # a value no rule foresaw: say so, never a traceback
                 if _damaged(err):  # the workspace's fault, not the file's
                     raise
                 raise InputFileError(display, f"could not be normalized ({_first_line(err)}).") from err
         return report
 
-    def set_mapping(self, kind: str, mapping: Mapping[str, str | None], merge: bool | None = None) -> ListReport:
+    def set_mapping(self, kind: str, mapping: Mapping[str, str | None], merge: bool | None = None,
+                    label_merges: Mapping[str, Mapping[str, str]] | None = None) -> ListReport:
         """Change which columns play which role (values as for `add_list`), or whether rows of one
         account are merged; the list is normalized again from its raw values."""
         _check_kind(kind)
@@ -309,8 +315,22 @@ class Workspace:
                 columns=[c.source for c in old.columns], rows=old.rows_read,
             )
             report = self._store(con, kind, read, merged, old.file, keep_confidence=old, source="raw_" + kind,
-                                 merge=old.merge_duplicates if merge is None else merge, chosen=chosen)
+                                 merge=old.merge_duplicates if merge is None else merge, chosen=chosen,
+                                 label_merges=old.label_merges if label_merges is None else label_merges)
         return report
+
+    def merge_labels(self, kind: str, column: str, merges: Mapping[str, str]) -> ListReport:
+        """Merge category labels of one column ({label: label it becomes}, e.g. a misspelling into
+        the common spelling), on top of those merged before; the list is normalized again."""
+        old = self.report(kind)
+        if column not in {c.source for c in old.columns}:
+            raise WorkspaceError(f"The {kind} list has no column {column!r}.")
+        kept = {**old.label_merges.get(column, {}), **merges}
+        return self.set_mapping(kind, {}, label_merges={**old.label_merges, column: kept})
+
+    def forget_label_merges(self, kind: str) -> ListReport:
+        """Every label as normalized again, without the merges the user made."""
+        return self.set_mapping(kind, {}, label_merges={})
 
     def set_merging(self, kind: str, merge: bool) -> ListReport:
         """Merge the rows of one account (the default), or keep every row an account of its own."""
@@ -328,13 +348,17 @@ class Workspace:
             self._relink(con)
 
     def _store(self, con, kind, read: ReadResult, mapping, display, keep_confidence: ListReport | None = None,
-               source: str = _INCOMING, merge: bool = True, chosen: frozenset[str] = frozenset()):
+               source: str = _INCOMING, merge: bool = True, chosen: frozenset[str] = frozenset(),
+               label_merges: Mapping[str, Mapping[str, str]] | None = None):
         """Build list `kind` from the raw rows in table `source`: a new upload's rows (which are
         then kept as `raw_<kind>`), or the list's own raw table when only the mapping changed."""
         automatic, profiles = auto_roles(con, source, read.columns, kind)
         roles, choices = resolve_mapping(read.columns, kind, automatic, mapping, display, keep_confidence)
         con.execute(f"DROP TABLE IF EXISTS {_q(kind)}")
         plans = plan_columns(con, source, read.columns, roles, profiles=profiles, choices=choices, chosen=chosen)
+        label_merges = {c: dict(m) for c, m in (label_merges or {}).items() if m}
+        plans = [dataclasses.replace(p, merges=tuple(label_merges[p.source].items()))
+                 if p.kind == "category" and p.source in label_merges else p for p in plans]
         made = build_normalized(con, source, kind, kind, plans, merge=merge)
         columns, kept, merged = made.columns, made.kept, made.merged
         if source == _INCOMING:
@@ -349,7 +373,7 @@ class Workspace:
             delimiter=read.delimiter, header_row=read.header_row, rows_read=read.rows, rows_kept=kept,
             duplicates_merged=merged, linked_rows=None, unlinked_rows=None, ingested_at=_now(),
             columns=columns, notes=_notes(kind, columns, merged, made.merges, merge) + _stage_notes(con, kind),
-            merge_duplicates=merge, merges=made.merges,
+            merge_duplicates=merge, merges=made.merges, label_merges=label_merges,
         )
         con.execute("INSERT OR REPLACE INTO _lists VALUES (?, ?)", [kind, report.model_dump_json()])
         self._relink(con)
@@ -357,10 +381,11 @@ class Workspace:
 
     def _relink(self, con) -> None:
         counts = relink(con)
-        for child, (linked, unlinked, ambiguous) in counts.items():
+        for child, (linked, unlinked, ambiguous, unnamed) in counts.items():
             row = con.execute("SELECT report FROM _lists WHERE kind = ?", [child]).fetchone()
             report = ListReport.model_validate_json(row[0]).model_copy(
-                update={"linked_rows": linked, "unlinked_rows": unlinked, "ambiguous_rows": ambiguous})
+                update={"linked_rows": linked, "unlinked_rows": unlinked, "ambiguous_rows": ambiguous,
+                        "unnamed_rows": unnamed})
             con.execute("UPDATE _lists SET report = ? WHERE kind = ?", [report.model_dump_json(), child])
 
     @staticmethod

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -177,13 +178,16 @@ def test_two_segment_dimensions_drive_the_table_and_the_chart(demo_copy):
     assert not at.exception
     one = at.dataframe[0].value
     assert "industry" in one.columns and "size_band" not in one.columns
-    assert len(one) == one["industry"].nunique() == 16  # 15 industries and (unknown)
+    apart = at.dataframe[1].value  # segments under the minimum size, listed apart
+    assert min(one["accounts"]) >= 10 > max(apart["accounts"])
+    assert len(one) + len(apart) == pd.concat([one, apart])["industry"].nunique() == 16  # 15 and (unknown)
     assert _chart_specs(at)[0]["encoding"]["y"]["field"] == "industry"
     at.multiselect(key="segment_dimensions").set_value(["industry", "business_model"]).run()
     assert not at.exception
     two = at.dataframe[0].value
     assert {"industry", "business_model"} <= set(two.columns)
-    assert len(two) == len(two[["industry", "business_model"]].drop_duplicates()) > len(one)
+    both = pd.concat([two, at.dataframe[1].value])
+    assert len(both) == len(both[["industry", "business_model"]].drop_duplicates()) > len(one) + len(apart)
     spec = _chart_specs(at)[0]
     fields = {layer["encoding"]["x"]["field"] for layer in spec["layer"]} | {
         layer["encoding"]["y"]["field"] for layer in spec["layer"]}
@@ -384,7 +388,7 @@ def test_the_data_page_says_why_a_column_is_not_analysed_and_the_user_can_change
     at = _data_page(ws)
     table = at.data_editor[0].value.set_index("column")
     assert table.loc["Phone", "role"] == "(not analysed)" and table.loc["Phone", "why not analysed"] == "phone numbers"
-    assert table.loc["Notes", "why not analysed"] == "free text" and table.loc["Industry", "role"] == "industry"
+    assert table.loc["Notes", "why not analysed"] == "free text" and table.loc["Industry", "role"] == "Industry"
     assert any("Not analysed: Phone (phone numbers), Notes (free text)" in shown(i.value) for i in at.info)
     # Two accounts named alike with different ids stay two; one id twice is one account.
     assert (ws.report("customers").rows_kept, ws.report("customers").duplicates_merged) == (3, 1)

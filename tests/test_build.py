@@ -222,3 +222,21 @@ def test_icp_score_reasons_with_a_control_character_in_the_icp(built, tmp_path):
     scored = score_file(tmp_path / "icp.json", accounts, tmp_path / "out" / "targets.csv")
     with scratch_workspace({"targets": accounts}) as workspace:
         assert scored.read_bytes() == targets_csv(targets_export(workspace, odd))
+
+
+def test_build_warns_when_the_icp_has_no_must(built, demo_files, tmp_path, capsys):
+    # Issue 16: with nice criteria only, SAM is the whole TAM; said on stderr and in market.json.
+    icp = json.loads((built / "icp.json").read_text())
+    for criterion in icp["criteria"]:
+        if criterion["role"] == "must":
+            criterion["role"] = "nice"
+    settings = tmp_path / "nice.json"
+    settings.write_text(json.dumps(icp))
+    out = tmp_path / "nice"
+    args = ["build", "--customers", str(demo_files["customers"]), "--deals", str(demo_files["deals"]),
+            "--universe", str(demo_files["universe"]), "--settings", str(settings), "--out", str(out)]
+    assert main(args) == 0
+    assert "no must criterion" in capsys.readouterr().err
+    market = json.loads((out / "market.json").read_text())
+    assert any("Make the strongest finding a must" in w for w in market["assumptions"]["warnings"])
+    assert market["assumptions"]["currency_code"] == "USD"  # the demo's ARR cells say "$24,000"

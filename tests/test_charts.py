@@ -1,10 +1,14 @@
 """Charts carry only the rows they draw: a histogram of 100,000 customers sends 40 bars, not 100,000 rows."""
 
+import html
+import re
+import struct
+
 import numpy as np
 import pandas as pd
 import vl_convert as vlc
 
-from icp.charts import value_distribution
+from icp.charts import BAND_ORDER, best_vs_rest, lift_chart, segment_chart, value_distribution
 
 
 def test_the_value_histogram_is_binned_before_it_reaches_the_browser():
@@ -22,3 +26,86 @@ def test_the_value_histogram_is_binned_before_it_reaches_the_browser():
     assert best == scores["is_best"].sum()
     assert data.loc[data["start"] == 95, "customers"].sum() == (scores["value_score"] >= 95).sum()
     assert vlc.vegalite_to_svg(chart.to_json()).startswith("<svg")
+
+
+# -- what a founder sees (issue 16) --------------------------------------------------------------------
+
+def _svg_texts(chart) -> list[str]:
+    """The text of every label in the chart as vl-convert draws it (cut labels end in "…")."""
+    svg = vlc.vegalite_to_svg(chart.to_json())
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def _png_height(chart) -> int:
+    return struct.unpack(">II", vlc.vegalite_to_png(chart.to_json())[16:24])[1]
+
+
+def _findings(n: int, label: str = "Annual revenue") -> pd.DataFrame:
+    # "Annual revenue: " and the value make 70 characters: within LABEL_CHARS, so never cut.
+    values = [f"value number {i:02d} of a long list of bands, in full words" for i in range(n)]
+    return pd.DataFrame({"label": label, "value": values, "lift": np.linspace(0.5, 3, n), "lift_low": 0.3,
+                         "lift_high": 4.0, "evidence": "strong", "sentence": "s", "q_value": 0.01,
+                         "share_group": 0.2, "share_rest": 0.1})
+
+
+def _segments(first: list[str], second: list[str] | None = None) -> pd.DataFrame:
+    rows = [(a, b) for a in first for b in (second or [None])]
+    n = len(rows)
+    frame = pd.DataFrame({"industry": [a for a, _ in rows], "accounts": range(1, n + 1), "best_customers": 1,
+                          "value_mean": 1.0, "win_rate": 0.2, "churn_rate": 0.1,
+                          "score": np.linspace(0, 100, n), "rank": range(1, n + 1)})
+    if second:
+        frame["employees"] = [b for _, b in rows]
+    return frame
+
+
+def test_the_value_histogram_is_bars_standing_on_zero():
+    """Bins drawn from start to end with a count on y were read by Vega-Lite as horizontal ranges:
+    each bin a dash floating at its count. Binned bars stand on the axis, as tall as their count."""
+    scores = pd.DataFrame({"value_score": np.repeat([2.0, 52.0, 97.0], [10, 40, 80])})
+    scores["is_best"] = scores["value_score"] >= 75
+    chart = value_distribution(scores, 75.0)
+    bars = chart.to_dict()["layer"][0]
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["bin"] == "binned"
+    svg = vlc.vegalite_to_svg(chart.to_json())
+    marks = svg[svg.index('class="mark-rect'):]
+    heights = [float(h) for h in re.findall(r'd="M[^h"]*h[^v"]*v(-?[\d.]+)', marks[:marks.index("</g>")])]
+    assert heights, svg[:2000]
+    assert max(abs(h) for h in heights) > 100  # the tallest bar is most of the plot, not a 5 px dash
+
+
+def test_row_labels_are_whole_up_to_the_label_bound():
+    """Streamlit's theme cuts axis labels at 100 px, Vega's default at 180: six rows all read
+    "Annual revenue: …". Labels are already bounded to LABEL_CHARS, so the charts show them whole."""
+    findings = _findings(6)
+    segments = _segments(list(findings["value"]))
+    for chart in (lift_chart(findings), best_vs_rest(findings), segment_chart(segments, ["industry"], {})):
+        themed = chart.configure_axis(labelLimit=100)  # as Streamlit's theme does
+        texts = _svg_texts(themed)
+        assert not any(t.endswith("…") for t in texts), texts
+        for value in findings["value"]:
+            assert any(value in t for t in texts), (value, texts)
+
+
+def test_heights_follow_the_rows_and_the_app_cannot_squeeze_them():
+    """Streamlit fits a chart without its own autosize into the spec's height, axes and legend
+    included: six rows of a heat map got 40 px. The charts grow with their rows and fit only
+    their width to the page."""
+    few, many = _findings(3), _findings(14)
+    bands = BAND_ORDER[:12]
+    pairs = [
+        (lift_chart(few), lift_chart(many)),
+        (best_vs_rest(few), best_vs_rest(many)),
+        (segment_chart(_segments(list(few["value"])), ["industry"], {}),
+         segment_chart(_segments(list(many["value"])), ["industry"], {})),
+        (segment_chart(_segments(["Fintech", "Retail"], bands[:2]), ["industry", "employees"], {}),
+         segment_chart(_segments(["Fintech", "Retail"], bands), ["industry", "employees"], {})),
+    ]
+    for small, large in pairs:
+        for chart in (small, large):
+            assert chart.to_dict()["autosize"]["type"] == "fit-x"
+        assert _png_height(large) > _png_height(small) + 40
+    heat = pairs[3][1]
+    assert _png_height(heat) >= 12 * 20  # at least 20 px a row
+    assert "Company size" in _svg_texts(segment_chart(
+        _segments(["Fintech", "Retail"], bands[:6]), ["industry", "employees"], {"employees": "Company size"}))

@@ -204,3 +204,35 @@ def test_scatter_is_capped_at_five_thousand_points():
 def test_cluster_accounts_needs_features():
     with pytest.raises(AnalysisError, match="at least one feature"):
         cluster_accounts(_customers(10), "SELECT * FROM customers", [])
+
+
+# --- names a founder reads ----------------------------------------------------------------------
+
+def test_clusters_are_named_by_what_sets_them_apart():
+    labels = np.array([0] * 50 + [1] * 50)
+    X = pd.DataFrame({
+        "industry": ["Fintech"] * 45 + ["Retail"] * 5 + ["Retail"] * 45 + ["Fintech"] * 5,
+        "size": ["51-200"] * 50 + ["1-10"] * 50,
+        "employees": [120.0] * 50 + [5.0] * 50,
+    })
+    profiles = cluster_profiles(X, labels, None, titles={"industry": "Industry", "size": "Company size",
+                                                         "employees": "Employees"})
+    names = profiles["name"].tolist()
+    assert names[0] in ("Company size 51-200, high Employees", "high Employees, Company size 51-200")
+    assert names[1] in ("Company size 1-10, low Employees", "low Employees, Company size 1-10")
+
+
+def test_a_category_value_names_its_cluster_and_clashing_names_get_the_number():
+    labels = np.array([0] * 40 + [1] * 40 + [2] * 40)
+    X = pd.DataFrame({"industry": ["Fintech"] * 40 + ["Retail"] * 40 + ["Fintech"] * 40})
+    assert cluster_profiles(X, labels, None)["name"].tolist() == ["Fintech (0)", "Retail", "Fintech (2)"]
+
+
+def test_cluster_map_points_carry_names_and_axes_are_named_by_features():
+    result = cluster_accounts(_customers(600), "SELECT * FROM customers", FEATURES)
+    by_cluster = result.profiles.set_index("cluster")["name"]
+    assert (result.points["name"].to_numpy() == by_cluster[result.points["cluster"]].to_numpy()).all()
+    assert not any(name.isdigit() for name in result.points["name"])
+    assert all(axis.startswith("mostly ") for axis in result.axes)
+    known = ("Employees", "Annual revenue", "Industry: ", "Tech stack: ", "Public: ")
+    assert all(any(k in axis for k in known) for axis in result.axes)

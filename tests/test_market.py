@@ -68,7 +68,7 @@ def make_workspace(tmp_path, *, universe=True, customers=True, deals=True) -> Wo
 
 
 def make_icp(criteria=(FINTECH,), success=SUCCESS, **market) -> ICP:
-    return ICP(criteria=criteria, success=success, market=MarketAssumptions(reachable_share=0.4, **market))
+    return ICP(criteria=criteria, success=success, market=MarketAssumptions(**{"reachable_share": 0.4, **market}))
 
 
 def test_tam_sam_som_and_money_by_hand(tmp_path):
@@ -79,7 +79,8 @@ def test_tam_sam_som_and_money_by_hand(tmp_path):
     # SOM = 5 x 0.4 x 0.3 = 0.6 accounts, shown as 1; its money is from the unrounded 0.6.
     assert size.som.accounts == 1
     assert size.acv == pytest.approx(85.0)  # mean ARR of Cust A and Cust B
-    assert size.tam.value == pytest.approx(850.0)
+    # The TAM's money is every best customer's mean (100, 90, 70), whatever the ICP.
+    assert size.tam.value == pytest.approx(10 * (100 + 90 + 70) / 3)
     assert size.sam.value == pytest.approx(425.0)
     assert size.som.value == pytest.approx(0.6 * 85.0)
     assert size.typed_in is False
@@ -105,7 +106,7 @@ def test_assumptions_override_the_measured_win_rate_and_acv(tmp_path):
     assert size.som.accounts == 1  # 5 x 0.4 x 0.5 = 1.0
     assert size.som.value == pytest.approx(1000.0)
     assert "as set in the assumptions" in size.assumptions["win_rate_source"]
-    assert size.currency_note == "Money is in the currency the ACV was typed in."
+    assert size.currency_note.startswith("Money is in the currency the ACV was typed in")
 
 
 def test_acv_falls_back_to_all_best_customers_and_is_none_without_money(tmp_path):
@@ -198,3 +199,96 @@ def test_apportioned_counts_are_whole_and_add_up():
     counts = apportion(exact, 3)
     assert counts.tolist() == [1, 1, 0, 1]  # remainders .6, .6, .6, .2: the first two .6 get one each
     assert all(abs(c - e) < 1 for c, e in zip(counts, exact, strict=True))
+
+
+# -- issue 16: what a founder sees -----------------------------------------------------------------
+
+def _nice(label: str, attribute: str, values: tuple[str, ...], evidence: str, q: float, lift: float) -> Criterion:
+    from icp.model import Evidence
+    return Criterion(attribute=attribute, label=label, kind="in_set", role="nice", values=values,
+                     evidence=Evidence(in_group=3, group_size=3, in_rest=1, rest_size=3, lift=lift, lift_low=1.0,
+                                       lift_high=9.0, q_value=q, evidence=evidence, sentence=""))
+
+
+def test_only_nice_criteria_warn_that_sam_is_tam_and_name_the_strongest_finding(tmp_path):
+    ws = make_workspace(tmp_path)
+    fintech = _nice("Industry", "industry", ("Fintech",), "strong", 0.01, 3.0)
+    retail = _nice("Size", "size_band", ("51-200",), "weak", 0.2, 1.5)
+    size = market_size(ws, make_icp((retail, fintech)))
+    assert size.sam.accounts == size.tam.accounts
+    [warning] = [w for w in size.warnings if "no must criterion" in w]
+    assert "SAM is the whole TAM" in warning and "Industry is Fintech" in warning
+    assert warning in market_json(size)["assumptions"]["warnings"]
+    # With a must, no such warning.
+    assert not [w for w in market_size(ws, make_icp()).warnings if "no must criterion" in w]
+
+
+def test_tam_money_does_not_depend_on_the_icp(tmp_path):
+    ws = make_workspace(tmp_path)
+    energy = Criterion(attribute="industry", label="Industry", kind="in_set", role="must", values=("Energy",))
+    retail = Criterion(attribute="industry", label="Industry", kind="in_set", role="must", values=("Retail",))
+    sizes = [market_size(ws, make_icp(criteria)) for criteria in ((FINTECH,), (energy,), (retail,))]
+    best_mean = (100 + 90 + 70) / 3  # every best customer, whatever the ICP
+    assert [s.tam.value for s in sizes] == [pytest.approx(10 * best_mean)] * 3
+    assert sizes[0].tam_acv == pytest.approx(best_mean)
+    assert sizes[0].sam.value == pytest.approx(5 * 85.0)  # SAM keeps the in-ICP mean
+    words = sizes[0].assumptions
+    assert "all 3 best customers, whatever the ICP" in words["tam_acv_source"]
+    assert "inside the ICP" in words["acv_source"]
+    # Named for what it is: the mean of the ARR column, not an "ACV".
+    assert words["acv_name"] == "mean ARR"
+    assert "mean ARR of all best customers" in words["money"] and "inside the ICP" in words["money"]
+
+
+def test_som_below_one_account_is_shown_unrounded_beside_its_money(tmp_path):
+    size = market_size(make_workspace(tmp_path), make_icp(reachable_share=0.2))
+    # SAM 5 x 0.2 x 0.3 = 0.3 accounts: rounds to 0, yet its money is 0.3 x 85.
+    assert size.som.accounts == 0 and size.som.value == pytest.approx(0.3 * 85.0)
+    assert size.som_exact == pytest.approx(0.3)
+    assert market_json(size)["assumptions"]["som_accounts_exact"] == pytest.approx(0.3)
+    assert "unrounded 0.3 accounts" in size.assumptions["money"]
+
+
+def test_money_in_the_assumptions_has_its_currency_and_scale(tmp_path):
+    size = market_size(make_workspace(tmp_path), make_icp(acv=48_000, currency="USD"))
+    assert size.assumptions["acv_source"].startswith("$48.0k, as set")
+    assert size.currency == "USD" and "USD" in size.currency_note
+    assert size.assumptions["money"].startswith("accounts x the ACV typed in ($48.0k)")
+    assert size.tam.value == pytest.approx(10 * 48_000)  # typed in, it is the TAM's too
+    unknown = market_size(make_workspace(tmp_path), make_icp())
+    assert "set the currency on the Market page" in unknown.currency_note
+
+
+def test_tier_limit_says_what_caps_the_tiers(tmp_path):
+    from icp.model import TierRules
+    from icp.targets import tier_counts, tier_limit
+
+    ws = make_workspace(tmp_path)
+    capacity = make_icp().model_copy(update={"tiers": TierRules(mode="capacity", reps=5, accounts_per_rep=50)})
+    sentence = tier_limit(ws, capacity)
+    in_sam = tier_counts(ws, capacity).set_index("tier").loc[["Tier 1", "Tier 2", "Tier 3"], "accounts"].sum()
+    assert sentence.startswith(f"Tier 1 is capped by SAM: only {in_sam:,} accounts meet every must")
+    assert "capacity of 250" in sentence
+    # Only musts: every SAM account scores 100, so a threshold moves nothing.
+    assert "thresholds change nothing" in tier_limit(ws, make_icp())
+    # A nice criterion spreads the scores: the controls work, nothing to say.
+    big = Criterion(attribute="employees", label="Employees", kind="range", role="nice", low=100)
+    assert tier_limit(ws, make_icp((FINTECH, big))) is None
+
+
+def test_the_currency_is_detected_from_the_cells_or_the_header(tmp_path):
+    dollars = [(n, d, i, f"${int(v) * 1000:,}") for n, d, i, v in CUSTOMERS]
+    ws = make_workspace(tmp_path, customers=False)
+    ws.add_list("customers", _csv(tmp_path, "customers", ["Company name", "Website", "Industry", "ARR"], dollars))
+    size = market_size(ws, make_icp())
+    assert size.currency == "USD"
+    assert size.assumptions["acv_source"].startswith("$85.0k, the mean ARR")
+    assert "read from the cells of “ARR”" in size.currency_note
+    euros = make_workspace(tmp_path, customers=False)
+    euros.add_list("customers", _csv(tmp_path, "customers", ["Company name", "Website", "Industry", "ARR (EUR)"],
+                                     CUSTOMERS))
+    success = SUCCESS.model_copy(update={"criteria": (Outcome(column="arr_eur", label="ARR", direction="higher"),),
+                                         "value_column": "arr_eur"})
+    assert market_size(euros, make_icp(success=success)).currency == "EUR"
+    # Typed in, it wins over what the data says.
+    assert market_size(ws, make_icp(currency="GBP")).currency == "GBP"

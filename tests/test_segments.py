@@ -13,7 +13,10 @@ from icp.attributes import Attribute
 from icp.errors import AnalysisError
 from icp.segments import (
     FALLBACK_PRIOR_STRENGTH,
+    MIN_SEGMENT_ACCOUNTS,
     RankWeights,
+    SegmentSettings,
+    absent_terms,
     beta_prior_strength,
     normal_shrinkage_k,
     rank_segments,
@@ -22,6 +25,7 @@ from icp.segments import (
     segments_csv,
     shrink_means,
     shrink_rates,
+    split_small,
 )
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -177,7 +181,34 @@ def test_min_accounts_and_confidence():
     rows = ([_account(f"f{i}", "Fintech") for i in range(30)] + [_account(f"r{i}", "Retail") for i in range(12)]
             + [_account("s", "Solo")])
     frame = rule_segments(_connect(rows), SOURCE, ["industry"], value_column=None, min_accounts=2)
-    assert dict(zip(frame["industry"], frame["confidence"], strict=True)) == {"Fintech": "high", "Retail": "medium"}
+    assert dict(zip(frame["industry"], frame["confidence"], strict=True)) == {
+        "Fintech": "high", "Retail": "medium", "Solo": "low"}
+    assert frame["industry"].iloc[-1] == "Solo"  # below the minimum: listed last, not hidden
+
+
+def test_segments_below_the_minimum_are_ranked_after_every_other():
+    rows = _lucky_table() + [_account("z", "Zero")]  # one account, no deals, no best customer
+    frame = rule_segments(_connect(rows), SOURCE, ["industry"], value_column=None,
+                          weights=_only(likelihood_to_close=1), min_accounts=MIN_SEGMENT_ACCOUNTS)
+    assert list(frame["industry"]) == ["Solid", "Mid", "Weak", "Lucky", "Zero"]
+    assert frame["rank"].tolist() == [1, 2, 3, 4, 5]
+    ranked, small = split_small(frame, MIN_SEGMENT_ACCOUNTS)
+    assert list(ranked["industry"]) == ["Solid", "Mid", "Weak"] and list(small["industry"]) == ["Lucky", "Zero"]
+    # The small ones do not move the percentiles of the ranked ones.
+    assert ranked["score"].tolist() == pytest.approx([100, 200 / 3, 100 / 3])
+
+
+def test_the_default_minimum_segment_size_is_ten():
+    assert MIN_SEGMENT_ACCOUNTS == 10 and SegmentSettings().min_accounts == 10
+
+
+def test_rank_terms_no_segment_has_are_named_with_the_reason():
+    no_churn = rule_segments(_connect(_lucky_table()), SOURCE, ["industry"], value_column=None)
+    assert set(absent_terms(no_churn)) == {"velocity", "retention"}
+    assert absent_terms(no_churn)["retention"] == "no customer's churn is known"
+    with_churn = [_account(f"c{i}", "Fintech", churned=i % 2 == 0, cycle=10.0) for i in range(4)]
+    assert absent_terms(rule_segments(_connect(with_churn), SOURCE, ["industry"], value_column=None)) == {
+        "likelihood_to_close": "no customer is linked to a won or lost deal"}
 
 
 def test_bad_dimensions_are_refused():

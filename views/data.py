@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from icp.errors import IcpError
+from icp.labels import label_merge_suggestions
 from icp.mapping import mapping_json
-from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, roles_for
+from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, ROLE_BY_NAME, roles_for
 from icp.semantics import REASONS
 from ui import uploads
 from ui.state import current_workspace, reports
@@ -35,7 +36,9 @@ st.caption("Each file is one list. Columns are matched to roles automatically; c
 with st.container(border=True):
     st.subheader("Upload a file")
     kind = st.selectbox("This file is the…", LIST_KINDS, format_func=lambda k: f"{k}: {KIND_HELP[k]}")
-    upload = st.file_uploader("Spreadsheet", type=FILE_TYPES, key="upload")
+    # A new key after each load empties the uploader: the loaded file left under a "Replace" button
+    # read as if it were still waiting to be loaded.
+    upload = st.file_uploader("Spreadsheet", type=FILE_TYPES, key=f"upload_{st.session_state.get('uploads', 0)}")
     sheet = None
     ready = upload is not None
     if upload is not None and Path(upload.name).suffix.lower() in (".xlsx", ".xlsm", ".xls"):
@@ -61,6 +64,9 @@ with st.container(border=True):
                 status.update(label=f"Loaded {loaded}", state="complete")
                 st.session_state.pop("upload_error", None)
                 st.session_state["shown_list"] = kind
+                # The radio keeps its own choice across reruns; the list just loaded is the one to show.
+                st.session_state["shown_list_radio"] = kind
+                st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
                 st.session_state["flash"] = f"{literal(upload.name)}: {loaded} loaded."
                 st.rerun()  # so the sidebar and every count show the new list
     if st.session_state.get("upload_error"):
@@ -78,11 +84,13 @@ overview = pd.DataFrame([
         "list": k, "file": r.file, "rows read": r.rows_read, "rows kept": r.rows_kept,
         "duplicates merged": r.duplicates_merged,
         "linked to customers": "" if r.linked_rows is None else f"{r.linked_rows:,} of {r.linked_rows + r.unlinked_rows:,}",
+        "not linked because": r.unlinked_why,
     }
     for k, r in lists.items()
 ])
 st.dataframe(overview, hide_index=True, width="stretch", column_config={
-    c: st.column_config.NumberColumn(format="localized") for c in ("rows read", "rows kept", "duplicates merged")})
+    **{c: st.column_config.NumberColumn(format="localized") for c in ("rows read", "rows kept", "duplicates merged")},
+    "not linked because": st.column_config.TextColumn(width="large")})
 
 names = list(lists)
 default = names.index(st.session_state["shown_list"]) if st.session_state.get("shown_list") in names else 0
@@ -96,11 +104,16 @@ with roles_tab:
     st.caption("Identifiers, phone numbers, postal codes, addresses, web and e-mail addresses, JSON, free text "
                "and constant columns are never tested, segmented or clustered; each says why. Set any of them "
                f"to {_GENERIC} to analyse it anyway, or any column to {_LEFT_OUT} to leave it out.")
-    choices = [_GENERIC, _LEFT_OUT] + [r.name for r in roles_for(shown)]
+    # Roles by their labels ("Sales cycle (days)"), not their internal names ("sales_cycle_days").
+    role_names = {r.label: r.name for r in roles_for(shown)}
+    choices = [_GENERIC, _LEFT_OUT, *role_names]
     mapping = pd.DataFrame({
         "column": [c.source for c in report.columns],
-        "role": [c.role or (_LEFT_OUT if c.excluded else _GENERIC) for c in report.columns],
-        "confidence": [c.confidence for c in report.columns],
+        "role": [ROLE_BY_NAME[c.role].label if c.role else (_LEFT_OUT if c.excluded else _GENERIC)
+                 for c in report.columns],
+        # A role the user chose is not a guess: a confidence of 1.00 read like a sure automatic match.
+        "confidence": ["set by you" if c.chosen and c.role else "" if c.confidence is None else f"{c.confidence:.2f}"
+                       for c in report.columns],
         "read as": [c.kind for c in report.columns],
         "why not analysed": [
             (REASONS[c.excluded] + (" (your choice)" if c.chosen and c.excluded != "user" else ""))
@@ -111,7 +124,6 @@ with roles_tab:
         disabled=["column", "confidence", "read as", "why not analysed"],
         column_config={
             "role": st.column_config.SelectboxColumn("role", options=choices, required=True),
-            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
         },
     )
 
@@ -120,7 +132,7 @@ with roles_tab:
             return IGNORE
         if new == _GENERIC:  # from "not analysed" it is the user's word to analyse it; from a role, no role
             return ANALYSE if old == _LEFT_OUT else None
-        return new
+        return role_names.get(new, new)
 
     changes = {
         row.column: _choice(row.role, old.role)
@@ -148,7 +160,8 @@ with quality_tab:
     )
     quality = pd.DataFrame([
         {
-            "column": c.source, "role": c.role or "", "filled %": c.filled_pct, "distinct": c.distinct,
+            "column": c.source, "role": ROLE_BY_NAME[c.role].label if c.role else "", "filled %": c.filled_pct,
+            "distinct": c.distinct,
             "parse failures": c.parse_failures, "examples of failures": ", ".join(c.failure_examples),
             "implausible": c.implausible, "examples of implausible": "; ".join(c.implausible_examples),
             "normalized": c.normalized, "not analysed": REASONS[c.excluded] if c.excluded else "",
@@ -156,7 +169,34 @@ with quality_tab:
         for c in report.columns
     ])
     st.dataframe(quality, hide_index=True, width="stretch",
-                 column_config={"filled %": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")})
+                 column_config={"filled %": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%"),
+                                "normalized": st.column_config.TextColumn(width="large")})
+    suggestions = label_merge_suggestions(workspace, shown)
+    if suggestions or report.label_merges:
+        st.subheader("Labels that look like one")
+    if suggestions:
+        st.caption("Labels so alike they may be one misspelled. Tick a merge to fold the rarer spelling into "
+                   "the more common one; it is kept with the list, through a new mapping or a new upload.")
+        offered = pd.DataFrame([{"merge": True, "column": m.column, "label": m.label, "rows": m.label_rows,
+                                 "into": m.into, "rows of it": m.into_rows} for m in suggestions])
+        ticked = st.data_editor(offered, hide_index=True, width="stretch", disabled=list(offered.columns[1:]),
+                                key=f"label_merges_{shown}_{workspace.data_version}")
+        if st.button("Merge the ticked labels", disabled=not ticked["merge"].any(), key="merge_labels"):
+            try:
+                with st.spinner("Normalizing again with the merged labels…"):
+                    for column, rows in ticked[ticked["merge"]].groupby("column", sort=False):
+                        workspace.merge_labels(shown, column, dict(zip(rows["label"], rows["into"], strict=True)))
+                st.rerun()
+            except IcpError as err:
+                st.error(f"{literal(err)} No label was merged.")
+    if report.label_merges:
+        st.caption("Merged by you: " + literal("; ".join(
+            f"{column}: " + ", ".join(f"{a} → {b}" for a, b in merges.items())
+            for column, merges in report.label_merges.items())) + ".")
+        if st.button("Undo the label merges", key="forget_label_merges"):
+            with st.spinner("Normalizing again…"):
+                workspace.forget_label_merges(shown)
+            st.rerun()
     if shown in ACCOUNT_LISTS:
         st.subheader("Duplicate accounts")
         if report.merges:

@@ -8,10 +8,18 @@ from pydantic import ValidationError
 
 from icp.analysis import pattern_attributes
 from icp.carry import candidates as carry_candidates
-from icp.draft import draft_icp
+from icp.draft import (
+    draft_icp,
+    evidence_for,
+    redrafted,
+    why_empty,
+    with_criteria,
+    with_success,
+    written_by_hand,
+)
 from icp.errors import IcpError
 from icp.market import no_icp_yet
-from icp.model import ICP, ColumnLink, Criterion, Persona, Template, describe
+from icp.model import ColumnLink, Criterion, Persona, Template, describe
 from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
 from ui.cache import carry_report, market_size, tier_counts
 from ui.fragment import fragment
@@ -38,6 +46,64 @@ def save(updated) -> None:
     st.toast("ICP saved")
     st.rerun()
 
+
+# A fresh draft waits here for the user's word: it replaces criteria someone may have worked on.
+PENDING = f"fresh_draft_{workspace.id}"
+
+
+def propose_draft() -> None:
+    settings = success_settings(workspace)
+    fresh = redrafted(icp, draft_icp(workspace, settings, name=icp.name))
+    reason = why_empty(workspace, settings).sentence() if no_icp_yet(fresh) is not None else None
+    st.session_state[PENDING] = (fresh, reason)
+    st.rerun()
+
+
+def remeasured(old: Criterion, new: Criterion) -> Criterion:
+    """`new` with evidence for its own test when that differs from `old`'s (values, range, side)."""
+    def test(c: Criterion) -> tuple:
+        return c.values, c.low, c.high, c.flag, c.role == "disqualify"
+
+    if test(old) == test(new):
+        return new
+    by_hand = "added" if old.evidence is None or old.evidence.by_hand == "added" else "edited"
+    return new.model_copy(update={"evidence": evidence_for(workspace, icp, new, by_hand)})
+
+
+current_success = success_settings(workspace)
+if icp.success != current_success:
+    st.warning("This ICP was drafted when best customers were defined otherwise (Success page): its evidence, "
+               "tiers and backtest rest on the old definition. Redraft from the current one, or keep these "
+               "criteria and measure their evidence under it.", icon=":material/history:")
+    redraft_col, keep_col = st.columns(2)
+    if redraft_col.button("Redraft", icon=":material/auto_awesome:", key="redraft_success"):
+        propose_draft()
+    if keep_col.button("Keep", icon=":material/check:", key="keep_success"):
+        save(with_success(workspace, icp, current_success))
+
+if (pending := st.session_state.get(PENDING)) is not None:
+    fresh, reason = pending
+    with st.container(border=True):
+        if reason is not None:
+            st.warning("The fresh draft has no must or nice criterion, so your criteria stay as they are unless "
+                       "you replace them. " + literal(reason), icon=":material/warning:")
+            replace_label = "Replace with no criteria"
+        else:
+            changes = criteria_diff(icp, fresh)
+            st.markdown(f"**A fresh draft from the evidence**: {len(fresh.criteria)} criteria, {len(changes)} "
+                        f"change{'' if len(changes) == 1 else 's'} from yours. Replacing them saves your "
+                        "current criteria as a version first.")
+            if changes:
+                st.dataframe(pd.DataFrame([c.model_dump() for c in changes]), hide_index=True, width="stretch")
+            replace_label = "Replace the criteria"
+        replace_col, keep_col = st.columns(2)
+        if replace_col.button(replace_label, type="primary", key="replace_criteria"):
+            save_version(workspace, icp, "Before drafting again")
+            del st.session_state[PENDING]
+            save(fresh)
+        if keep_col.button("Keep my criteria", key="keep_criteria"):
+            del st.session_state[PENDING]
+            st.rerun()
 
 empty = no_icp_yet(icp)
 if empty is not None:
@@ -71,6 +137,11 @@ edited = st.data_editor(
         "evidence": st.column_config.TextColumn("evidence", width="large"),
     },
 ) if len(frame) else frame
+if len(frame) and len(edited) and edited.index.max() >= len(icp.criteria):
+    # A table row has no attribute or kind to test; the form below asks for both.
+    st.info("A new criterion is added with **Add a criterion** below, where its attribute and kind are chosen; "
+            "the row added to the table was left out.", icon=":material/info:")
+    edited = edited[edited.index < len(icp.criteria)]
 if len(frame) and not edited.equals(frame):
     try:
         kept = []
@@ -90,7 +161,10 @@ if len(frame) and not edited.equals(frame):
                  + literal(err.errors()[0]["msg"] if isinstance(err, ValidationError) else err))
     else:
         if st.button("Save criteria", type="primary", icon=":material/save:"):
-            save(updated)
+            # Measured only on saving: a criterion whose test changed no longer matches the finding
+            # its evidence came from.
+            before = [icp.criteria[int(index)] for index in edited.index]
+            save(with_criteria(icp, [remeasured(old, new) for old, new in zip(before, updated.criteria, strict=True)]))
 
 @fragment
 def add_a_criterion():
@@ -99,7 +173,7 @@ def add_a_criterion():
         attributes = {a.name: a for a in pattern_attributes(workspace)}
         name = st.selectbox("Attribute", list(attributes), format_func=lambda n: attributes[n].label, key="add_attr")
         attribute = attributes[name]
-        role = st.radio("Role", ROLES, horizontal=True, key="add_role")
+        role = st.radio("Role", ROLES, index=ROLES.index("nice"), horizontal=True, key="add_role")
         weight = st.slider("Weight", 0.0, 10.0, 1.0, 0.5, key="add_weight")
         fields = {"attribute": name, "label": attribute.label, "role": role, "weight": weight}
         if attribute.kind == "number":
@@ -114,21 +188,23 @@ def add_a_criterion():
                        "values": tuple(v.strip() for v in text.split(",") if v.strip())}
         if st.button("Add", key="add_criterion"):
             try:
+                criterion = Criterion(**fields)
                 # Validated as a whole ICP: a criterion testing a column another criterion reads
-                # in another way is refused here, not when the tiers are scored.
-                save(ICP.model_validate({**icp.model_dump(), "criteria": [
-                    *(c.model_dump() for c in icp.criteria), Criterion(**fields).model_dump()]}))
-            except ValidationError as err:
-                st.error(literal(err.errors()[0]["msg"]))
+                # in another way, or one the ICP has already, is refused here.
+                icp.with_criterion(criterion)
+            except ValueError as err:
+                st.error(literal(err.errors()[0]["msg"] if isinstance(err, ValidationError) else err))
+            else:
+                measured = criterion.model_copy(update={"evidence": evidence_for(workspace, icp, criterion, "added")})
+                save(with_criteria(icp, [*icp.criteria, measured]))
 
 
 add_a_criterion()
 
 if st.button("Draft again from the evidence", icon=":material/auto_awesome:",
-             help="replaces the criteria with a fresh draft from the current data and success settings"):
-    fresh = draft_icp(workspace, success_settings(workspace), name=icp.name)
-    save(fresh.model_copy(update={"template": icp.template, "tiers": icp.tiers, "market": icp.market,
-                                  "carry": icp.carry}))
+             help="drafts the criteria again from the current data and success settings; "
+                  "you see the draft before it replaces yours"):
+    propose_draft()
 
 
 @fragment
@@ -178,6 +254,15 @@ def profile_text():
     """Typing reruns only this section; Save writes the ICP and reruns the page."""
     st.subheader("Profile text")
     t = icp.template
+    segment_by_hand, negative_by_hand = written_by_hand(icp)
+    if segment_by_hand or negative_by_hand:
+        which = " and ".join(name for name, mine in (("segment", segment_by_hand), ("negative", negative_by_hand))
+                             if mine)
+        st.caption(f"The {which} description{'s are' if segment_by_hand and negative_by_hand else ' is'} "
+                   "written by hand: kept as it is when the criteria change.")
+    else:
+        st.caption("The segment and negative descriptions are written from the criteria and follow them when "
+                   "they change, until you write your own.")
     left, right = st.columns(2)
     with left:
         segment = st.text_area("Segment description: who they are, why they fit, when they need you", t.segment_description)
@@ -213,7 +298,11 @@ def versions():
     version_name = name_col.text_input("Name this version", placeholder="e.g. Q3 mid-market focus", key="version_name")
     if button_col.button("Save version", icon=":material/bookmark_add:", disabled=not version_name.strip()):
         saved = save_version(workspace, icp, version_name)
+        # The PDF, icp.json and the spreadsheets read the working ICP, so it takes the number just saved.
+        workspace.save_settings(ICP_KEY, icp.model_copy(update={"version": saved.version,
+                                                                "created_at": saved.created_at}))
         st.toast(f"Saved as version {saved.version}")
+        st.rerun()
     versions = list_versions(workspace)
     if versions:
         st.dataframe(pd.DataFrame([v.model_dump() for v in versions]), hide_index=True, width="stretch")

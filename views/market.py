@@ -4,8 +4,9 @@ import streamlit as st
 
 from icp.charts import market_funnel
 from icp.errors import IcpError
-from icp.market import default_win_rate, market_by_segment
+from icp.market import default_win_rate, market_by_segment, value_name
 from icp.model import MarketAssumptions
+from icp.numbers import count, money
 from ui.cache import market_size
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
@@ -33,8 +34,11 @@ def assumptions_and_market():
         horizon = left.slider("Horizon (years)", 0.5, 5.0, float(m.horizon_years), 0.5, key="market_horizon")
         win_rate = right.slider("Expected win rate", 1, 100, int(round((m.win_rate or measured) * 100)), format="%d%%",
                                 key="market_win", help=f"measured in your deals: {measured:.0%}") / 100
-        acv = right.number_input("ACV (leave empty to use your best customers' mean value)", min_value=0.0,
+        measured_name = value_name(icp.model_copy(update={"market": m.model_copy(update={"acv": None})}))
+        acv = right.number_input(f"ACV (leave empty to use your best customers' {measured_name})", min_value=0.0,
                                  value=m.acv, key="market_acv")
+        currency = right.text_input("Currency (USD, EUR, $, €; empty: not shown)", value=m.currency, max_chars=8,
+                                    key="market_currency").strip()
         typed_tam = typed_sam = None
         if "universe" not in lists:
             st.info("There is no universe list, so TAM and SAM are counts you type in (and are labelled as such).")
@@ -42,7 +46,8 @@ def assumptions_and_market():
             typed_sam = st.number_input("SAM (accounts)", min_value=0, value=m.typed_sam or 0, key="market_sam") or None
     assumptions = MarketAssumptions(
         reachable_share=reachable, horizon_years=horizon, acv=acv,
-        win_rate=None if abs(win_rate - measured) < 0.005 else win_rate, typed_tam=typed_tam, typed_sam=typed_sam)
+        win_rate=None if abs(win_rate - measured) < 0.005 else win_rate, typed_tam=typed_tam, typed_sam=typed_sam,
+        currency=currency)
     if assumptions != m:
         icp = icp.model_copy(update={"market": assumptions})
         workspace.save_settings(ICP_KEY, icp)
@@ -54,16 +59,21 @@ def assumptions_and_market():
         return
     label = " (typed in)" if size.typed_in else ""
     cols = st.columns(3)
+    per_account = {"TAM": size.tam_acv, "SAM": size.acv, "SOM": size.acv}
     for col, (name, figure) in zip(cols, (("TAM", size.tam), ("SAM", size.sam), ("SOM", size.som)), strict=True):
-        col.metric(f"{name}{label if name != 'SOM' else ''}", f"{figure.accounts:,} accounts")
+        # The SOM is shown unrounded below ten accounts: "0 accounts" beside a non-zero value contradicts it.
+        accounts = count(size.som_exact) if name == "SOM" else count(figure.accounts)
+        col.metric(f"{name}{label if name != 'SOM' else ''}", f"{accounts} accounts")
         if figure.value is not None:
-            col.caption(f"{figure.value:,.0f} in value")
+            col.caption(literal(f"{money(figure.value, size.currency)} in value "
+                                f"({size.assumptions['acv_name']} {money(per_account[name], size.currency)} per account)"))
     for warning in size.warnings:
         st.warning(literal(warning), icon=":material/warning:")
     st.altair_chart(market_funnel(size.tam.accounts, size.sam.accounts, size.som.accounts), width="stretch")
     st.markdown("**Assumptions**")
     # The sentences say it all; the bare numbers beside them are for market.json.
-    st.markdown("\n".join(f"- {literal(v)}" for v in size.assumptions.values() if isinstance(v, str)))
+    st.markdown("\n".join(f"- {literal(v)}" for k, v in size.assumptions.items()
+                           if isinstance(v, str) and v and k not in ("acv_name", "currency_code", "currency")))
     if size.currency_note:
         st.caption(literal(size.currency_note))
     if "universe" in lists:
@@ -71,7 +81,9 @@ def assumptions_and_market():
         dims = list(icp.segments.dimensions)
         try:
             table = market_by_segment(workspace, icp, dims)
-            st.dataframe(table.head(200), hide_index=True, width="stretch")
+            unit = f" ({size.currency})" if size.currency else ""
+            st.dataframe(table.head(200), hide_index=True, width="stretch", column_config={
+                "sam_value": st.column_config.NumberColumn(f"SAM value{unit}", format="compact")})
         except IcpError as err:
             st.caption(literal(err))
 

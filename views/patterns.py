@@ -9,6 +9,7 @@ from ui.cache import pattern_report, sides
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers
 from ui.text import literal
+from ui.url import keep, restore
 
 SHOWN_FINDINGS = 200
 
@@ -24,8 +25,10 @@ require_customers(workspace)
 settings = success_settings(workspace)
 version = workspace.data_version
 available = sides(workspace.id, version)
-side = st.segmented_control("Compare", available, default=available[0], format_func=lambda s: SIDES[s][0],
-                            key="pattern_side") or available[0]
+restored = restore("pattern_side", "compare", available)
+side = st.segmented_control("Compare", available, default=None if restored else available[0],
+                            format_func=lambda s: SIDES[s][0], key="pattern_side") or available[0]
+keep("compare", side)
 try:
     report = pattern_report(workspace.id, version, settings.model_dump_json(), side)
 except IcpError as err:
@@ -64,7 +67,9 @@ labels = dict(zip(report_frame["attribute"], report_frame["label"], strict=False
 rows = picked.selection.rows if picked is not None else []
 if rows and rows[0] < len(report_frame):
     st.session_state["pattern_attribute"] = report_frame["attribute"].iloc[rows[0]]
+restore("pattern_attribute", "attribute", labels)
 attribute = st.selectbox("Attribute", list(labels), format_func=labels.get, key="pattern_attribute")
+keep("attribute", attribute)
 values = report_frame[(report_frame["attribute"] == attribute) & ~report_frame["best_range"]]
 st.altair_chart(best_vs_rest(values, SIDES[side][2]), width="stretch")
 st.page_link("views/segments.py", label="Next: segments and clusters", icon=":material/arrow_forward:")

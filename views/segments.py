@@ -6,7 +6,7 @@ from icp.analysis import cluster_features, segment_options
 from icp.charts import cluster_scatter, segment_chart
 from icp.errors import IcpError
 from icp.exports import segments_csv_text
-from icp.segments import RankWeights, SegmentSettings, segments_csv
+from icp.segments import RankWeights, SegmentSettings, absent_terms, rank_segments, segments_csv, split_small
 from ui.cache import clusters, rule_segments
 from ui.fragment import fragment
 from ui.settings import success_settings
@@ -15,6 +15,13 @@ from ui.text import literal
 
 SEGMENTS_KEY = "segments"
 SHOWN_SEGMENTS = 200
+# Rank terms as their sliders name them, with each slider's key.
+TERM_SLIDERS = {
+    "profitability": ("Profitability (mean value)", "w_profit"),
+    "velocity": ("Velocity (shorter sales cycle)", "w_velocity"),
+    "likelihood_to_close": ("Likelihood to close (win rate)", "w_close"),
+    "retention": ("Retention (less churn)", "w_retention"),
+}
 SHOWN_MEASURES = ["accounts", "best_customers", "best_share", "best_share_low", "best_share_high", "value_total",
                   "value_mean", "win_rate", "median_cycle_days", "churn_rate", "confidence", "score", "rank"]
 
@@ -36,52 +43,68 @@ def rule_segments_section():
     with pick:
         dimensions = st.multiselect("Segment by (one to three)", list(options), default=default_dims,
                                     format_func=options.get, max_selections=3, key="segment_dimensions")
-        min_accounts = st.slider("Hide segments with fewer accounts than", 1, 50, saved.min_accounts,
-                                 key="segment_min_accounts")
-    with weigh:
-        st.markdown("**Rank segments by**")
-        w = saved.weights
-        weights = RankWeights(
-            profitability=st.slider("Profitability (mean value)", 0.0, 10.0, w.profitability, 0.5, key="w_profit"),
-            velocity=st.slider("Velocity (shorter sales cycle)", 0.0, 10.0, w.velocity, 0.5, key="w_velocity"),
-            likelihood_to_close=st.slider("Likelihood to close (win rate)", 0.0, 10.0, w.likelihood_to_close, 0.5,
-                                          key="w_close"),
-            retention=st.slider("Retention (less churn)", 0.0, 10.0, w.retention, 0.5, key="w_retention"),
-        )
+        min_accounts = st.slider("Rank only segments of at least this many accounts", 1, 50, saved.min_accounts,
+                                 key="segment_min_accounts",
+                                 help="Smaller segments are listed apart, after the ranked ones.")
     if not dimensions:
         st.info("Pick at least one dimension to segment by.")
-    else:
-        choice = SegmentSettings(dimensions=tuple(dimensions), weights=weights, min_accounts=min_accounts)
-        if choice != saved:
-            workspace.save_settings(SEGMENTS_KEY, choice)
-        try:
-            table = rule_segments(workspace.id, version, success.model_dump_json(), tuple(dimensions),
-                                  weights.model_dump_json(), min_accounts)
-        except IcpError as err:
-            st.warning(literal(err))
-        else:
-            st.caption(
-                f"{len(table):,} segments. Rates and means are shrunk toward the overall figure (empirical Bayes), "
-                "so a segment of two lucky accounts does not top the list; confidence says how many accounts "
-                "stand behind each row."
-            )
-            st.altair_chart(segment_chart(table.head(60), dimensions, options), width="stretch")
-            shown = table.head(SHOWN_SEGMENTS)[[*dimensions, *SHOWN_MEASURES]]
-            st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                **{d: st.column_config.TextColumn(options.get(d, d)) for d in dimensions},
-                "best_customers": st.column_config.NumberColumn("best customers"),
-                "best_share": st.column_config.NumberColumn("best share", format="percent"),
-                "best_share_low": st.column_config.NumberColumn("best share from", format="percent"),
-                "best_share_high": st.column_config.NumberColumn("to (95%)", format="percent"),
-                "value_mean": st.column_config.NumberColumn("mean value", format="localized"),
-                "value_total": st.column_config.NumberColumn("total value", format="localized"),
-                "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
-                "median_cycle_days": st.column_config.NumberColumn("median cycle (days)", format="%.0f"),
-                "churn_rate": st.column_config.NumberColumn("churn rate", format="percent"),
-                "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
-            })
-            st.download_button("Download segments.csv", segments_csv_text(segments_csv(table)),
-                               file_name="segments.csv", mime="text/csv", icon=":material/download:")
+        return
+    try:
+        # Measured once with the saved weights: which terms the data has decides which sliders show.
+        table = rule_segments(workspace.id, version, success.model_dump_json(), tuple(dimensions),
+                              saved.weights.model_dump_json(), min_accounts)
+    except IcpError as err:
+        st.warning(literal(err))
+        return
+    absent = absent_terms(table)
+    with weigh:
+        st.markdown("**Rank segments by**")
+        w = saved.weights.model_dump()
+        for term, (label, key) in TERM_SLIDERS.items():
+            if term not in absent:
+                w[term] = st.slider(label, 0.0, 10.0, w[term], 0.5, key=key)
+        if absent:
+            st.caption("No " + ", no ".join(TERM_SLIDERS[t][0].split(" (")[0].lower() for t in absent)
+                       + " slider: " + "; ".join(absent.values()) + ".")
+        weights = RankWeights(**w)
+    choice = SegmentSettings(dimensions=tuple(dimensions), weights=weights, min_accounts=min_accounts)
+    if choice != saved:
+        workspace.save_settings(SEGMENTS_KEY, choice)
+    if weights != saved.weights:
+        table = rank_segments(table, weights, min_accounts)
+    ranked, small = split_small(table, min_accounts)
+    st.caption(
+        f"{len(ranked):,} segment{'' if len(ranked) == 1 else 's'} of at least {min_accounts:,} accounts, ranked. "
+        "Rates and means are shrunk toward the overall figure (empirical Bayes) and smaller segments are listed "
+        "apart, so a segment of two lucky accounts does not top the list; confidence says how many accounts "
+        "stand behind each row."
+        + (" Few segments are this big: segment by fewer dimensions, or lower the minimum."
+           if len(ranked) < 3 and not small.empty else "")
+    )
+    st.altair_chart(segment_chart(ranked.head(60), dimensions, options), width="stretch")
+    config = {
+        **{d: st.column_config.TextColumn(options.get(d, d)) for d in dimensions},
+        "best_customers": st.column_config.NumberColumn("best customers"),
+        "best_share": st.column_config.NumberColumn("best share", format="percent"),
+        "best_share_low": st.column_config.NumberColumn("best share from", format="percent"),
+        "best_share_high": st.column_config.NumberColumn("to (95%)", format="percent"),
+        "value_mean": st.column_config.NumberColumn("mean value", format="localized"),
+        "value_total": st.column_config.NumberColumn("total value", format="localized"),
+        "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
+        "median_cycle_days": st.column_config.NumberColumn("median cycle (days)", format="%.0f"),
+        "churn_rate": st.column_config.NumberColumn("churn rate", format="percent"),
+        "score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.0f"),
+    }
+    st.dataframe(ranked.head(SHOWN_SEGMENTS)[[*dimensions, *SHOWN_MEASURES]], hide_index=True,
+                 width="stretch", column_config=config, key="ranked_segments")
+    if not small.empty:
+        with st.expander(f"{len(small):,} segment{'' if len(small) == 1 else 's'} under {min_accounts:,} "
+                         "accounts, not ranked"):
+            st.caption("Too few accounts to rank against the rest; scored among themselves only.")
+            st.dataframe(small.head(SHOWN_SEGMENTS)[[*dimensions, *SHOWN_MEASURES]], hide_index=True,
+                         width="stretch", column_config=config, key="small_segments")
+    st.download_button("Download segments.csv", segments_csv_text(segments_csv(table)),
+                       file_name="segments.csv", mime="text/csv", icon=":material/download:")
 
 
 @fragment
@@ -104,14 +127,18 @@ def clusters_section():
             if result.silhouette:
                 st.caption(f"{result.n_clusters} clusters: the best silhouette of k = "
                            f"{', '.join(str(x) for x in result.silhouette)}.")
-            st.altair_chart(cluster_scatter(result.points), width="stretch")
-            st.dataframe(result.profiles.drop(columns=["top_features"]), hide_index=True, width="stretch",
-                         column_config={
+            st.altair_chart(cluster_scatter(result.points, result.axes), width="stretch")
+            st.dataframe(result.profiles.drop(columns=["cluster", "top_features", "sets_apart"]), hide_index=True,
+                         width="stretch", column_config={
+                             "name": st.column_config.TextColumn("cluster"),
                              "share": st.column_config.NumberColumn(format="percent"),
                              "best_share": st.column_config.NumberColumn("best share", format="percent"),
                              "value_mean": st.column_config.NumberColumn("mean value", format="localized"),
-                             "sets_apart": st.column_config.TextColumn("what sets it apart", width="large"),
                          })
+            # Written out below the table: in a table cell the three contrasts were cut off.
+            st.markdown("**What sets each cluster apart** (inside the cluster vs the rest)")
+            st.markdown("\n".join(f"- **{literal(row.name)}**: {literal(row.sets_apart or 'nothing stands out')}"
+                                   for row in result.profiles.itertuples()))
 
 
 rules_tab, clusters_tab = st.tabs(["Rule segments", "Clusters"])

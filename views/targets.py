@@ -5,12 +5,14 @@ import streamlit as st
 from icp.charts import tier_bars
 from icp.errors import IcpError
 from icp.model import TIERS, TierRules
+from icp.numbers import count, percent
 from icp.targets import INSUFFICIENT, target_list, targets_page
-from ui.cache import backtest, carry_report, target_description, tier_counts, validated
+from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
 from ui.text import literal
+from ui.url import keep, restore
 
 PAGE_ROWS = 50
 
@@ -64,17 +66,24 @@ def tiers_and_table(icp):
     except IcpError as err:  # no ICP yet: no tiers to show
         st.info(literal(err))
         return icp
+    limit = tier_limit(workspace.id, workspace.data_version, icp.model_dump_json())
+    if limit:
+        st.info(literal(limit), icon=":material/info:")
     cols = st.columns(len(counts))
     for col, row in zip(cols, counts.itertuples(), strict=True):
-        col.metric(row.tier, f"{row.accounts:,}", f"{row.share:.1%}", delta_color="off",
+        # The share as plain text: a metric's delta arrow reads as a change since last time.
+        col.metric(row.tier, count(row.accounts),
                    help=("not a fit only because a must criterion's value is unknown; 'Not a fit' in the exports"
                          if row.tier == INSUFFICIENT else None))
+        col.caption(f"{percent(row.share)} of the accounts")
     st.altair_chart(tier_bars(counts), width="stretch")
 
     st.subheader("Accounts")
     f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
     shown_tiers = f1.multiselect("Tiers", list(TIERS), default=["Tier 1", "Tier 2", "Tier 3"], key="target_tiers")
+    restore("target_search", "search")
     search = f2.text_input("Search name or domain", key="target_search")
+    keep("search", search)
     sortable = {"icp_fit_score": "fit score", "account_name": "company name",
                 **{c.attribute: c.label for c in icp.criteria}}
     sort = f3.selectbox("Sort by", list(sortable), format_func=sortable.get, key="target_sort")
