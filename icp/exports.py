@@ -24,6 +24,8 @@ Headcounts and revenue are written as numbers read the way the workspace reads t
 """
 
 
+from collections.abc import Iterator
+
 import duckdb
 import pandas as pd
 
@@ -36,6 +38,7 @@ from icp.workspace import Workspace
 _XLSX_NUMBER = r"[+-]?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,14})?"
 _EXCEL_ROWS = 1_048_576  # rows of a sheet, the header included
 _EXCEL_CELL_CHARS = 32_767
+_XLSX_BLOCK = 10_000  # rows turned into XML at a time
 _WIDTH_MIN, _WIDTH_MAX = 8, 50
 _SCORE_HEADERS = frozenset({"icp_fit_score", "ICP fit score", "ICP_Fit_Score__c"})
 
@@ -137,14 +140,18 @@ def _targets_sheet(frame: pd.DataFrame) -> xlsx.Sheet:
     prepared, numeric = _prepared(frame)
     headers = list(prepared.columns)
     last = f"{xlsx.column_letter(len(headers) - 1)}{len(prepared) + 1}"
-    columns = [
-        xlsx.column_cells(xlsx.column_letter(i), _values(prepared.iloc[:, i], numeric[i]), 2,
-                          xlsx.ONE_DECIMAL if header in _SCORE_HEADERS and numeric[i] else xlsx.PLAIN)
-        for i, header in enumerate(headers)
-    ]
-    rows = [_row(1, [_sheet_value(h) for h in headers], xlsx.HEADER)]
-    rows += ["".join(row) for row in zip(*columns, strict=True)]
-    return xlsx.Sheet("Targets", rows, widths=[_width(h, prepared.iloc[:, i]) for i, h in enumerate(headers)],
+    values = [_values(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
+    styles = [xlsx.ONE_DECIMAL if h in _SCORE_HEADERS and numeric[i] else xlsx.PLAIN for i, h in enumerate(headers)]
+
+    def rows() -> Iterator[str]:
+        # A block of rows at a time: a million accounts' cells as XML at once would take gigabytes.
+        yield _row(1, [_sheet_value(h) for h in headers], xlsx.HEADER)
+        for start in range(0, len(prepared), _XLSX_BLOCK):
+            columns = [xlsx.column_cells(xlsx.column_letter(i), column[start:start + _XLSX_BLOCK], start + 2, style)
+                       for i, (column, style) in enumerate(zip(values, styles, strict=True))]
+            yield from ("".join(row) for row in zip(*columns, strict=True))
+
+    return xlsx.Sheet("Targets", rows(), widths=[_width(h, prepared.iloc[:, i]) for i, h in enumerate(headers)],
                       frozen_header=True, filter_ref=f"A1:{last}", dimension=f"A1:{last}")
 
 
