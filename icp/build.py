@@ -33,13 +33,18 @@ _BAND_OF = {"employees": "size_band", "revenue": "revenue_band"}
 
 @contextmanager
 def scratch_workspace(files: Mapping[str, str | Path | None],
-                      mapping: Mapping[str, Mapping[str, str | None]] | None = None) -> Iterator[Workspace]:
+                      mapping: Mapping[str, Mapping[str, str | None]] | None = None,
+                      label_merges: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> Iterator[Workspace]:
     """A throw-away workspace holding the given lists, in its own folder (never the user's);
-    `mapping` fixes roles per list (see icp.mapping)."""
-    mapping = mapping or {}
+    `mapping` fixes roles per list, and `label_merges` merges category labels per list and column
+    as the Data page does (see icp.mapping)."""
+    mapping, label_merges = mapping or {}, label_merges or {}
     unused = sorted(set(mapping) - {kind for kind, path in files.items() if path is not None})
     if unused:
         raise IcpError(f"--map/--mapping: no {unused[0]} file was given to apply its mapping to.")
+    unmerged = sorted(set(label_merges) - {kind for kind, path in files.items() if path is not None})
+    if unmerged:
+        raise IcpError(f"--mapping: no {unmerged[0]} file was given to apply its label merges to.")
     with scratch.folder("build") as folder:
         workspace = Workspace.create("icp build", folder=folder)
         for kind, path in files.items():
@@ -47,7 +52,14 @@ def scratch_workspace(files: Mapping[str, str | Path | None],
                 continue
             if not Path(path).exists():
                 raise InputFileError(str(path), "does not exist.")
-            workspace.add_list(kind, path, display_name=str(path), mapping=mapping.get(kind))
+            report = workspace.add_list(kind, path, display_name=str(path), mapping=mapping.get(kind))
+            if merges := {column: dict(m) for column, m in label_merges.get(kind, {}).items() if m}:
+                missing = sorted(set(merges) - {c.source for c in report.columns})
+                if missing:
+                    raise InputFileError(str(path), f"has no column named '{missing[0]}' (its labels are merged "
+                                                    "in the mapping's label_merges).")
+                # As the Data page's merge does: the list normalized again with the labels merged.
+                workspace.set_mapping(kind, {}, label_merges=merges)
         yield workspace
 
 
@@ -140,11 +152,13 @@ _NO_OUTCOME = ("has no outcome column to measure success by (ARR, churn, NPS, ..
 def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: str | Path | None = None,
           segment_by: list[str] | None = None, warnings: list[str] | None = None,
           mapping: Mapping[str, Mapping[str, str | None]] | None = None,
-          links: list[tuple[str, str, str]] = (), scales: list[tuple[str, str, float]] = ()) -> dict[str, Path]:
+          links: list[tuple[str, str, str]] = (), scales: list[tuple[str, str, float]] = (),
+          label_merges: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> dict[str, Path]:
     """Run the workflow with defaults (or a saved ICP's settings) and write the contract files to `out`.
     What the user should know about the result (no ICP yet, a criterion the universe lacks, a
     suspected unit, no attribute to segment by) is appended to `warnings`. `links` and `scales`
-    (list, column, attribute or factor) carry criteria to the universe and targets lists."""
+    (list, column, attribute or factor) carry criteria to the universe and targets lists;
+    `label_merges` (list -> column -> {label: label kept}) merges category labels as the Data page does."""
     from icp import analysis
     from icp.carry import carry_report, spellings, with_links
     from icp.carry import warnings as carry_warnings
@@ -155,10 +169,10 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     from icp.scoring import scoring_sql
     from icp.segments import CSV_MEASURES, segments_csv
     from icp.success import default_settings
-    from icp.targets import targets_export
+    from icp.targets import contract_columns, targets_export
 
     saved = read_icp(settings) if settings else None
-    with scratch_workspace(files, mapping) as workspace, _staged(Path(out)) as stage:
+    with scratch_workspace(files, mapping, label_merges) as workspace, _staged(Path(out)) as stage:
         if saved is None:
             success = default_settings(workspace)
             if not success.criteria:
@@ -198,8 +212,8 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
         }
         for name, text in written.items():
             (stage / name).write_text(text, encoding="utf-8")
-        targets = targets_export(workspace, icp)
-        (stage / "targets.csv").write_bytes(targets_csv(targets))
+        targets = targets_export(workspace, icp, numbers_read=True)
+        (stage / "targets.csv").write_bytes(targets_csv(contract_columns(targets)))
         (stage / "targets.xlsx").write_bytes(targets_xlsx(targets, icp))
         (stage / "icp.pdf").write_bytes(one_pager(workspace, icp))
     return {name: Path(out) / name for name in [*written, "targets.csv", "targets.xlsx", "icp.pdf"]}

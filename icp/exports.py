@@ -20,17 +20,21 @@ CRM import names, as documented by the vendors:
   reasons outgrow a 255-character text field) are custom fields that must exist on Account first.
 
 Headcounts and revenue are written as numbers read the way the workspace reads them ("51-200" is
-126, "$1.2M" is 1200000): both CRMs reject text in a number field.
+126, "$1.2M" is 1200000, "974.8 MM" is 974800000, never "974800000.0"): both CRMs reject text in a
+number field. The CRM's own record id goes first when the list carries it (HubSpot's "Record ID",
+Salesforce Account IDs), and `crm_warnings` says when the key a CRM matches records on is missing.
 """
 
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
 import pandas as pd
 
 from icp import cells, normalize, xlsx
 from icp.model import ICP, describe
+from icp.targets import target_list, target_source
 from icp.workspace import Workspace
 
 # Text the XLSX may write as a number without changing it: no thousands commas, no exponent, no
@@ -62,6 +66,10 @@ _SALESFORCE_TIERS = {"Tier 1": "Tier 1", "Tier 2": "Tier 2", "Tier 3": "Tier 3"}
 # Roles whose values a CRM field takes only in a normalized form, as SQL over a text column `v`.
 _NUMBERS = {"employees": "CAST(round(icp_employees(v)) AS BIGINT)", "revenue": "icp_number(v)"}
 _HUBSPOT_PARSED = _NUMBERS | {"domain": "icp_domain(v)"}  # Company Domain Name is a bare domain
+_CRM = {"hubspot": (_HUBSPOT_COLUMNS, _HUBSPOT_ICP, _HUBSPOT_TIERS, _HUBSPOT_PARSED),
+        "salesforce": (_SALESFORCE_COLUMNS, _SALESFORCE_ICP, _SALESFORCE_TIERS, _NUMBERS)}
+# A Salesforce Account's record id: key prefix 001, 15 characters (case-sensitive) or 18.
+_SALESFORCE_ACCOUNT_ID = r"001[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?"
 
 
 # -- cells -------------------------------------------------------------------------------------------
@@ -170,7 +178,7 @@ def _tier_rules(icp: ICP) -> list[tuple[str, str]]:
     ]
 
 
-def _icp_sheet(icp: ICP, shown: int, total: int) -> xlsx.Sheet:
+def _icp_sheet(icp: ICP, shown: int, total: int, numbers_read: list[str]) -> xlsx.Sheet:
     about: list[list] = [
         ["Name", icp.name],
         ["Version", icp.version],
@@ -180,6 +188,9 @@ def _icp_sheet(icp: ICP, shown: int, total: int) -> xlsx.Sheet:
     if shown < total:
         about.append(["Note", f"The Targets sheet holds the best {shown:,} of {total:,} accounts, as many as "
                               "a sheet can; the CSV export has them all."])
+    if numbers_read:
+        about.append(["Numbers read", f"{', '.join(numbers_read)}: the number the criteria compared with "
+                                      "their bounds, read from a column written as text in the file."])
     criteria_header = ["Role", "Criterion", "Weight", "Evidence"]
     criteria = [[c.role, describe(c), c.weight, c.evidence.sentence if c.evidence else ""] for c in icp.criteria]
     tier_header = ["Tier", "Rule"]
@@ -199,14 +210,17 @@ def _icp_sheet(icp: ICP, shown: int, total: int) -> xlsx.Sheet:
 def targets_xlsx(frame: pd.DataFrame, icp: ICP) -> bytes:
     """A workbook with the sheet "Targets" (the CSV's cells, with text columns that are wholly
     numbers written as numbers; bold filled header, frozen first row, autofilter, fitted widths,
-    fit score as 0.0) and the sheet "ICP" (name, version, date, data fingerprint, the criteria with
-    their weight and evidence, the tier rules).
+    fit score as 0.0; `targets_export(numbers_read=True)` adds the numbers criteria read from text
+    columns) and the sheet "ICP" (name, version, date, data fingerprint, the criteria with their
+    weight and evidence, the tier rules, which columns are numbers read).
 
     A sheet holds 1,048,575 accounts; beyond that the best ones are written and the ICP sheet says so.
     A cell longer than Excel's 32,767 characters is cut there.
     """
     shown = frame.head(_EXCEL_ROWS - 1)
-    return xlsx.workbook([_targets_sheet(shown), _icp_sheet(icp, len(shown), len(frame))])
+    after = list(frame.columns).index("icp_reasons") + 1 if "icp_reasons" in frame.columns else len(frame.columns)
+    numbers_read = [str(c) for c in frame.columns[after:] if str(c).endswith(" as a number")]
+    return xlsx.workbook([_targets_sheet(shown), _icp_sheet(icp, len(shown), len(frame), numbers_read)])
 
 
 # -- CRM imports -------------------------------------------------------------------------------------
@@ -233,31 +247,139 @@ def _parsed(series: pd.Series, sql: str) -> pd.Series:
     return result
 
 
-def _crm_frame(frame: pd.DataFrame, mapping: dict[str, str], columns: tuple, icp_columns: tuple,
-               tiers: dict[str, str], parsed: dict[str, str]) -> pd.DataFrame:
+def crm_number(value) -> str | None:
+    """A number as a CRM's number field takes it: no separators, no exponent, no ".0" on a whole
+    amount (HubSpot and Salesforce read "974800000.0" as text in some locales), cents at most."""
+    if value is None or pd.isna(value):
+        return None
+    rounded = round(float(value), 2)
+    if not math.isfinite(rounded):
+        return None
+    return f"{int(rounded)}" if rounded.is_integer() else f"{rounded:.2f}".rstrip("0")
+
+
+def _numbers_as_text(series: pd.Series) -> pd.Series:
+    return pd.Series([crm_number(v) for v in series], index=series.index, dtype="string")
+
+
+def _salesforce_ids(series: pd.Series) -> bool:
+    filled = series.dropna().astype("string").str.strip()
+    filled = filled[filled != ""]
+    return len(filled) > 0 and bool(filled.str.fullmatch(_SALESFORCE_ACCOUNT_ID).all())
+
+
+def _record_id(kind: str, frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[str, str] | None:
+    """(header in the CRM, header in `frame`) of the CRM's own record id, when the list carries it:
+    HubSpot's "Record ID" column of its own export, or Salesforce Account IDs (15 or 18 characters
+    starting 001). Any other id (Pipedrive's, Odoo's) would update the wrong records: left out."""
+    source = mapping.get("account_id")
+    if source not in frame.columns:
+        return None
+    if kind == "hubspot" and source.strip().casefold() == "record id":
+        return "Record ID", source
+    if kind == "salesforce" and _salesforce_ids(frame[source]):
+        return "Id", source
+    return None
+
+
+def _crm_frame(kind: str, frame: pd.DataFrame, mapping: dict[str, str], tiers: Iterable[str] | None) -> pd.DataFrame:
+    columns, icp_columns, tier_values, parsed = _CRM[kind]
+    if tiers is not None and "icp_tier" in frame.columns:
+        frame = frame[frame["icp_tier"].isin(list(tiers))]
     out = {}
+    if (record := _record_id(kind, frame, mapping)) is not None:
+        out[record[0]] = frame[record[1]].astype("string").str.strip()
     for header, role in columns:
         source = mapping.get(role)
         if source in frame.columns:
             series = frame[source]
-            out[header] = _parsed(series, parsed[role]) if role in parsed else series
+            if role in parsed:
+                series = _parsed(series, parsed[role])
+            out[header] = _numbers_as_text(series) if role in _NUMBERS else series
     for header, column in icp_columns:
         if column in frame.columns:
             series = frame[column]
-            out[header] = series.map(tiers).astype("string") if column == "icp_tier" else series
+            out[header] = series.map(tier_values).astype("string") if column == "icp_tier" else series
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 
 
-def hubspot_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """The targets as a HubSpot company import, rows in the same order: the columns of
-    `_HUBSPOT_COLUMNS` that `mapping` (role -> header in `frame`) finds, then the ICP columns there
-    are. The tier is the internal value of "Ideal Customer Profile Tier" (tier_1..tier_3), empty for
-    "Not a fit". Write it with `targets_csv` or `targets_xlsx`, which neutralize its text."""
-    return _crm_frame(frame, mapping, _HUBSPOT_COLUMNS, _HUBSPOT_ICP, _HUBSPOT_TIERS, _HUBSPOT_PARSED)
+def hubspot_frame(frame: pd.DataFrame, mapping: dict[str, str], tiers: Iterable[str] | None = None) -> pd.DataFrame:
+    """The targets as a HubSpot company import, rows in the same order: "Record ID" when the list is
+    HubSpot's own export, the columns of `_HUBSPOT_COLUMNS` that `mapping` (role -> header in
+    `frame`) finds, then the ICP columns there are. The tier is the internal value of "Ideal Customer
+    Profile Tier" (tier_1..tier_3), empty for "Not a fit". `tiers` keeps only the accounts of those
+    tiers (None: all). Write it with `targets_csv`, which neutralizes its text."""
+    return _crm_frame("hubspot", frame, mapping, tiers)
 
 
-def salesforce_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """The targets as a Salesforce Account import (Data Import Wizard), rows in the same order;
-    ICP_Tier__c, ICP_Fit_Score__c and ICP_Reasons__c are custom fields that must exist on Account.
-    The tier is "Tier 1".."Tier 3", empty for "Not a fit"."""
-    return _crm_frame(frame, mapping, _SALESFORCE_COLUMNS, _SALESFORCE_ICP, _SALESFORCE_TIERS, _NUMBERS)
+def salesforce_frame(frame: pd.DataFrame, mapping: dict[str, str], tiers: Iterable[str] | None = None) -> pd.DataFrame:
+    """The targets as a Salesforce Account import (Data Import Wizard), rows in the same order: "Id"
+    when the list holds Salesforce Account IDs, then the Account fields and ICP_Tier__c,
+    ICP_Fit_Score__c and ICP_Reasons__c, custom fields that must exist on Account. The tier is
+    "Tier 1".."Tier 3", empty for "Not a fit"; `tiers` as in `hubspot_frame`."""
+    return _crm_frame("salesforce", frame, mapping, tiers)
+
+
+def _empty(series: pd.Series) -> int:
+    return int((series.isna() | (series.astype("string").str.strip() == "")).sum())
+
+
+def crm_warnings(kind: str, shaped: pd.DataFrame) -> list[str]:
+    """What the CRM will do wrong with the file `hubspot_frame`/`salesforce_frame` made, in words:
+    the key it matches existing records on is missing, or empty for some accounts."""
+    return _warnings(kind, set(shaped.columns), len(shaped), lambda header: _empty(shaped[header]))
+
+
+def _warnings(kind: str, headers: set[str], rows: int, empty: Callable[[str], int]) -> list[str]:
+    if kind == "hubspot":
+        if "Record ID" in headers:
+            return []
+        if "Company Domain Name" not in headers:
+            return ["The list has no website or domain column: HubSpot matches companies on Company Domain "
+                    "Name, so every row would be created as a new company, beside any you already have. "
+                    "Give a column the role Website / domain on the Data page."]
+        missing = empty("Company Domain Name")
+        return [f"{missing:,} of {rows:,} accounts have no domain: HubSpot cannot match them to existing "
+                "companies and creates them as new ones."] if missing else []
+    notes = []
+    if "Account Name" not in headers:
+        notes.append("The list has no company name column: Salesforce requires Account Name, so the import "
+                     "fails. Give a column the role Company name on the Data page.")
+    elif missing := empty("Account Name"):
+        notes.append(f"{missing:,} of {rows:,} accounts have no name: Salesforce refuses those rows.")
+    if "Id" not in headers:
+        notes.append("The list has no Salesforce Account IDs: the Data Import Wizard matches accounts by "
+                     "Account Name and Site, so a name spelled differently from Salesforce's becomes a new, "
+                     "duplicate account.")
+    return notes
+
+
+def crm_notes(workspace: Workspace, kind: str) -> list[str]:
+    """`crm_warnings` for the workspace's target accounts, counted in SQL rather than by shaping
+    every account: the headers the import would have, and how many accounts leave its key empty."""
+    mapping = role_mapping(workspace, target_list(workspace))
+    columns, _, _, _ = _CRM[kind]
+    headers = {header for header, role in columns if role in mapping}
+    role_of = dict(columns)
+    sql, _ = target_source(workspace)
+    with workspace.connect(read_only=True) as con:
+        have = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()}
+
+        def empty(header: str) -> int:
+            role = role_of[header]
+            if role not in have:
+                return 0
+            column = normalize.quote_ident(role)
+            return con.execute(f"SELECT count(*) FROM {sql} WHERE nullif(trim(CAST({column} AS VARCHAR)), '') IS NULL"
+                               ).fetchone()[0]
+
+        rows = con.execute(f"SELECT count(*) FROM {sql}").fetchone()[0]
+        if "account_id" in mapping and "account_id" in have:
+            if kind == "hubspot" and mapping["account_id"].strip().casefold() == "record id":
+                headers.add("Record ID")
+            if kind == "salesforce" and con.execute(
+                    f"SELECT count(v) > 0 AND bool_and(regexp_full_match(v, ?)) FROM (SELECT nullif(trim("
+                    f"CAST(account_id AS VARCHAR)), '') AS v FROM {sql}) WHERE v IS NOT NULL",
+                    [_SALESFORCE_ACCOUNT_ID]).fetchone()[0]:
+                headers.add("Id")
+        return _warnings(kind, headers, rows, empty)

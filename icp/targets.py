@@ -38,6 +38,7 @@ from icp.market import (
 )
 from icp.model import ICP, TIERS, describe
 from icp.normalize import quote_ident as _q
+from icp.numbers import percent
 from icp.workspace import Workspace
 
 ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
@@ -336,17 +337,48 @@ def targets_page(
 
 # -- export -----------------------------------------------------------------------------------------
 
-def targets_export(workspace: Workspace, icp: ICP) -> pd.DataFrame:
+def targets_export(workspace: Workspace, icp: ICP, *, numbers_read: bool = False) -> pd.DataFrame:
     """The `targets.csv` contract: the uploaded columns unchanged (original headers, file order),
     then icp_fit_score, icp_tier and icp_reasons; best score first, then file order.
 
     The cells are the data's own: the writers (icp.exports) neutralize them as they write.
     Score columns in the input (a targets.csv scored before) are replaced by the new ones.
+
+    `numbers_read` adds, after the contract columns, "<header> as a number" for each column a
+    range criterion reads whose cells are not all plain numbers ("974.8 MM", "51-200"): the number
+    the ICP compared with its bounds, so a reader of targets.xlsx sees why an account passed.
+    `contract_columns` drops them again.
     """
     with workspace.connect() as con:
         source = _source(con)
         raw = _q("raw_" + source.kind)
-        return con.execute(_export_sql(con, icp, source, raw, columns_of(con, f"raw_{source.kind}"))).df()
+        read = _numbers_read(con, icp, source, raw, workspace) if numbers_read else []
+        return con.execute(_export_sql(con, icp, source, raw, columns_of(con, f"raw_{source.kind}"), read)).df()
+
+
+def contract_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A `targets_export` frame without the optional columns after icp_reasons."""
+    return frame.loc[:, :"icp_reasons"]
+
+
+def _numbers_read(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
+                  workspace: Workspace) -> list[tuple[str, str]]:
+    """(header, expression over the scored accounts `s`) of the numbers the range criteria read from
+    columns written as text in the file."""
+    headers = {c.name: c.source for c in workspace.report(source.kind).columns}
+    raw_columns = columns_of(con, f"raw_{source.kind}")
+    taken = set(raw_columns) | set(ICP_COLUMNS)
+    found = []
+    for attribute in dict.fromkeys(c.attribute for c in _carried(con, icp, source).criteria if c.kind == "range"):
+        header = headers.get(attribute)
+        if header is None or header not in raw_columns or f"{header} as a number" in taken:
+            continue
+        written_as_text = con.execute(
+            f"SELECT count(*) FROM {raw} WHERE nullif(trim({_q(header)}), '') IS NOT NULL "
+            f"AND NOT regexp_full_match(trim({_q(header)}), '[+-]?[0-9]+([.][0-9]+)?') LIMIT 1").fetchone()[0]
+        if written_as_text:
+            found.append((f"{header} as a number", f"s.{_q(attribute)}"))
+    return found
 
 
 def _uploaded_rows(con: duckdb.DuckDBPyConnection, source: _Source, raw: str) -> tuple[str, str]:
@@ -369,9 +401,9 @@ def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
-                raw_columns: dict[str, str]) -> str:
+                raw_columns: dict[str, str], extra: list[tuple[str, str]] = ()) -> str:
     icp = _carried(con, icp, source)
-    picks = ", ".join(f"{expr} AS {_q(name)}" for name, expr in _export_picks(raw_columns))
+    picks = ", ".join(f"{expr} AS {_q(name)}" for name, expr in [*_export_picks(raw_columns), *extra])
     rows, account_row = _uploaded_rows(con, source, raw)
     return f"""
         SELECT {picks}
@@ -649,8 +681,8 @@ def _verdict(part: dict) -> str:
         else:
             sentences.append(f"The fit score barely separates won deals from lost ones (AUC {deal_auc:.2f}).")
         if tier1.win_rate is not None:
-            sentences.append(f"Tier 1 deals are won {tier1.win_rate:.0%} of the time against "
-                             f"{part['deal_win_rate']:.0%} overall.")
+            sentences.append(f"Tier 1 deals are won {percent(tier1.win_rate)} of the time against "
+                             f"{percent(part['deal_win_rate'])} overall.")
     if not sentences:
         return ("There are not enough outcomes to backtest the ICP: it needs best customers and others, "
                 "or won and lost deals.")

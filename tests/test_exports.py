@@ -199,7 +199,9 @@ def test_hubspot_frame_has_the_import_names_and_tier_values():
     assert list(hub["ICP fit score"]) == list(frame["icp_fit_score"])
     rows = _csv_rows(targets_csv(hub))
     assert [r[0] for r in rows[1:]] == ["'" + t for t in INJECTED]
-    assert rows[1][3:5] == ["126", "1200000.0"]
+    # Whole amounts without ".0", cents as they are: what a CRM number field takes.
+    assert rows[1][3:5] == ["126", "1200000"]
+    assert rows[2][4] == "-12.5"
     assert rows[4][8] == ""  # Not a fit: no tier
 
 

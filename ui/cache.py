@@ -4,7 +4,7 @@ session: a change anywhere gives a new key, and one user's results never reach a
 import pandas as pd
 import streamlit as st
 
-from icp import analysis, carry, market, success, targets, validation
+from icp import analysis, carry, exports, market, success, targets, validation
 from icp.clusters import ClusterResult
 from icp.model import ICP
 from icp.patterns import PatternReport
@@ -103,3 +103,9 @@ def validated(workspace: Workspace, settings: success.SuccessSettings, *, comput
             found = validation.validate(workspace, settings)
         validation.save_validation(workspace, settings, found)
     return found
+
+
+@st.cache_data(scope="session", show_spinner=False, max_entries=8)
+def crm_notes(workspace_id: str, data_version: int, kind: str) -> list[str]:
+    del data_version
+    return exports.crm_notes(Workspace(workspace_id), kind)

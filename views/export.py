@@ -7,10 +7,11 @@ import streamlit as st
 
 from icp import exports
 from icp.errors import IcpError
-from icp.model import parse_icp
+from icp.model import TIERS, parse_icp
 from icp.pdf import first_page_png, one_pager
 from icp.scoring import DIALECTS, scoring_sql
 from icp.targets import target_list, targets_export
+from ui.cache import crm_notes
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
 from ui.text import literal
@@ -22,15 +23,14 @@ icp = working_icp(workspace)
 slug = "".join(ch if ch.isalnum() else "-" for ch in icp.name.lower()).strip("-") or "icp"
 
 
-def targets():
-    return targets_export(workspace, icp)
+def targets(numbers_read: bool = False):
+    return targets_export(workspace, icp, numbers_read=numbers_read)
 
 
-def crm(kind: str) -> bytes:
-    frame = targets()
+def crm(kind: str, tiers: list[str]) -> bytes:
     mapping = exports.role_mapping(workspace, target_list(workspace))
-    shaped = exports.hubspot_frame(frame, mapping) if kind == "hubspot" else exports.salesforce_frame(frame, mapping)
-    return exports.targets_csv(shaped)
+    shape = exports.hubspot_frame if kind == "hubspot" else exports.salesforce_frame
+    return exports.targets_csv(shape(targets(), mapping, tiers))
 
 
 st.subheader("ICP one-pager")
@@ -45,18 +45,28 @@ if st.toggle("Show a preview of the first page", key="pdf_preview"):
 st.subheader("Target accounts")
 st.caption("The input columns unchanged, then icp_fit_score, icp_tier and icp_reasons, best fit first. "
            "Cells a spreadsheet would run as a formula are neutralized.")
-cols = st.columns(4)
+cols = st.columns(2)
 cols[0].download_button("targets.csv", lambda: exports.targets_csv(targets()), file_name="targets.csv",
                         mime="text/csv", icon=":material/table:", on_click="ignore")
-cols[1].download_button("targets.xlsx", lambda: exports.targets_xlsx(targets(), icp), file_name="targets.xlsx",
+cols[1].download_button("targets.xlsx", lambda: exports.targets_xlsx(targets(numbers_read=True), icp), file_name="targets.xlsx",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        icon=":material/grid_on:", on_click="ignore")
-cols[2].download_button("HubSpot import (CSV)", lambda: crm("hubspot"), file_name="hubspot-companies.csv",
-                        mime="text/csv", on_click="ignore",
-                        help="company import columns; the tier goes to the Ideal Customer Profile Tier property")
-cols[3].download_button("Salesforce import (CSV)", lambda: crm("salesforce"), file_name="salesforce-accounts.csv",
-                        mime="text/csv", on_click="ignore",
-                        help="Account fields; ICP_Tier__c, ICP_Fit_Score__c and ICP_Reasons__c must exist")
+                        icon=":material/grid_on:", on_click="ignore",
+                        help="beside a text column a criterion reads as a number (\"974.8 MM\"), "
+                             "the number the ICP read from it")
+
+st.subheader("For your CRM")
+crm_tiers = st.multiselect("Tiers to import", list(TIERS), default=list(TIERS[:3]), key="crm_tiers",
+                           help="only the accounts of these tiers go into the HubSpot and Salesforce files")
+for kind, label, file_name, help_text in (
+        ("hubspot", "HubSpot import (CSV)", "hubspot-companies.csv",
+         "company import columns; the tier goes to the Ideal Customer Profile Tier property"),
+        ("salesforce", "Salesforce import (CSV)", "salesforce-accounts.csv",
+         "Account fields; ICP_Tier__c, ICP_Fit_Score__c and ICP_Reasons__c must exist")):
+    with st.container(border=True):
+        st.download_button(label, lambda kind=kind: crm(kind, crm_tiers), file_name=file_name, mime="text/csv",
+                           on_click="ignore", help=help_text, disabled=not crm_tiers, key=f"crm_{kind}")
+        for note in crm_notes(workspace.id, workspace.data_version, kind):
+            st.warning(literal(note), icon=":material/warning:")
 
 st.subheader("The ICP as a file")
 left, right = st.columns(2)
