@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from icp.attributes import Attribute
 from icp.errors import AnalysisError
 from icp.normalize import quote_ident as _q
+from icp.numbers import RATES, figure, percent
 
 UNKNOWN = "(unknown)"
 TOP_CATEGORIES = 12
@@ -248,10 +249,10 @@ class AccountClusterer(BaseEstimator):
 # --- profiles -----------------------------------------------------------------------------------
 
 def _number_text(value: float) -> str:
-    """420, 2263, 12,992, 0.35: separators only from 10,000 so years read as years."""
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    """A cluster's mean: 420, 2263, 12,992, 1.5M, 0.353. Whole from 100, three figures below; separators
+    only from 10,000 so years read as years (a mean's column is not known to hold years)."""
+    rounded = round(value) if abs(value) >= 100 else float(f"{value:.3g}")
+    return figure(rounded, grouped=abs(value) >= 10_000)
 
 
 def _top_codes(codes: np.ndarray, top: int) -> np.ndarray:
@@ -324,15 +325,17 @@ def cluster_profiles(X: pd.DataFrame, labels, value: pd.Series | None = None, *,
     names, clusters = np.unique(np.asarray(labels), return_inverse=True)
     k = len(names)
     apart: list[list[tuple[float, str, str, str | None]]] = [[] for _ in range(k)]
+    # Yes/no columns and rates (win rate) average to shares: "Won 70% vs 20%", never "0.7 vs 0.2".
+    rates = {name for name in X.columns if name in RATES or pd.api.types.is_bool_dtype(X[name])}
     for key, title, values, shared, column in _candidates(X.drop(columns=["is_best"], errors="ignore"), titles or {}):
-        is_share = shared is not None
+        is_share = shared is not None or key in rates
         inside, rest, spread = _contrast(values, clusters, k)
         if not spread > 0:
             continue
         for c in range(k):
             if np.isnan(inside[c]) or np.isnan(rest[c]):
                 continue
-            shown = (f"{inside[c]:.0%} vs {rest[c]:.0%}" if is_share
+            shown = (f"{percent(inside[c])} vs {percent(rest[c])}" if is_share
                      else f"{_number_text(inside[c])} vs {_number_text(rest[c])}")
             short = _name_part(column, shared, inside[c], rest[c])
             apart[c].append((abs(inside[c] - rest[c]) / spread, key, f"{title} {shown}", short))

@@ -28,6 +28,7 @@ from icp.analysis import (
 )
 from icp.model import ICP, Criterion, Evidence, Template, describe
 from icp.normalize import quote_ident as _q
+from icp.numbers import YEARS, figure
 from icp.patterns import Finding, PatternReport
 from icp.scoring import pass_sql
 from icp.stats import DIRECTIONAL_BELOW, evidence_label, is_directional, two_by_two
@@ -37,7 +38,6 @@ from icp.workspace import Workspace
 
 # Numbers whose values are whole counts: a band [51, 201) reads "51-200", as the Patterns page writes it.
 _WHOLE_NUMBERS = frozenset({"employees", "founded_year"})
-_NO_GROUPING = frozenset({"founded_year"})  # 1995, not 1,995
 # A directional finding (fewer than 30 best customers) is a hint, so it is drafted at this weight at most.
 DIRECTIONAL_MAX_WEIGHT = 1.0
 _EVIDENCE_RANK = {"strong": 0, "moderate": 1, "weak": 2, "none": 3}
@@ -245,13 +245,8 @@ def _negative(negative: PatternReport, best: PatternReport, positive: list[Crite
 
 
 def _number(x: float, attribute: str) -> str:
-    """1,200; 10M; 2.5B; years without a separator."""
-    if attribute in _NO_GROUPING:
-        return f"{x:.10g}"
-    for size, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(x) >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.10g}"
+    """1,200; 10M; 2.5B; years without a separator (1995)."""
+    return figure(x, grouped=attribute not in YEARS)
 
 
 def _range(criterion: Criterion) -> str:

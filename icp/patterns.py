@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from icp.attributes import Attribute, AttributeKind
 from icp.normalize import quote_ident
+from icp.numbers import YEARS, figure
 from icp.stats import (
     DIRECTIONAL_BELOW,
     Evidence,
@@ -250,12 +251,6 @@ def _round_edge(x: float, spread: float) -> float:
     return float(round(x, 1 - magnitude))
 
 
-def _number_text(x: float, grouped: bool) -> str:
-    """1,200 and 0.35; years without the separator (1995)."""
-    separator = "," if grouped else ""
-    return f"{int(x):{separator}}" if float(x).is_integer() else f"{x:{separator}.10g}"
-
-
 def _quantile_scheme(con, labelled: str, attribute: Attribute, bands: int) -> _Scheme | None:
     """Quantile bands with readable, deduplicated edges; None when they leave fewer than two bands."""
     col = quote_ident(attribute.name)
@@ -269,8 +264,9 @@ def _quantile_scheme(con, labelled: str, attribute: Attribute, bands: int) -> _S
     if not edges:
         return None
     bounds = [None, *edges, None]
-    grouped = attribute.role != "founded_year"
-    texts = [None, *(_number_text(e, grouped) for e in edges), None]
+    grouped = attribute.role not in YEARS
+    # Edges as exact as they are (digits=None), so two of them never read alike ("1.003M", "1.005M").
+    texts = [None, *(figure(e, grouped, digits=None) for e in edges), None]
     return _Scheme(tuple(_Band(bounds[i], bounds[i + 1], texts[i], texts[i + 1]) for i in range(len(edges) + 1)), "–")
 
 

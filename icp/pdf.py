@@ -38,7 +38,7 @@ from icp.charts import BEST, NEGATIVE, lift_chart, segment_chart
 from icp.errors import IcpError
 from icp.market import MarketFigure, MarketSize, market_size, no_icp_yet
 from icp.model import ICP, Criterion, describe
-from icp.numbers import count, money
+from icp.numbers import count, money, percent
 from icp.targets import TIERS, backtest, target_source, targets_page, tier_counts, tier_limit
 from icp.validation import Validation, saved_validation, validate
 from icp.workspace import Workspace
@@ -211,10 +211,6 @@ def _clean(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(_clean(text).split())
-
-
-def _money(value: float | None, currency: str = "") -> str:
-    return "no money figure" if value is None else money(value, currency)
 
 
 # -- charts ------------------------------------------------------------------------------------------
@@ -560,7 +556,8 @@ def _market(content: OnePagerContent) -> list[Block]:
     def figure(label: str, f: MarketFigure, detail: str) -> tuple[str, str, str]:
         # The SOM is printed unrounded below ten accounts, as its money is computed from it.
         accounts = count(size.som_exact) if f is size.som else f"{f.accounts:,}"
-        return label, accounts, f"{_money(f.value, size.currency)}{detail}"
+        value = "no money figure" if f.value is None else money(f.value, size.currency)
+        return label, accounts, f"{value}{detail}"
 
     typed = " (typed in)" if size.typed_in else ""
     blocks.append(_Figures([figure("TAM accounts" + typed, size.tam, ""), figure("SAM accounts" + typed, size.sam, ""),
@@ -581,7 +578,7 @@ def _targets(content: OnePagerContent) -> list[Block]:
     if tiers is None:
         blocks.append(_Text(content.notes.get("tiers", "No accounts to tier."), 3, color=MUTED))
     else:
-        counts = " · ".join(f"{r.tier} {r.accounts:,} ({r.share:.1%})" for r in tiers.itertuples())
+        counts = " · ".join(f"{r.tier} {r.accounts:,} ({percent(r.share)})" for r in tiers.itertuples())
         blocks.append(_Text(counts, 2, style="B", color=NAVY))
         cut = (f"Tier 1 ≥ {rules.tier1:g}, Tier 2 ≥ {rules.tier2:g}, Tier 3 ≥ {rules.tier3:g}"
                if rules.mode == "thresholds" else

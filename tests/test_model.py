@@ -80,7 +80,7 @@ def test_criteria_read_as_plain_words():
         "Revenue from 10M to under 500M")
     assert describe(Criterion(attribute="public", label="Public", kind="flag", flag=False)) == "Public: no"
     assert describe(Criterion(attribute="score", label="Score", kind="range", low=0.5, high=2.5)) == (
-        "Score from 0.50 to under 2.50")
+        "Score from 0.5 to under 2.5")
 
 
 def test_criteria_testing_one_column_two_ways_are_one_sentence_naming_the_file():

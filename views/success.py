@@ -4,6 +4,7 @@ import streamlit as st
 
 from icp.charts import value_distribution
 from icp.errors import IcpError
+from icp.numbers import RATES, percent
 from icp.success import SuccessSettings, default_settings
 from ui.cache import scored_customers, success_summary
 from ui.fragment import fragment
@@ -73,11 +74,15 @@ def criteria_and_best_customers():
             if c.weight == 0 or c.best_mean is None or c.rest_mean is None:
                 continue
             if c.column == "churned":
-                lines.append(f"- {literal(c.label)}: {c.best_mean:.0%} of best customers against {c.rest_mean:.0%} of the rest")
+                lines.append(f"- {literal(c.label)}: {percent(c.best_mean)} of best customers against "
+                             f"{percent(c.rest_mean)} of the rest")
             else:
                 ratio = f", {c.ratio:.1f}x" if c.ratio is not None and c.rest_mean > 0 else ""
-                lines.append(f"- {literal(c.label)}: {c.best_mean:,.1f} on average among best customers against "
-                             f"{c.rest_mean:,.1f} for the rest{ratio}")
+                # A rate (win rate) averages to a share: "70% on average", never "0.7".
+                best_mean, rest_mean = ((percent(c.best_mean), percent(c.rest_mean)) if c.column in RATES
+                                        else (f"{c.best_mean:,.1f}", f"{c.rest_mean:,.1f}"))
+                lines.append(f"- {literal(c.label)}: {best_mean} on average among best customers against "
+                             f"{rest_mean} for the rest{ratio}")
         st.markdown("\n".join(lines) or "No weighted criterion has values for both groups.")
 
     best, rest = scores[scores["is_best"]], scores[~scores["is_best"]]
