@@ -404,11 +404,16 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
     return DemoData(customers, deals, universe, truth)
 
 
-def write_demo(out_dir: str | Path, seed: int = DEMO_SEED) -> dict[str, Path]:
-    """Write customers.csv, deals.csv and universe.csv into out_dir; returns their paths by name."""
+SMALL_UNIVERSE = 3_000  # `icp demo --small`: the sample in data/samples/demo-small, a few hundred KB
+
+
+def write_demo(out_dir: str | Path, seed: int = DEMO_SEED, *, small: bool = False) -> dict[str, Path]:
+    """Write customers.csv, deals.csv and universe.csv into out_dir; returns their paths by name.
+    `small` writes a universe of 3,000 accounts instead of 60,000 (the customers and deals drawn
+    from it likewise fewer), small enough to keep beside the code and upload in a few seconds."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = generate(seed)
+    data = generate(seed, n_customers=120, n_universe=SMALL_UNIVERSE) if small else generate(seed)
     paths = {}
     for name in ("customers", "deals", "universe"):
         paths[name] = out / f"{name}.csv"
