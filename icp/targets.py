@@ -31,6 +31,7 @@ from icp.market import (
     customers_sql,
     hides_rowid,
     no_icp_yet,
+    not_customers,
     query_columns,
     remembered,
     rows_of,
@@ -70,24 +71,12 @@ def _customer_relation(con: duckdb.DuckDBPyConnection) -> str | None:
     return CUSTOMER_VIEW if columns_of(con, CUSTOMER_VIEW) else None
 
 
-def _not_customers(con: duckdb.DuckDBPyConnection, customers: str) -> str:
-    """Universe accounts that match no customer by account key, domain or normalized name.
-
-    ANTI JOINs, one per key: hash joins, ten times faster on a million accounts than the
-    equivalent NOT EXISTS subqueries.
-    """
-    universe, theirs = columns_of(con, "universe"), columns_of(con, customers)
-    keys = [k for k in ("account_key", "domain", "name_key") if k in universe and k in theirs]
-    joins = " ".join(f"ANTI JOIN {_q(customers)} AS c{i} ON c{i}.{_q(k)} = u.{_q(k)}" for i, k in enumerate(keys))
-    return f"(SELECT u.* FROM universe AS u {joins})"
-
-
 def _source(con: duckdb.DuckDBPyConnection) -> _Source:
     if columns_of(con, "targets"):
         return _Source("targets", "targets", rows_of("targets"))
     customers = _customer_relation(con)
     if columns_of(con, "universe"):
-        sql = rows_of("universe") if customers is None else _not_customers(con, customers)
+        sql = rows_of("universe") if customers is None else not_customers(con, customers)
         return _Source("universe", "universe", sql)
     if customers is None:
         raise IcpError(_NO_ACCOUNTS)
