@@ -1,4 +1,4 @@
-"""Tables as files: `targets.csv` and `targets.xlsx` (spec section 4), the same accounts shaped for
+"""Tables as files: `targets.csv` and `targets.xlsx` (docs/contracts.md), the same accounts shaped for
 a CRM import (HubSpot companies, Salesforce accounts), and `segments.csv`.
 
 Every text cell, headers and the ICP sheet included, goes through icp.cells' rule as it is written,

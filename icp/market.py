@@ -792,7 +792,7 @@ def market_size(workspace: Workspace, icp: ICP) -> MarketSize:
 
 
 def market_json(size: MarketSize) -> dict:
-    """The `market.json` contract (PRODUCT.md section 4)."""
+    """The `market.json` contract (docs/contracts.md)."""
     figure = {"tam": size.tam, "sam": size.sam, "som": size.som}
     return {
         **{key: {"accounts": f.accounts, "value": f.value} for key, f in figure.items()},

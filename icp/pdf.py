@@ -1,4 +1,4 @@
-"""The ICP one-pager (PRODUCT.md section 2, step 8): criteria with their evidence, the negative
+"""The ICP one-pager (the Export step): criteria with their evidence, the negative
 profile, the template text, a segment chart and a lift chart, SAM/SOM with assumptions, tier
 counts, the backtest line and the best Tier 1 accounts by name, on one page (two at most), A4 or
 Letter. It is written for a sales reader: template fields nobody wrote are left out rather than

@@ -1,4 +1,4 @@
-"""Column roles (spec section 3) and the automatic mapping of a file's headers to them."""
+"""Column roles (docs/contracts.md, "Column roles") and the automatic mapping of a file's headers to them."""
 
 import re
 from collections.abc import Callable

@@ -417,6 +417,6 @@ def rule_segments(
 
 
 def segments_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """The `segments.csv` contract (PRODUCT.md section 4): dimensions, then CSV_MEASURES, by rank."""
+    """The `segments.csv` contract (docs/contracts.md): dimensions, then CSV_MEASURES, by rank."""
     dimensions = _dimensions_of(frame)
     return frame.sort_values("rank")[dimensions + CSV_MEASURES].reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Header spellings from real exports map to the roles of spec section 3."""
+"""Header spellings from real exports map to the roles of docs/contracts.md."""
 
 import pytest
 
