@@ -23,7 +23,7 @@ def _say(text: str, stream=None) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from icp.demo import write_demo
 
-    files = write_demo(Path(args.out))
+    files = write_demo(Path(args.out), small=args.small)
     for kind, path in files.items():
         _say(f"{kind}: {path}")
 
@@ -33,6 +33,12 @@ def _mapping(args: argparse.Namespace):
 
     base = read_mapping(args.mapping) if args.mapping else None
     return parse_map_args(args.map or [], base)
+
+
+def _label_merges(args: argparse.Namespace):
+    from icp.mapping import read_label_merges
+
+    return read_label_merges(args.mapping) if args.mapping else {}
 
 
 def _carrying(args: argparse.Namespace) -> dict:
@@ -53,7 +59,8 @@ def _build(args: argparse.Namespace) -> None:
     segment_by = args.segment_by.split(",") if args.segment_by else None
     warnings: list[str] = []
     for name, path in build(files, args.out, settings=args.settings, segment_by=segment_by,
-                            warnings=warnings, mapping=_mapping(args), **_carrying(args)).items():
+                            warnings=warnings, mapping=_mapping(args), label_merges=_label_merges(args),
+                            **_carrying(args)).items():
         _say(f"{name}: {path}")
     _warn(warnings)
 
@@ -66,6 +73,8 @@ def _score(args: argparse.Namespace) -> None:
     if other:
         raise IcpError(f"--map/--mapping: icp score reads one file, named 'accounts' (or 'targets'), not '{other[0]}'.")
     warnings: list[str] = []
+    if _label_merges(args):
+        warnings.append(f"{args.mapping}: icp score does not merge labels; its label_merges were not applied.")
     carrying = _carrying(args)
     if any(kind != "targets" for kind, *_ in carrying["links"] + carrying["scales"]):
         raise IcpError("--link/--scale: icp score carries the ICP to its one file, named 'accounts' (or 'targets').")
@@ -95,7 +104,8 @@ def _mapping_arguments(command: argparse.ArgumentParser, example: str) -> None:
                          help=f"give a column a role (repeatable), e.g. {example}; ROLE may also be "
                               "'attribute' (analyse it), 'ignore' (never analyse it) or 'none'")
     command.add_argument("--mapping", metavar="mapping.json",
-                         help="column roles per list, as the Data page downloads them (--map wins over it)")
+                         help="column roles (and label merges) per list, as the Data page downloads them "
+                              "(--map wins over it)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write the bundled demo files (customers, deals, universe) to OUT")
     demo.add_argument("out", metavar="OUT", help="folder to write the demo CSV files into")
+    demo.add_argument("--small", action="store_true",
+                      help="a universe of 3,000 accounts instead of 60,000 (as in data/samples/demo-small)")
     demo.set_defaults(run=_demo)
 
     build = sub.add_parser("build", help="run the whole workflow and write icp.json, segments.csv, market.json, "

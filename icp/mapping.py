@@ -4,6 +4,12 @@
 The file is `{"customers": {"Phone": "ignore", "Name": "account_name", "Notes": null}, "deals": {...}}`:
 per list, per column as the file heads it, a role name, "attribute" (analyse it, whatever it looks
 like), "ignore" (never analyse it) or null (no role; analysed unless its content says otherwise).
+
+The category labels merged on the Data page ("near-duplicate labels") are under the top-level key
+"label_merges": per list, per column as the file heads it, {label: the label it is merged into},
+e.g. `"label_merges": {"customers": {"Industry": {"technolgy": "technology"}}}`; `icp build` applies
+them as it reads each list, matched by case and spacing as in the app. The key is written only when
+there are merges, and a file without it (older ones) reads as having none.
 """
 
 import json
@@ -15,13 +21,22 @@ from icp.roles import ANALYSE, IGNORE, LIST_KINDS, roles_for
 from icp.workspace import Workspace
 
 Mapping = dict[str, dict[str, str | None]]
+LabelMerges = dict[str, dict[str, dict[str, str]]]  # list -> column -> {label: label it is merged into}
+LABEL_MERGES = "label_merges"
 # `icp score` reads its file as a targets list; "accounts" says the same in its own words.
 _LIST_ALIASES = {"accounts": "targets"}
 _NO_ROLE = {"none", "null", "-", ""}
 
 
-def mapping_of(workspace: Workspace) -> Mapping:
-    return {kind: report.mapping for kind, report in workspace.lists().items()}
+def mapping_of(workspace: Workspace) -> dict:
+    """What mapping.json holds: each list's roles, and its label merges when it has any."""
+    lists = workspace.lists()
+    found: dict = {kind: report.mapping for kind, report in lists.items()}
+    merges = {kind: {column: dict(m) for column, m in report.label_merges.items() if m}
+              for kind, report in lists.items()}
+    if merges := {kind: columns for kind, columns in merges.items() if columns}:
+        found[LABEL_MERGES] = merges
+    return found
 
 
 def mapping_json(workspace: Workspace) -> str:
@@ -45,9 +60,29 @@ def _kind(name: str, source: str) -> str:
     return kind
 
 
-def read_mapping(path: str | Path) -> Mapping:
-    """A mapping.json, checked: every list a kind of list, every value a role of that list (or one
-    of the words above). The columns are checked against each file when it is read."""
+_MERGES_SHAPE = '{"customers": {"Industry": {"label": "label it is merged into"}}}'
+
+
+def _label_merges(data: object, source: str) -> LabelMerges:
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InputFileError(source, f"'{LABEL_MERGES}' is not label merges per list and column: expected "
+                                     f"{_MERGES_SHAPE}.")
+    found: LabelMerges = {}
+    for name, columns in data.items():
+        kind = _kind(str(name), source)
+        for column, merges in columns.items():
+            if not isinstance(merges, dict):
+                raise InputFileError(source, f"the label merges of column '{column}' ({kind}) are not "
+                                             '{"label": "label it is merged into", ...}.')
+            for label, kept in merges.items():
+                if not isinstance(kept, str) or not kept.strip() or not str(label).strip():
+                    raise InputFileError(source, f"the label merge of '{label}' in column '{column}' ({kind}) "
+                                                 "must name the label it is merged into, as a text.")
+                found.setdefault(kind, {}).setdefault(str(column), {})[str(label)] = kept
+    return found
+
+
+def _read(path: str | Path) -> tuple[Mapping, LabelMerges]:
     source = str(path)
     try:
         data = json.loads(Path(path).read_bytes())
@@ -55,8 +90,9 @@ def read_mapping(path: str | Path) -> Mapping:
         raise InputFileError(source, f"cannot be read ({err.strerror or err}).") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise InputFileError(source, f"is not valid JSON ({err}).") from err
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for k, v in data.items() if k != LABEL_MERGES):
         raise InputFileError(source, 'is not a mapping: expected {"customers": {"column": "role", ...}, ...}.')
+    merges = _label_merges(data.pop(LABEL_MERGES, {}), source)
     found: Mapping = {}
     for name, columns in data.items():
         kind = _kind(str(name), source)
@@ -64,7 +100,19 @@ def read_mapping(path: str | Path) -> Mapping:
             if role is not None and not isinstance(role, str):
                 raise InputFileError(source, f"the role of column '{column}' must be a text or null.")
             found.setdefault(kind, {})[str(column)] = _check(kind, str(column), role, source)
-    return found
+    return found, merges
+
+
+def read_mapping(path: str | Path) -> Mapping:
+    """A mapping.json, checked: every list a kind of list, every value a role of that list (or one
+    of the words above), and its label merges well formed. The columns are checked against each
+    file when it is read."""
+    return _read(path)[0]
+
+
+def read_label_merges(path: str | Path) -> LabelMerges:
+    """The label merges of a mapping.json (none in a file without the key), checked as `read_mapping` does."""
+    return _read(path)[1]
 
 
 _MAP_ARG = re.compile(r"^([A-Za-z_]+):(.+)=([^=]*)$")

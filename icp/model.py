@@ -1,12 +1,15 @@
 """The ICP itself: criteria with their evidence, tier rules, market assumptions and the template
 text, as one versioned pydantic model. It is what `icp.json` holds and what `--settings` reloads."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from icp.errors import InputFileError
+from icp.frozen import Frozen
+from icp.numbers import YEARS, figure
 from icp.segments import SegmentSettings
 from icp.success import SuccessSettings
 
@@ -21,12 +24,12 @@ _KIND_WORDS = {"in_set": "values", "range": "a number range", "contains": "list 
 TIERS = ("Tier 1", "Tier 2", "Tier 3", "Not a fit")
 
 
-class _Frozen(BaseModel):
+class _Settings(Frozen):
     # Defaults are validated too, so 75 becomes 75.0 as it would after a JSON round trip.
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(validate_default=True)
 
 
-class Evidence(_Frozen):
+class Evidence(_Settings):
     """Why a criterion is there: the finding it was drafted from (counts, lift, interval, q-value)."""
 
     in_group: int
@@ -57,7 +60,7 @@ class Evidence(_Frozen):
         return self
 
 
-class Criterion(_Frozen):
+class Criterion(_Settings):
     """One test an account passes or not.
 
     - in_set: the attribute's value is one of `values` (case-insensitive);
@@ -93,14 +96,6 @@ class Criterion(_Frozen):
         return self
 
 
-def _number(x: float) -> str:
-    """Counts as written (5,000); money-sized figures compact (10M, 1.5B)."""
-    for size, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(x) >= size:
-            return f"{x / size:,.3g}{suffix}"
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
-
-
 def describe(criterion: "Criterion") -> str:
     """The test in words: "Industry is Fintech or Healthcare", "Employees 51–1,000", "Tech stack has Snowflake"."""
     c = criterion
@@ -110,6 +105,11 @@ def describe(criterion: "Criterion") -> str:
         return f"{c.label} has {' or '.join(c.values)}"
     if c.kind == "flag":
         return f"{c.label}: {'yes' if c.flag else 'no'}"
+    grouped = c.attribute not in YEARS  # "Founded 1995–2009", never "1,995"
+
+    def _number(x: float) -> str:
+        return figure(x, grouped)
+
     if c.low is not None and c.high is not None:
         # Whole-number bounds read as counts: [51, 1001) is "51–1,000".
         if float(c.low).is_integer() and float(c.high).is_integer() and c.high < 1e6:
@@ -128,7 +128,7 @@ def same_test(a: Criterion, b: Criterion) -> bool:
             and values(a) == values(b))
 
 
-class TierRules(_Frozen):
+class TierRules(_Settings):
     """Fit score thresholds for the tiers, or Tier 1 sized to sales capacity (reps x accounts per rep)."""
 
     mode: Literal["thresholds", "capacity"] = "thresholds"
@@ -149,7 +149,7 @@ class TierRules(_Frozen):
         return self.reps * self.accounts_per_rep
 
 
-class MarketAssumptions(_Frozen):
+class MarketAssumptions(_Settings):
     """What SOM rests on; each is written out next to the figures."""
 
     reachable_share: float = Field(0.3, gt=0, le=1)  # of SAM reachable within the horizon
@@ -163,13 +163,13 @@ class MarketAssumptions(_Frozen):
     currency: str = Field("", max_length=8)
 
 
-class Persona(_Frozen):
+class Persona(_Settings):
     title: str = ""
     department: str = ""
     seniority: str = ""
 
 
-class Template(_Frozen):
+class Template(_Settings):
     """The seeds' ICP template: what data cannot say, written by the team."""
 
     segment_description: str = ""
@@ -181,7 +181,7 @@ class Template(_Frozen):
     personas: tuple[Persona, ...] = ()
 
 
-class ColumnLink(_Frozen):
+class ColumnLink(_Settings):
     """Where a list other than the customers holds a criterion's attribute, and in what unit: the
     user's word, kept with the ICP so `icp build --settings` scores the same way. A list whose own
     headers differ ("on_prem_only" for "Requires on-prem") or whose numbers are in other units
@@ -193,7 +193,7 @@ class ColumnLink(_Frozen):
     factor: float = Field(1.0, gt=0)  # list value x factor = the value in the customers' unit
 
 
-class ICP(_Frozen):
+class ICP(_Settings):
     """A whole, reloadable ICP: `icp.json`."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -228,6 +228,19 @@ class ICP(_Frozen):
                 raise ValueError(f"the ICP already has that criterion: {other.role} \"{describe(other)}\"")
         return self.model_validate({**self.model_dump(), "criteria": [
             *(c.model_dump() for c in self.criteria), criterion.model_dump()]})
+
+    def with_edited_criteria(self, criteria: Iterable[Criterion]) -> "ICP":
+        """The ICP with its criteria as edited in place (the ICP page's table), validated as a whole;
+        an edit that makes one criterion test what another does is refused as `with_criterion`
+        refuses one added twice. The same test twice in the ICP before the edit (an old icp.json,
+        which still loads) is left as it is."""
+        criteria = list(criteria)
+        doubled_before = [a for i, a in enumerate(self.criteria) if any(same_test(a, b) for b in self.criteria[:i])]
+        for i, criterion in enumerate(criteria):
+            other = next((b for b in criteria[:i] if same_test(b, criterion)), None)
+            if other is not None and not any(same_test(criterion, d) for d in doubled_before):
+                raise ValueError(f"the ICP already has that criterion: {other.role} \"{describe(other)}\"")
+        return self.model_validate({**self.model_dump(), "criteria": [c.model_dump() for c in criteria]})
 
     @property
     def musts(self) -> tuple[Criterion, ...]:

@@ -123,3 +123,70 @@ def test_score_takes_a_mapping_for_its_accounts(tmp_path, capsys):
     result = cli("score", "--icp", str(out / "icp.json"), "--accounts", str(accounts), "--out", str(scored),
                  "--map", "customers:Branche=industry")
     assert result.returncode == 2 and "icp score reads one file" in result.stderr
+
+
+def _misspelt_customers(folder: Path) -> Path:
+    """Customers whose "technology" is sometimes written "technolgy"."""
+    rows = []
+    for i in range(60):
+        industry = ["technology", "retail", "health"][i % 3]
+        if industry == "technology" and i % 4 == 0:
+            industry = "technolgy"
+        rows.append({"Firma": f"Company {i}", "Industry": industry, "Umsatz": 1000 * (3 if i % 3 == 0 else 1) + i})
+    path = folder / "kunden.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_the_mapping_file_carries_the_label_merges_to_icp_build(tmp_path, capsys):
+    path = _misspelt_customers(tmp_path)
+    ws = Workspace.create(folder=tmp_path)
+    ws.add_list("customers", path, mapping={"Umsatz": "arr", "Industry": "industry"})
+    ws.add_list("targets", path, mapping={"Industry": "industry"})
+    for kind in ("customers", "targets"):
+        ws.merge_labels(kind, "Industry", {"technolgy": "technology"})
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(mapping_json(ws))
+    assert json.loads(mapping.read_text())["label_merges"] == {
+        kind: {"Industry": {"technolgy": "technology"}} for kind in ("customers", "targets")}
+    assert read_mapping(mapping)["customers"]["Umsatz"] == "arr"
+    out = tmp_path / "out"
+    assert main(["build", "--customers", str(path), "--targets", str(path), "--mapping", str(mapping),
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    segments = pd.read_csv(out / "segments.csv")
+    assert "technolgy" not in set(segments["industry"]) and "technology" in set(segments["industry"])
+    technology = segments.loc[segments["industry"] == "technology"].iloc[0]
+    assert technology["accounts"] == 20, segments.to_dict("records")
+    # A target written "technolgy" (Company 0) meets "Industry is technology" as one written right does.
+    targets = pd.read_csv(out / "targets.csv").set_index("Firma")
+    assert targets.loc["Company 0", "Industry"] == "technolgy"
+    assert targets.loc["Company 0", "icp_tier"] == targets.loc["Company 3", "icp_tier"] == "Tier 1"
+    assert "Industry is technology" in targets.loc["Company 0", "icp_reasons"]
+    icp = json.loads((out / "icp.json").read_text())
+    assert all("technolgy" not in c["values"] for c in icp["criteria"])
+    # Without the merges (an old mapping.json) the misspelling is a label of its own.
+    del_merges = {k: v for k, v in json.loads(mapping.read_text()).items() if k != "label_merges"}
+    mapping.write_text(json.dumps(del_merges))
+    assert main(["build", "--customers", str(path), "--targets", str(path), "--mapping", str(mapping),
+                 "--out", str(tmp_path / "o2")]) == 0
+    assert "technolgy" in set(pd.read_csv(tmp_path / "o2" / "segments.csv")["industry"])
+
+
+@pytest.mark.parametrize(("merges", "message"), [
+    (["technolgy", "technology"], "'label_merges' is not label merges per list and column"),
+    ({"customers": {"Industry": "technology"}}, "the label merges of column 'Industry' (customers) are not"),
+    ({"customers": {"Industry": {"technolgy": 3}}}, "the label merge of 'technolgy' in column 'Industry' (customers) "
+                                                    "must name the label it is merged into"),
+    ({"leads": {"Industry": {"technolgy": "technology"}}}, "'leads' is not a kind of list"),
+    ({"customers": {"Sector": {"technolgy": "technology"}}}, "kunden.csv: has no column named 'Sector'"),
+    ({"deals": {"Stage": {"won": "Won"}}}, "--mapping: no deals file was given to apply its label merges to."),
+])
+def test_malformed_label_merges_are_refused_naming_the_file(tmp_path, merges, message):
+    bad = tmp_path / "mapping.json"
+    bad.write_text(json.dumps({"customers": {"Umsatz": "arr"}, "label_merges": merges}))
+    result = cli("build", "--customers", str(_misspelt_customers(tmp_path)), "--mapping", str(bad),
+                 "--out", str(tmp_path / "out"))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+    if "kunden.csv" not in message and "--mapping" not in message:
+        assert lines[0].startswith(f"error: {bad}: ")

@@ -99,3 +99,18 @@ def test_one_pager_cautions_no_must_and_says_what_caps_tier_1(demo_copy):
                     .split())
     assert "Tier 1 is capped by SAM" in text and "no must criterion" in text
     assert "€" in text and "Mean ARR per account" in text
+
+
+@pytest.mark.parametrize("page", ["views/targets.py", "views/market.py"])
+def test_a_changed_success_definition_is_said_on_the_targets_and_market_pages(demo_copy, page):
+    from ui.settings import SUCCESS_KEY, success_settings
+
+    working_icp(demo_copy)
+    at = _page(demo_copy, page)
+    assert not any("defined otherwise" in shown(w.value) for w in at.warning)
+    demo_copy.save_settings(SUCCESS_KEY, success_settings(demo_copy).model_copy(update={"best_share": 0.5}))
+    at = _page(demo_copy, page)
+    [warning] = [shown(w.value) for w in at.warning if "defined otherwise" in shown(w.value)]
+    assert "drafted when best customers were defined otherwise" in warning and "ICP page" in warning
+    assert any(link.proto.page.endswith("views/icp.py") or "icp" in link.proto.page
+               for link in at.get("page_link")), [link.proto for link in at.get("page_link")]

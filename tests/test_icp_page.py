@@ -177,3 +177,39 @@ def test_a_row_added_in_the_criteria_table_points_to_the_form(demo_copy):
     assert not at.exception
     assert any("Add a criterion" in i.value for i in at.info)
     assert working_icp(demo_copy).criteria == before.criteria
+
+
+def _two_industry_criteria(workspace: Workspace) -> ICP:
+    icp = working_icp(workspace)
+    mine = icp.model_copy(update={"criteria": (
+        Criterion(attribute="industry", label="Industry", kind="in_set", role="nice", values=("Fintech",)),
+        Criterion(attribute="industry", label="Industry", kind="in_set", role="nice", values=("Healthcare",)))})
+    workspace.save_settings(ICP_KEY, mine)
+    return mine
+
+
+def test_an_edit_in_the_criteria_table_that_repeats_a_criterion_is_refused(demo_copy):
+    mine = _two_industry_criteria(demo_copy)
+    at = _icp_page(demo_copy)
+    editor = at.data_editor[0]
+    at.session_state[editor.key] = {"edited_rows": {1: {"values": " fintech "}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    from tests.literal_text import shown
+
+    assert [shown(e.value) for e in at.error] == [
+        'That edit was not saved: the ICP already has that criterion: nice "Industry is Fintech"']
+    assert "Save criteria" not in _labels(at)
+    assert working_icp(demo_copy).criteria == mine.criteria
+
+
+def test_an_old_icp_with_a_criterion_twice_still_loads_and_its_other_rows_can_be_edited(demo_copy):
+    mine = _two_industry_criteria(demo_copy)
+    twice = mine.model_copy(update={"criteria": (*mine.criteria, mine.criteria[0])})
+    demo_copy.save_settings(ICP_KEY, twice)
+    assert working_icp(demo_copy).criteria == twice.criteria
+    edited = twice.with_edited_criteria([twice.criteria[0], twice.criteria[1].model_copy(update={"weight": 2.0}),
+                                         twice.criteria[2]])
+    assert edited.criteria[1].weight == 2.0
+    with pytest.raises(ValueError, match="already has that criterion"):
+        twice.with_edited_criteria([*twice.criteria[:2], twice.criteria[1]])

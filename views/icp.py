@@ -24,6 +24,7 @@ from icp.versions import criteria_diff, list_versions, load_version, save_versio
 from ui.cache import carry_report, market_size, tier_counts
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, success_settings, working_icp
+from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, require_customers
 from ui.text import literal
 
@@ -71,10 +72,7 @@ def remeasured(old: Criterion, new: Criterion) -> Criterion:
 
 
 current_success = success_settings(workspace)
-if icp.success != current_success:
-    st.warning("This ICP was drafted when best customers were defined otherwise (Success page): its evidence, "
-               "tiers and backtest rest on the old definition. Redraft from the current one, or keep these "
-               "criteria and measure their evidence under it.", icon=":material/history:")
+if warn_if_success_changed(workspace, icp, on_icp_page=True):
     redraft_col, keep_col = st.columns(2)
     if redraft_col.button("Redraft", icon=":material/auto_awesome:", key="redraft_success"):
         propose_draft()
@@ -154,8 +152,9 @@ if len(frame) and not edited.equals(frame):
                 "low": None if pd.isna(row["from"]) else float(row["from"]),
                 "high": None if pd.isna(row["to (under)"]) else float(row["to (under)"]),
             }))
-        # model_copy skips validation: re-validate so an empty value list or a reversed range is refused.
-        updated = icp.model_validate({**icp.model_dump(), "criteria": [c.model_dump() for c in kept]})
+        # model_copy skips validation: re-validate so an empty value list, a reversed range or the
+        # same test as another criterion is refused.
+        updated = icp.with_edited_criteria(kept)
     except (ValidationError, ValueError) as err:
         st.error("That edit was not saved: "
                  + literal(err.errors()[0]["msg"] if isinstance(err, ValidationError) else err))

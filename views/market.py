@@ -10,6 +10,7 @@ from icp.numbers import count, money
 from ui.cache import market_size
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
+from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, reports, require_customers
 from ui.text import literal
 
@@ -17,6 +18,7 @@ workspace = current_workspace()
 st.title(":material/public: Market")
 lists = reports(workspace)
 require_customers(workspace)
+warn_if_success_changed(workspace, working_icp(workspace))
 
 
 @fragment

@@ -10,6 +10,7 @@ from icp.targets import INSUFFICIENT, target_list, targets_page
 from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
+from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, require_customers
 from ui.text import literal
 from ui.url import keep, restore
@@ -19,6 +20,7 @@ PAGE_ROWS = 50
 workspace = current_workspace()
 st.title(":material/format_list_numbered: Targets")
 require_customers(workspace)
+warn_if_success_changed(workspace, working_icp(workspace))
 
 described = target_description(workspace.id, workspace.data_version)
 st.caption(f"Scoring {literal(described)}. The fit score is the weighted share of the ICP's must and nice criteria an "
@@ -152,12 +154,16 @@ def backtest_section(icp):
         st.warning(literal(err))
         return
     (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(literal(result.verdict))
+    from icp.numbers import money  # here, not at the top: this section's own formatter
+
+    # The mean value is money (ARR, ...): written with the ICP's currency and scale ("$81.2k").
+    customers = [c.model_dump() | {"value_mean": money(c.value_mean, icp.market.currency)} for c in result.customers]
     left, right = st.columns(2)
     with left:
         st.markdown("**Customers by tier**")
-        st.dataframe([c.model_dump() for c in result.customers], hide_index=True, width="stretch",
+        st.dataframe(customers, hide_index=True, width="stretch",
                      column_config={"best_share": st.column_config.NumberColumn("best share", format="percent"),
-                                    "value_mean": st.column_config.NumberColumn("mean value", format="localized")})
+                                    "value_mean": st.column_config.TextColumn("mean value")})
         if result.customer_auc is not None:
             st.caption(f"AUC best vs rest: {result.customer_auc:.2f}; Tier 1 lift: "
                        f"{result.tier1_lift:.1f}x" if result.tier1_lift else f"AUC: {result.customer_auc:.2f}")
