@@ -3,8 +3,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from icp.frozen import Frozen
 from icp.links import CUSTOMER_VIEW
 from icp.roles import ROLE_BY_NAME
 from icp.workspace import Workspace
@@ -30,10 +29,8 @@ _KIND_OF_VALUES: dict[str, AttributeKind] = {
 }
 
 
-class Attribute(BaseModel):
+class Attribute(Frozen):
     """A column of the customer view that describes who an account is."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str  # column in the customer view (and in every account list)
     label: str  # in the user's words: the role's label or the file's header
@@ -41,10 +38,8 @@ class Attribute(BaseModel):
     role: str | None = None
 
 
-class Outcome(BaseModel):
+class Outcome(Frozen):
     """A numeric column of the customer view that measures how well a customer did."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     label: str

@@ -23,9 +23,9 @@ import re
 from typing import Literal
 
 import duckdb
-from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
+from icp.frozen import Frozen
 from icp.links import CUSTOMER_VIEW
 from icp.model import ICP, ColumnLink, Criterion
 from icp.normalize import quote_ident as _q
@@ -54,11 +54,7 @@ LOW_COVERAGE = 0.5
 UNIT_GAP = 2.0
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Resolution(_Frozen):
+class Resolution(Frozen):
     """One criterion attribute in one list: the column that holds it there, and how it was found."""
 
     list: str

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from icp.attributes import Attribute
 from icp.errors import AnalysisError
+from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.numbers import RATES, figure, percent
 
@@ -360,10 +361,10 @@ def _floats(column: pd.Series | None, n: int) -> np.ndarray:
 
 # --- from the workspace -------------------------------------------------------------------------
 
-class ClusterResult(BaseModel):
+class ClusterResult(Frozen):
     """Everything the Segments page shows about clusters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     labels: pd.DataFrame  # account_key, cluster: every account
     points: pd.DataFrame  # account_key, cluster, x, y: at most SCATTER_POINTS sampled accounts

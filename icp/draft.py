@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import duckdb
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from icp.analysis import (
     SIDES,
@@ -26,6 +26,7 @@ from icp.analysis import (
     registered_keys,
     restricted_source,
 )
+from icp.frozen import Frozen
 from icp.model import ICP, Criterion, Evidence, Template, describe
 from icp.normalize import quote_ident as _q
 from icp.numbers import YEARS, figure
@@ -44,10 +45,8 @@ _EVIDENCE_RANK = {"strong": 0, "moderate": 1, "weak": 2, "none": 3}
 _ROLE_RANK = {"must": 0, "nice": 1, "disqualify": 2}
 
 
-class DraftRules(BaseModel):
+class DraftRules(Frozen):
     """How findings become criteria. The defaults recover the demo's planted profile (tests/test_draft.py)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # A positive criterion is `must` when the accounts passing it hold at least this share of the best
     # customers (with a known value): a hard filter that drops more best customers than this is too strict.
@@ -605,10 +604,8 @@ def with_success(workspace: Workspace, icp: ICP, success: SuccessSettings) -> IC
     return adopted.model_copy(update={"criteria": tuple(criteria)})
 
 
-class EmptyDraft(BaseModel):
+class EmptyDraft(Frozen):
     """Why a draft has no must or nice criterion, in figures the sentence is made of."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     best: int  # best customers (with a value score)
     rest: int  # the other customers with a value score

@@ -8,9 +8,9 @@ applies it and keeps it with the list.
 
 import re
 
-from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
 
+from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.workspace import Workspace
 
@@ -24,10 +24,8 @@ MAX_LABELS = 2_000
 _DIGITS = re.compile(r"\d+")
 
 
-class LabelMerge(BaseModel):
+class LabelMerge(Frozen):
     """A suggested merge: `label` (the rarer) into `into` (the more common) in one column."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     column: str  # the header in the file
     label: str

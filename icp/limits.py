@@ -2,7 +2,9 @@
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from icp.frozen import Frozen
 
 _ENV = {
     "max_file_mb": "ICP_MAX_FILE_MB",
@@ -16,10 +18,8 @@ _ENV = {
 }
 
 
-class Limits(BaseModel):
+class Limits(Frozen):
     """What a file may be before it is refused, so a hostile file costs seconds, not the server."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_file_mb: float = Field(2048, gt=0, description="file size on disk")
     max_rows: int = Field(20_000_000, gt=0, description="data rows")

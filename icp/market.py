@@ -22,10 +22,10 @@ from typing import NamedTuple, TypeVar
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from icp.carry import carried, resolve, warnings
 from icp.errors import IcpError
+from icp.frozen import Frozen
 from icp.links import CUSTOMER_VIEW
 from icp.model import ICP, Criterion, TierRules, describe
 from icp.normalize import quote_ident as _q
@@ -49,16 +49,12 @@ _DENSE_CRITERIA = 20
 _MAX_ITEMS = 100_000
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class MarketFigure(_Frozen):
+class MarketFigure(Frozen):
     accounts: int
     value: float | None  # accounts x ACV; None when there is no money measure
 
 
-class MarketSize(_Frozen):
+class MarketSize(Frozen):
     tam: MarketFigure
     sam: MarketFigure
     som: MarketFigure

@@ -2,14 +2,10 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from icp.frozen import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ColumnReport(_Frozen):
+class ColumnReport(Frozen):
     """One column of an uploaded file: how it was understood and how clean it is."""
 
     source: str  # header in the file
@@ -31,7 +27,7 @@ class ColumnReport(_Frozen):
     implausible_examples: list[str] = []
 
 
-class MergeExample(_Frozen):
+class MergeExample(Frozen):
     """Rows of an account list taken for one account, and what they share."""
 
     by: str  # "id", "domain" or "name"
@@ -41,7 +37,7 @@ class MergeExample(_Frozen):
     names: list[str]  # what those rows call the account
 
 
-class ListReport(_Frozen):
+class ListReport(Frozen):
     """One list in a workspace: where it came from and the data-quality panel's figures."""
 
     kind: str

@@ -11,9 +11,9 @@ import math
 from typing import NamedTuple
 
 import duckdb
-from pydantic import BaseModel, ConfigDict
 
 from icp.attributes import Attribute, AttributeKind
+from icp.frozen import Frozen
 from icp.normalize import quote_ident
 from icp.numbers import YEARS, figure
 from icp.stats import (
@@ -36,11 +36,7 @@ BEST_RANGE_MIN_SHARE = 0.10
 _GROUP = quote_ident("__icp_in_group")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Count(_Frozen):
+class Count(Frozen):
     """How many accounts of the group and of the rest (with a known value) have one value of an attribute."""
 
     value: str
@@ -56,7 +52,7 @@ class Count(_Frozen):
     choices: int = 1
 
 
-class NumericBands(_Frozen):
+class NumericBands(Frozen):
     """A numeric attribute cut into bands, and the best range found over them."""
 
     bands: list[Count]  # each band held by at least min_count accounts
@@ -67,7 +63,7 @@ class NumericBands(_Frozen):
         return self.bands if self.best is None or self.best in self.bands else [*self.bands, self.best]
 
 
-class Finding(_Frozen):
+class Finding(Frozen):
     """One tested value: its counts, lift with a 95% interval, evidence and a sentence saying so."""
 
     attribute: str
@@ -94,7 +90,7 @@ class Finding(_Frozen):
     sentence: str
 
 
-class PatternReport(_Frozen):
+class PatternReport(Frozen):
     """Every tested value, strongest evidence first, and a one-line summary."""
 
     findings: list[Finding]

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import duckdb
-from pydantic import BaseModel, ConfigDict
 
 from icp import excel
 from icp.errors import InputFileError, LimitExceeded
+from icp.frozen import Frozen
 from icp.limits import Limits
 
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -66,10 +66,8 @@ _DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "latin-1": "latin-1
 _EMPTY = ("(empty)", "", "\x00")
 
 
-class ReadResult(BaseModel):
+class ReadResult(Frozen):
     """What was read: the format and dialect found, and the shape of the table created."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     file: str
     format: Format

@@ -9,10 +9,11 @@ retention).
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from icp.attributes import Attribute
 from icp.errors import AnalysisError
+from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.stats import wilson_interval
 
@@ -55,10 +56,8 @@ ABSENT_REASONS = {
 }
 
 
-class RankWeights(BaseModel):
+class RankWeights(Frozen):
     """How much each term counts in a segment's score (sliders, 0-10)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     profitability: float = Field(default=1.0, ge=0, le=10)
     velocity: float = Field(default=1.0, ge=0, le=10)
@@ -70,10 +69,8 @@ DEFAULT_WEIGHTS = RankWeights()
 DEFAULT_DIMENSIONS = ("industry", "size_band")
 
 
-class SegmentSettings(BaseModel):
+class SegmentSettings(Frozen):
     """The user's choice of segment dimensions and rank weights, saved with the workspace."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     dimensions: tuple[str, ...] = Field(default=DEFAULT_DIMENSIONS, min_length=1, max_length=3)
     weights: RankWeights = DEFAULT_WEIGHTS

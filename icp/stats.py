@@ -9,7 +9,7 @@ import functools
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from icp.frozen import Frozen
 
 Evidence = Literal["strong", "moderate", "weak", "none"]
 
@@ -25,10 +25,8 @@ DIRECTIONAL_BELOW = 30
 CONTINUITY = 0.5
 
 
-class TwoByTwo(BaseModel):
+class TwoByTwo(Frozen):
     """A group against the rest on one yes/no property, with the lift and its test."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     a: int  # in the group, has the property
     b: int  # in the group, has not

@@ -10,10 +10,11 @@ from typing import Literal
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from icp.attributes import Outcome, customer_outcomes
 from icp.errors import IcpError
+from icp.frozen import Frozen
 from icp.links import CUSTOMER_VIEW
 from icp.normalize import quote_ident as _q
 from icp.workspace import Workspace
@@ -48,18 +49,14 @@ class CriterionError(IcpError):
     """A success criterion that cannot be measured on this workspace's customers."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Criterion(_Frozen):
+class Criterion(Frozen):
     column: str  # column of the customer view
     label: str
     direction: Direction  # which way is better
     weight: float = Field(1.0, ge=0, le=10)
 
 
-class SuccessSettings(_Frozen):
+class SuccessSettings(Frozen):
     criteria: tuple[Criterion, ...]
     best_share: float = Field(0.25, gt=0, le=0.9)  # top share of scored customers that counts as best
     min_score: float | None = Field(None, ge=0, le=100)  # when set, replaces best_share
@@ -78,7 +75,7 @@ class SuccessSettings(_Frozen):
         return tuple(c for c in self.criteria if c.weight > 0)
 
 
-class CriterionSummary(_Frozen):
+class CriterionSummary(Frozen):
     column: str
     label: str
     direction: Direction
@@ -95,7 +92,7 @@ class CriterionSummary(_Frozen):
         return self.best_mean / self.rest_mean
 
 
-class SuccessSummary(_Frozen):
+class SuccessSummary(Frozen):
     scored: int
     unscored: int  # customers with no value on any weighted criterion
     best: int

@@ -16,11 +16,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
 
 from icp import cells
 from icp.carry import carried
 from icp.errors import IcpError
+from icp.frozen import Frozen
 from icp.ingest import merged_rows_table
 from icp.links import CUSTOMER_VIEW
 from icp.market import (
@@ -50,10 +50,6 @@ _PAGE_ROWS = "_icp_page_rows"
 _DIRECTIONAL_BELOW = 30
 _GOOD_AUC = 0.6
 _GOOD_LIFT = 1.2
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _Source(NamedTuple):
@@ -466,7 +462,7 @@ def _csv_plain_cell(icp: ICP, name: str, expr: str, plain: set[str]) -> str | No
 
 # -- backtest ---------------------------------------------------------------------------------------
 
-class CustomerTier(_Frozen):
+class CustomerTier(Frozen):
     tier: str
     customers: int
     best_customers: int
@@ -474,14 +470,14 @@ class CustomerTier(_Frozen):
     value_mean: float | None  # mean of the success value column (ARR, ...); None without one
 
 
-class DealTier(_Frozen):
+class DealTier(Frozen):
     tier: str
     won: int
     lost: int
     win_rate: float | None
 
 
-class Backtest(_Frozen):
+class Backtest(Frozen):
     """How well the fit score separates best customers from the rest and won deals from lost ones."""
 
     customers: tuple[CustomerTier, ...]  # the four tiers, in order

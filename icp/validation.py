@@ -26,11 +26,11 @@ from typing import Literal
 
 import duckdb
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from icp.analysis import registered_keys
 from icp.carry import carried
 from icp.draft import DEFAULT_RULES, Drafter, DraftRules, assign_folds, is_stable, open_drafter, stable_only
+from icp.frozen import Frozen
 from icp.links import CUSTOMER_VIEW
 from icp.market import columns_of, scored
 from icp.model import ICP, TIERS, CriterionRole, describe
@@ -63,11 +63,7 @@ _TRAINING = "_icp_training"
 _TEST_DEALS = "_icp_test_deals"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Figure(_Frozen):
+class Figure(Frozen):
     """A figure with its 95% interval; None where it cannot be measured (no best customer, no Tier 1)."""
 
     value: float | None
@@ -79,7 +75,7 @@ class Figure(_Frozen):
         return None if self.low is None or self.high is None else self.high - self.low
 
 
-class CriterionStability(_Frozen):
+class CriterionStability(Frozen):
     """A criterion of the full-data draft (before the stability check) and how stably it is drafted."""
 
     attribute: str
@@ -90,14 +86,14 @@ class CriterionStability(_Frozen):
     kept: bool  # in the default (stable) draft
 
 
-class DealTierRate(_Frozen):
+class DealTierRate(Frozen):
     tier: str
     won: int
     lost: int
     win_rate: float | None
 
 
-class TimeSplit(_Frozen):
+class TimeSplit(Frozen):
     """Drafted on the customers who started before `cut`, tested on the deals created from `cut` on."""
 
     cut: date
@@ -112,7 +108,7 @@ class TimeSplit(_Frozen):
     sentence: str
 
 
-class Validation(_Frozen):
+class Validation(Frozen):
     """Out-of-sample against in-sample figures of the drafted ICP, per-criterion stability, a verdict."""
 
     method: Literal["k-fold", "leave-one-out"]
@@ -409,7 +405,7 @@ def validate(workspace: Workspace, success: SuccessSettings | None = None, rules
     )
 
 
-class SavedValidation(_Frozen):
+class SavedValidation(Frozen):
     """A validation kept in the workspace with what it was made from, so a page shows it at once
     while the data and the success settings are unchanged (it takes seconds to make)."""
 

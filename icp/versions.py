@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from icp.errors import WorkspaceError
+from icp.frozen import Frozen
 from icp.market import scored
 from icp.model import ICP, Criterion, describe, parse_icp
 from icp.targets import target_source
@@ -16,18 +16,14 @@ _TABLE = """CREATE TABLE IF NOT EXISTS _icp_versions (
     version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, saved_at VARCHAR NOT NULL, icp JSON NOT NULL)"""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class VersionInfo(_Frozen):
+class VersionInfo(Frozen):
     version: int
     name: str
     saved_at: datetime
     criteria: int
 
 
-class CriterionChange(_Frozen):
+class CriterionChange(Frozen):
     attribute: str
     label: str
     change: Literal["added", "removed", "changed"]
