@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what is missing for this checkout: Python 3.11+ with venv, then the project in .venv.
+# Install what is missing for this checkout: Python 3.11+ with venv, then the project in .venv,
+# with the pins of requirements/$ICP_INSTALL.txt (app or test; test when unset).
 # Sourced by scripts/run.sh and scripts/test.sh; safe to run again (it only does what is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,12 +26,14 @@ if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
     fi
 fi
-# Reinstall only when the dependencies changed.
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# The pinned, hashed installs of requirements/ (scripts/lock.sh writes them): the app's alone for
+# scripts/run.sh, the app's and the test tools' for scripts/test.sh. Reinstall only when a pin changed.
+lock=requirements/${ICP_INSTALL:-test}.txt
+stamp=.venv/.installed-${ICP_INSTALL:-test}-$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-    echo "Installing Python packages into .venv (first run takes a few minutes)…"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[test]"
-    rm -f .venv/.installed-*
+    echo "Installing Python packages from $lock into .venv (the first run takes a few minutes)…"
+    .venv/bin/python -m pip install -q --require-hashes -r "$lock"
+    .venv/bin/python -m pip install -q --no-deps -e .
+    rm -f .venv/.installed-"${ICP_INSTALL:-test}"-*
     touch "$stamp"
 fi

@@ -2,7 +2,7 @@
 # Install what is missing, then run the whole test suite (arguments go to pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+ICP_INSTALL=test source scripts/setup.sh
 # The scoring SQL is proven on Spark in local mode, which needs a Java runtime; the end-to-end
 # tests drive Debian's Chromium (Playwright cannot download browsers here).
 missing=()
