@@ -44,6 +44,7 @@ _EXCEL_ROWS = 1_048_576  # rows of a sheet, the header included
 _EXCEL_CELL_CHARS = 32_767
 _XLSX_BLOCK = 10_000  # rows turned into XML at a time
 _WIDTH_MIN, _WIDTH_MAX = 8, 50
+_READ_SUFFIX = " as a number"  # the numbers criteria read, after the contract columns (targets_export)
 _SCORE_HEADERS = frozenset({"icp_fit_score", "ICP fit score", "ICP_Fit_Score__c"})
 
 # (header in the CRM, role of the input column it comes from)
@@ -149,7 +150,8 @@ def _targets_sheet(frame: pd.DataFrame) -> xlsx.Sheet:
     headers = list(prepared.columns)
     last = f"{xlsx.column_letter(len(headers) - 1)}{len(prepared) + 1}"
     values = [_values(prepared.iloc[:, i], numeric[i]) for i in range(len(headers))]
-    styles = [xlsx.ONE_DECIMAL if h in _SCORE_HEADERS and numeric[i] else xlsx.PLAIN for i, h in enumerate(headers)]
+    styles = [xlsx.ONE_DECIMAL if h in _SCORE_HEADERS and numeric[i]
+              else xlsx.COMPACT if h.endswith(_READ_SUFFIX) and numeric[i] else xlsx.PLAIN for i, h in enumerate(headers)]
 
     def rows() -> Iterator[str]:
         # A block of rows at a time: a million accounts' cells as XML at once would take gigabytes.
@@ -219,7 +221,7 @@ def targets_xlsx(frame: pd.DataFrame, icp: ICP) -> bytes:
     """
     shown = frame.head(_EXCEL_ROWS - 1)
     after = list(frame.columns).index("icp_reasons") + 1 if "icp_reasons" in frame.columns else len(frame.columns)
-    numbers_read = [str(c) for c in frame.columns[after:] if str(c).endswith(" as a number")]
+    numbers_read = [str(c) for c in frame.columns[after:] if str(c).endswith(_READ_SUFFIX)]
     return xlsx.workbook([_targets_sheet(shown), _icp_sheet(icp, len(shown), len(frame), numbers_read)])
 
 

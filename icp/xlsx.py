@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
-# Styles (indexes into cellXfs below): the default, a header cell, a number shown with one decimal.
-PLAIN, HEADER, ONE_DECIMAL = 0, 1, 2
+# Styles (indexes into cellXfs below): the default, a header cell, a number shown with one decimal,
+# a figure shown compact (1.2k, 974.8M; the cell keeps the whole number).
+PLAIN, HEADER, ONE_DECIMAL, COMPACT = 0, 1, 2, 3
 _ROWS_PER_BLOCK = 5_000
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -24,16 +25,19 @@ _PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _STYLES = (
     f'{_HEAD}<styleSheet xmlns="{_MAIN}">'
-    '<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0"/></numFmts>'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="0.0"/>'
+    '<numFmt numFmtId="165" formatCode="[&gt;=1000000]#,##0.0,,&quot;M&quot;;[&gt;=1000]#,##0.0,&quot;k&quot;;General"/>'
+    '</numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill>'
     '</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 # Characters XML 1.0 forbids altogether (the caller's rule drops them already; never write a broken file).

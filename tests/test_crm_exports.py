@@ -127,6 +127,9 @@ def test_the_xlsx_shows_the_number_a_criterion_read_beside_the_text(tmp_path):
     column = header.index("Annual Revenue as a number")
     cells = {row[header.index("Company")]: row[column] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert cells["Zeta Pay"] == pytest.approx(974.8e6) and isinstance(cells["Zeta Pay"], float)
+    # Shown compact (974.8M), the whole number kept in the cell.
+    shown_as = {sheet.cell(row=r, column=column + 1).number_format for r in range(2, sheet.max_row + 1)}
+    assert shown_as == {'[>=1000000]#,##0.0,,"M";[>=1000]#,##0.0,"k";General'}
     about = {r[0]: r[1] for r in book["ICP"].iter_rows(values_only=True) if r and r[0]}
     assert "Annual Revenue as a number" in about["Numbers read"]
 
