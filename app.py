@@ -4,11 +4,12 @@ import streamlit as st
 
 from icp.errors import IcpError
 from ui import sidebar
-from ui.state import current_workspace
+from ui.state import current_workspace, start_run
 from ui.text import literal
 
 st.set_page_config(page_title="ICP Explorer", page_icon=":material/target:", layout="wide")
 
+start_run()
 workspace = current_workspace()
 sidebar.render(workspace)
 

@@ -129,6 +129,18 @@ def _filled(workspace: Workspace, outcomes: dict[str, Outcome]) -> set[str]:
     return {key for key, count in zip(outcomes, row, strict=True) if count}
 
 
+def settings_in_use(workspace: Workspace, saved: SuccessSettings | None) -> SuccessSettings:
+    """The saved settings if they still fit this data (every criterion names a numeric column of
+    the customers), else the defaults for it."""
+    if saved is not None:
+        try:
+            score_summary(workspace, saved)
+            return saved
+        except IcpError:
+            pass
+    return default_settings(workspace)
+
+
 def default_settings(workspace: Workspace) -> SuccessSettings:
     """Criteria from the outcomes the customers have, weighted so that no measure counts twice."""
     _require_customers(workspace)

@@ -19,6 +19,13 @@ def scored_customers(workspace_id: str, data_version: int, settings_json: str) -
     return success.score_customers(Workspace(workspace_id), settings)
 
 
+@st.cache_data(scope="session", show_spinner=False, max_entries=16)
+def success_in_use(workspace_id: str, data_version: int, saved_json: str | None) -> success.SuccessSettings:
+    del data_version
+    saved = None if saved_json is None else success.SuccessSettings.model_validate_json(saved_json)
+    return success.settings_in_use(Workspace(workspace_id), saved)
+
+
 @st.cache_data(scope="session", show_spinner=False, max_entries=32)
 def success_summary(workspace_id: str, data_version: int, settings_json: str) -> success.SuccessSummary:
     del data_version

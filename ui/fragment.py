@@ -10,12 +10,14 @@ from functools import wraps
 import streamlit as st
 
 from icp.errors import IcpError
+from ui.state import refresh_run
 from ui.text import literal
 
 
 def fragment(section: Callable[[], None]) -> Callable[[], None]:
     @wraps(section)
     def shown() -> None:
+        refresh_run()
         try:
             section()
         except IcpError as err:

@@ -1,24 +1,23 @@
 """Settings the user tunes on a page, kept in the workspace so a refresh or restart finds them."""
 
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from icp.draft import ICP_KEY, draft_icp
-from icp.errors import IcpError
 from icp.model import ICP
-from icp.success import SuccessSettings, default_settings, score_summary
+from icp.success import SuccessSettings, settings_in_use
 from icp.workspace import Workspace
+from ui.cache import success_in_use
 
 SUCCESS_KEY = "success"
 
 
 def success_settings(workspace: Workspace) -> SuccessSettings:
-    """The saved success settings if they still fit this data, else the defaults for it."""
+    """The saved success settings if they still fit this data, else the defaults for it; checked
+    once per data version and saved settings, not on every rerun of every page."""
     saved = workspace.load_settings(SUCCESS_KEY, SuccessSettings)
-    if saved is not None:
-        try:
-            score_summary(workspace, saved)  # checks every criterion still names a numeric column
-            return saved
-        except IcpError:
-            pass
-    return default_settings(workspace)
+    if get_script_run_ctx() is None:  # outside a page run (a test's setup): a session cache cannot be read
+        return settings_in_use(workspace, saved)
+    return success_in_use(workspace.id, workspace.data_version, saved.model_dump_json() if saved else None)
 
 
 def working_icp(workspace: Workspace) -> ICP:

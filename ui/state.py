@@ -2,20 +2,49 @@
 the visitor's first change, which makes a copy of their own (and puts its id in the URL)."""
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from icp.demo_workspace import housekeeping, shared_demo
 from icp.errors import IcpError
 from icp.models import ListReport
 from icp.owners import claim, open_as
+from icp.paths import SHARED_DEMO
 from icp.workspace import Workspace
 from ui.auth import current_owner
 from ui.text import literal
 
 _KEY = "workspace_id"
+# The handle of this page run: app.py and the page it routes to share it, so the file is opened and
+# its metadata read once a run (it was eleven times, about 20 ms each).
+_HANDLE = "_workspace_of_this_run"
+
+
+def start_run() -> None:
+    """Called first by app.py on every run: the next `current_workspace` reads the file afresh."""
+    st.session_state.pop(_HANDLE, None)
+
+
+def refresh_run() -> None:
+    """When a fragment reruns alone: the handle its page holds reads the metadata again, so a
+    change made meanwhile (in another tab) is seen. Within a whole run it is fresh already."""
+    ctx = get_script_run_ctx()
+    alone = ctx is None or getattr(ctx, "fragment_ids_this_run", True)
+    workspace = st.session_state.get(_HANDLE)
+    if alone and workspace is not None:
+        workspace.pin()
 
 
 def current_workspace() -> Workspace | None:
     """The workspace of this session, or None (with a message shown) when the link is bad."""
+    workspace = st.session_state.get(_HANDLE)
+    if workspace is not None and workspace.id == st.session_state.get(_KEY, SHARED_DEMO):
+        return workspace
+    workspace = _open()
+    st.session_state[_HANDLE] = workspace
+    return workspace
+
+
+def _open() -> Workspace | None:
     owner = current_owner()
     try:
         housekeeping()  # at most once every 10 minutes a process, whoever visits
@@ -24,10 +53,10 @@ def current_workspace() -> Workspace | None:
     wanted = st.query_params.get("ws") or st.session_state.get(_KEY)
     if wanted is None:
         with st.spinner("Opening the demo workspace…"):
-            return shared_demo(owner=owner, on_copy=_remember)
+            return shared_demo(owner=owner, on_copy=_remember).pin()
     try:
         workspace = open_as(wanted, owner)
-        workspace.check()  # a damaged file is a message here, not a crash on the page
+        workspace.pin()  # a damaged file is a message here, not a crash on the page
     except IcpError as err:
         st.error(literal(err))
         st.session_state.pop(_KEY, None)
