@@ -6,6 +6,7 @@ and maps small sets of distinct values (countries). Identifiers are quoted, valu
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -418,19 +419,59 @@ def build_normalized(
     once per distinct value through a lookup joined back to the rows; a column of mostly distinct
     values (names, domains) row by row. The rules, and so the values, are the same either way.
     """
-    src = _q(source)
-    total = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {_q(source)}").fetchone()[0]
+    lookups = _lookups(con, source, plans)
+    typed = _typed(plans, list_kind, lookups, source, reports=reports, merge=merge)
+    repeats = None  # whether an account repeats, once known
+    if list_kind in ACCOUNT_LISTS:
+        con.execute(f"DROP TABLE IF EXISTS {_q(merged_rows_table(target))}")
+    if list_kind in ACCOUNT_LISTS and not (reports or ordered):
+        # Written once as it is; merged afterwards only if an account does repeat.
+        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, "
+                    f"{', '.join(_q(n) for n in typed.names)} FROM ({typed.sql})")
+        _attach_to_ids(con, target, plans)
+        repeats = _repeats(con, target)
+        if repeats:
+            con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {typed.sql}")
+        if list_kind in ACCOUNT_LISTS:
+            _attach_to_ids(con, "_typed", plans)
+    columns = _column_reports(con, plans, list_kind, lookups, total) if reports else []
+    for i in lookups:
+        con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
+    merges = _write_target(con, target, list_kind, plans, typed, repeats, reports=reports, ordered=ordered)
+    con.execute("DROP TABLE IF EXISTS _typed")
+    con.execute("DROP TABLE IF EXISTS _repeated")
+    kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
+    return Normalized(columns, kept, total - kept, merges)
+
+
+def _lookups(con: duckdb.DuckDBPyConnection, source: str, plans: list[ColumnPlan]) -> set[int]:
+    """The columns normalized through a lookup of their distinct values (built here as _lookup_<i>):
+    categories and countries always, the kinds of _LOOKUP_SHARE when few of their first rows differ."""
     lookups = {i for i, p in enumerate(plans) if p.kind in ("category", "country")}
     candidates = [i for i, p in enumerate(plans) if p.kind in _LOOKUP_SHARE]
     if candidates:
         estimates = ", ".join(f"approx_count_distinct({_q(plans[i].source)})" for i in candidates)
         profiled, *distinct = con.execute(
-            f"SELECT count(*), {estimates} FROM {src} WHERE _row <= ?", [_PROFILE_ROWS]).fetchone()
+            f"SELECT count(*), {estimates} FROM {_q(source)} WHERE _row <= ?", [_PROFILE_ROWS]).fetchone()
         lookups |= {i for i, n in zip(candidates, distinct, strict=True)
                     if n <= _LOOKUP_SHARE[plans[i].kind] * profiled}
     for i in sorted(lookups):
         _build_lookup(con, source, plans[i], f"_lookup_{i}")
+    return lookups
 
+
+class _Typed(NamedTuple):
+    sql: str  # SELECT of the typed rows (and each direct column's cell as _r<i>, for its report)
+    names: list[str]  # the columns the list's table keeps, derived ones of account lists included
+    derived: dict[str, str]  # derived column -> expression
+    band: str | None  # the expression of the employees band, when a headcount column has one
+
+
+def _typed(plans: list[ColumnPlan], list_kind: str, lookups: set[int], source: str, *, reports: bool,
+           merge: bool) -> _Typed:
     # Three levels: cells (or looked-up values), then values under their column names, then the
     # columns derived from those; a direct column's cell is kept as _r<i> for its report.
     joins, cells, named = [], ["t._row AS _row"], ["_row"]
@@ -457,32 +498,22 @@ def build_normalized(
         named += [f"r{i} AS _r{i}" for i in range(len(plans)) if i not in lookups]
     derived = _derived_columns(plans, list_kind, merge)
     extra = "".join(f", {expr} AS {_q(name)}" for name, expr in derived.items())
-    typed = f"""SELECT *{extra} FROM (
+    sql = f"""SELECT *{extra} FROM (
             SELECT {', '.join(named)} FROM (
-                SELECT {', '.join(cells)} FROM {src} AS t {' '.join(joins)}))"""
+                SELECT {', '.join(cells)} FROM {_q(source)} AS t {' '.join(joins)}))"""
     names = [p.name for p in plans]
     if list_kind in ACCOUNT_LISTS:
         names += [n for n in derived if n != "account_key"]
         names += ["employees_band"] if band is not None else []
-    repeats = None  # whether an account repeats, once known
-    merges: list[MergeExample] = []
-    if list_kind in ACCOUNT_LISTS:
-        con.execute(f"DROP TABLE IF EXISTS {_q(merged_rows_table(target))}")
-    if list_kind in ACCOUNT_LISTS and not (reports or ordered):
-        # Written once as it is; merged afterwards only if an account does repeat.
-        con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, CAST(1 AS BIGINT) AS _rows, account_key, "
-                    f"{', '.join(_q(n) for n in names)} FROM ({typed})")
-        _attach_to_ids(con, target, plans)
-        repeats = _repeats(con, target)
-        if repeats:
-            con.execute(f"ALTER TABLE {_q(target)} RENAME TO _typed")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {typed}")
-        if list_kind in ACCOUNT_LISTS:
-            _attach_to_ids(con, "_typed", plans)
+    return _Typed(sql, names, derived, band)
 
+
+def _column_reports(con: duckdb.DuckDBPyConnection, plans: list[ColumnPlan], list_kind: str, lookups: set[int],
+                    total: int) -> list[ColumnReport]:
+    """Each column's report, from _typed and the lookups: how filled, how many distinct values, what
+    did not parse and what normalization changed."""
     queries = {}
-    for i, plan in enumerate(plans if reports else ()):
+    for i, plan in enumerate(plans):
         if i in lookups:
             queries[i] = _stats(plan, "cell", "value", "n", "first_row", _q(f"_lookup_{i}"))
         else:
@@ -494,9 +525,9 @@ def build_normalized(
     if direct:
         row = con.execute(f"SELECT {', '.join(queries[i][0] for i in direct)} FROM _typed").fetchone()
         found |= {i: row[_STATS * j: _STATS * (j + 1)] for j, i in enumerate(direct)}
-    cycles = _implausible_cycles(con, plans) if reports and list_kind == "deals" else None
+    cycles = _implausible_cycles(con, plans) if list_kind == "deals" else None
     columns = []
-    for i, plan in enumerate(plans if reports else ()):
+    for i, plan in enumerate(plans):
         examples = queries[i][1]
         filled, n_distinct, failures, changed, example, implausible, odd = found[i]
         filled, failures, changed = int(filled or 0), int(failures or 0), int(changed or 0)
@@ -513,12 +544,17 @@ def build_normalized(
             parse_failures=failures, failure_examples=failure_examples, normalized=note,
             excluded=plan.excluded, chosen=plan.chosen, implausible=implausible, implausible_examples=odd,
         ))
-    for i in lookups:
-        con.execute(f"DROP TABLE {_q(f'_lookup_{i}')}")
+    return columns
 
+
+def _write_target(con: duckdb.DuckDBPyConnection, target: str, list_kind: str, plans: list[ColumnPlan],
+                  typed: _Typed, repeats: bool | None, *, reports: bool, ordered: bool) -> list[MergeExample]:
+    """The list's table from _typed: as it is for deals and orders; for account lists, one row per
+    account, the rows of an account that repeats merged (and which rows, in merged_rows_table).
+    Returns examples of merged accounts when `reports`."""
+    names, merges = typed.names, []
     if list_kind not in ACCOUNT_LISTS:
-        names += ["employees_band"] if band is not None else []
-        names += list(derived)
+        names = names + (["employees_band"] if typed.band is not None else []) + list(typed.derived)
         con.execute(f"CREATE TABLE {_q(target)} AS SELECT _row, {', '.join(_q(n) for n in names)} "
                     f"FROM _typed ORDER BY _row")
     elif repeats is not False:  # else written once above, as it is
@@ -540,10 +576,7 @@ def build_normalized(
                 SELECT min(_row) AS _row, count(*) AS _rows, account_key, {merged}
                 FROM _typed WHERE account_key IN (SELECT account_key FROM _repeated) GROUP BY account_key"""
         con.execute(f"CREATE TABLE {_q(target)} AS SELECT * FROM ({once}){' ORDER BY _row' if ordered else ''}")
-    con.execute("DROP TABLE IF EXISTS _typed")
-    con.execute("DROP TABLE IF EXISTS _repeated")
-    kept = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    return Normalized(columns, kept, total - kept, merges)
+    return merges
 
 
 _MERGE_EXAMPLES = 5
