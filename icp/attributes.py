@@ -23,6 +23,8 @@ ROLLUP_COLUMNS = {
     "first_order": "First order", "last_order": "Last order", "tenure_days": "Tenure (days)",
 }
 _DERIVED = {"size_band": "Company size", "revenue_band": "Revenue band"}
+# The role each derived band is cut from.
+_DERIVED_FROM = {"size_band": "employees", "revenue_band": "revenue"}
 _KIND_OF_VALUES: dict[str, AttributeKind] = {
     "category": "category", "country": "category", "list": "list", "employees": "number",
     "money": "number", "number": "number", "year": "number", "flag": "flag", "churn": "flag",
@@ -57,6 +59,29 @@ def _view_columns(workspace: Workspace) -> dict[str, str]:
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name <> 'temp'",
             [CUSTOMER_VIEW],
         ).fetchall())
+
+
+def dimension_label(name: str) -> str:
+    """A segment dimension in the user's words: a band's name ("Company size"), its role's label
+    ("Industry"), else the column's own name."""
+    if name in _DERIVED:
+        return _DERIVED[name]
+    role = ROLE_BY_NAME.get(name)
+    return role.label if role else name
+
+
+def missing_dimension(name: str, list_kind: str) -> str:
+    """Why a list cannot be segmented by a dimension it lacks, and what to do, in the user's words:
+    "The universe list has no Company size to segment by: on the Data page, give the universe column
+    that holds it the Employees role (Company size is cut from it)." """
+    label = dimension_label(name)
+    source = _DERIVED_FROM.get(name, name if name in ROLE_BY_NAME else None)
+    if source is None:
+        return f"The {list_kind} list has no column “{name}” to segment by."
+    role = ROLE_BY_NAME[source].label
+    cut = f" ({label} is cut from it)" if name in _DERIVED else ""
+    return (f"The {list_kind} list has no {label} to segment by: on the Data page, give the {list_kind} column "
+            f"that holds it the {role} role{cut}.")
 
 
 def customer_attributes(workspace: Workspace) -> list[Attribute]:

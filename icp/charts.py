@@ -104,8 +104,30 @@ def lift_chart(findings: pd.DataFrame, limit: int = 15) -> alt.Chart:
     return (interval + points + one).properties(height=_rows_height(len(top), 26, 120), autosize=_FIT_WIDTH)
 
 
+def in_natural_order(findings: pd.DataFrame) -> pd.DataFrame:
+    """The values of one attribute in the order a reader expects: numeric ranges smallest first
+    ("<17" before "17–47" before "1,200+"), size and revenue bands in size order ("11-50" before
+    "1001-5000"), anything else as given (the report's order: strongest evidence first)."""
+    if findings.empty:
+        return findings
+    low = findings["low"] if "low" in findings else pd.Series(None, index=findings.index, dtype=float)
+    high = findings["high"] if "high" in findings else pd.Series(None, index=findings.index, dtype=float)
+    ranged = low.notna() | high.notna()
+    if ranged.all():
+        # An open low end ("<17") comes first, an open high end ("1,200+") last.
+        key = pd.DataFrame({"low": low.astype(float).fillna(float("-inf")),
+                            "high": high.astype(float).fillna(float("inf"))}, index=findings.index)
+        return findings.loc[key.sort_values(["low", "high"], kind="stable").index]
+    values = findings["value"].astype(str)
+    if values.isin(BAND_ORDER).all():
+        return findings.iloc[values.map(BAND_ORDER.index).argsort(kind="stable")]
+    return findings
+
+
 def best_vs_rest(findings: pd.DataFrame, group_name: str = "best customers") -> alt.Chart:
-    """Share of each value of one attribute among the group and among the rest."""
+    """Share of each value of one attribute among the group and among the rest, the values in
+    their natural order (see in_natural_order)."""
+    findings = in_natural_order(findings)
     findings = findings.assign(value=_shorts(findings["value"]))
     long = pd.concat([
         findings.assign(group=group_name, share=findings["share_group"]),

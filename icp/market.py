@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from icp.attributes import dimension_label, missing_dimension
 from icp.carry import carried, resolve, warnings
 from icp.errors import IcpError
 from icp.frozen import Frozen
@@ -805,11 +806,12 @@ def _check_dimensions(dimensions: list[str], universe: dict[str, str]) -> None:
         raise IcpError("Pick one to three different dimensions.")
     missing = [d for d in dimensions if d not in universe]
     if missing:
-        raise IcpError(f"The universe list has no {', '.join(missing)} column to segment by.")
+        raise IcpError(" ".join(missing_dimension(d, "universe") for d in missing))
     unfit = [d for d in dimensions if universe[d].endswith("[]") or not universe[d].startswith(("VARCHAR", "BOOLEAN"))]
     if unfit:
         # A number or a list would make one segment per value or per item: bands are the way to cut them.
-        raise IcpError(f"Segment the market by a category or band column (e.g. size_band), not by {', '.join(unfit)}.")
+        raise IcpError("Segment the market by a category or band (e.g. Company size), not by "
+                       f"{', '.join(dimension_label(d) for d in unfit)}.")
     clashing = [d for d in dimensions if d in _SEGMENT_COLUMNS]
     if clashing:
         raise IcpError(f"A dimension cannot be named like a market column: {', '.join(clashing)}.")

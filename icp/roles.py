@@ -55,7 +55,8 @@ ROLES: tuple[Role, ...] = (
         "industry", "sector", "vertical", "market", "industry group", "primary industry", "category")),
     Role("employees", "employees", "Employees", _FIRMO, (
         "number of employees", "employees", "employee count", "headcount", "size", "company size",
-        "staff", "no of employees", "num employees", "employee range", "fte", "number of employees range")),
+        "staff", "no of employees", "num employees", "employee range", "fte", "number of employees range",
+        "workers", "workforce", "total employees")),
     Role("revenue", "money", "Annual revenue", ACCOUNT_LISTS | {"deals"}, (
         "annual revenue", "revenue", "annual revenue usd", "turnover", "company revenue", "revenue usd",
         "estimated revenue", "est revenue", "estimated annual revenue")),

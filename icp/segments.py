@@ -41,6 +41,10 @@ CSV_MEASURES = ["accounts", "best_customers", "value_mean", "win_rate", "churn_r
 # alone still let a one-account segment with no best customer rank second on maven's data. Ten is
 # where the confidence flag stops saying "low".
 MIN_SEGMENT_ACCOUNTS = 10
+# A small customer base has few segments that big (85 customers by industry and size: none): the
+# page's default minimum then comes down to what ranks the few biggest, never under this floor.
+MIN_SEGMENT_FLOOR = 3
+RANKED_AT_LEAST = 3
 # The measure each rank term reads, and why a term is missing when no segment has that measure.
 TERM_MEASURES = {
     "profitability": "value_mean_shrunk",
@@ -75,6 +79,13 @@ class SegmentSettings(Frozen):
     dimensions: tuple[str, ...] = Field(default=DEFAULT_DIMENSIONS, min_length=1, max_length=3)
     weights: RankWeights = DEFAULT_WEIGHTS
     min_accounts: int = Field(default=MIN_SEGMENT_ACCOUNTS, ge=1)
+
+
+class MinimumChoice(Frozen):
+    """The minimum segment size the user set on the Segments page; None follows the data
+    (suggested_min_accounts)."""
+
+    accounts: int | None = Field(default=None, ge=1)
 
 
 # --- estimators ---------------------------------------------------------------------------------
@@ -354,6 +365,31 @@ def split_small(frame: pd.DataFrame, min_accounts: int) -> tuple[pd.DataFrame, p
     """The ranked segments, and those under `min_accounts` that are listed apart."""
     small = frame["accounts"] < min_accounts
     return frame[~small].reset_index(drop=True), frame[small].reset_index(drop=True)
+
+
+def suggested_min_accounts(accounts) -> tuple[int, str]:
+    """The minimum segment size the Segments page starts from for segments of these sizes
+    (`accounts`, one per segment), and why, as a clause the page can write after "at least N accounts".
+
+    MIN_SEGMENT_ACCOUNTS when at least RANKED_AT_LEAST segments (or every segment of at least
+    MIN_SEGMENT_FLOOR accounts, when fewer) are that big; else the size of the RANKED_AT_LEAST-th
+    biggest segment, never under MIN_SEGMENT_FLOOR, so the first view ranks something whenever a
+    segment holds MIN_SEGMENT_FLOOR accounts. `icp build` and segments.csv do not use it."""
+    sizes = sorted((int(a) for a in accounts), reverse=True)
+    customers = sum(sizes)
+    wanted = min(RANKED_AT_LEAST, sum(size >= MIN_SEGMENT_FLOOR for size in sizes))
+    if wanted == 0:
+        return MIN_SEGMENT_FLOOR, (f"no segment of these {customers:,} customers holds even {MIN_SEGMENT_FLOOR} "
+                                   "accounts: segment by fewer dimensions")
+    big = sum(size >= MIN_SEGMENT_ACCOUNTS for size in sizes)
+    if big >= wanted:
+        return MIN_SEGMENT_ACCOUNTS, (f"the default: from {MIN_SEGMENT_ACCOUNTS} accounts a segment's "
+                                      "confidence is no longer low")
+    minimum = max(MIN_SEGMENT_FLOOR, sizes[wanted - 1])
+    reach = "no segment reaches" if big == 0 else f"only {big} segment{'' if big == 1 else 's'} reach"
+    return minimum, (f"{reach} {MIN_SEGMENT_ACCOUNTS} accounts with these {customers:,} customers, so the minimum "
+                     f"comes down to {minimum} (never under {MIN_SEGMENT_FLOOR}) to rank the biggest; "
+                     "their confidence is low")
 
 
 def absent_terms(frame: pd.DataFrame) -> dict[str, str]:

@@ -109,3 +109,31 @@ def test_heights_follow_the_rows_and_the_app_cannot_squeeze_them():
     assert _png_height(heat) >= 12 * 20  # at least 20 px a row
     assert "Company size" in _svg_texts(segment_chart(
         _segments(["Fintech", "Retail"], bands[:6]), ["industry", "employees"], {"employees": "Company size"}))
+
+
+def _one_attribute(rows: list[tuple[str, float | None, float | None]]) -> pd.DataFrame:
+    """Findings of one attribute in the report's order (strongest evidence first)."""
+    return pd.DataFrame([{"value": v, "low": low, "high": high, "share_group": 0.2 + i / 100,
+                          "share_rest": 0.1} for i, (v, low, high) in enumerate(rows)])
+
+
+def _drawn_order(chart) -> list[str]:
+    return list(chart.to_dict()["encoding"]["y"]["sort"])
+
+
+def test_one_attribute_chart_shows_bands_and_ranges_smallest_first_and_categories_as_given():
+    # The maven walk-through: employee bands came in evidence order, 5001+ first.
+    employees = _one_attribute([("5001+", 5001, None), ("11-50", 11, 51), ("51-200", 51, 201),
+                                ("501-1000", 501, 1001), ("201-500", 201, 501), ("1001-5000", 1001, 5001)])
+    assert _drawn_order(best_vs_rest(employees)) == ["11-50", "51-200", "201-500", "501-1000", "1001-5000",
+                                                     "5001+"]
+    # Quantile ranges of a number: an open low end first, an open high end last.
+    revenue = _one_attribute([("1,200+", 1200, None), ("<17", None, 17), ("300–1,200", 300, 1200),
+                              ("17–47", 17, 47), ("47–300", 47, 300)])
+    assert _drawn_order(best_vs_rest(revenue)) == ["<17", "17–47", "47–300", "300–1,200", "1,200+"]
+    # Bands held as text (a CRM's own size bands) have no bounds: still in size order.
+    bands = _one_attribute([("1001-5000", None, None), ("1-10", None, None), ("201-500", None, None)])
+    assert _drawn_order(best_vs_rest(bands)) == ["1-10", "201-500", "1001-5000"]
+    # Categories keep the report's order.
+    industries = _one_attribute([("retail", None, None), ("software", None, None), ("finance", None, None)])
+    assert _drawn_order(best_vs_rest(industries)) == ["retail", "software", "finance"]

@@ -187,7 +187,7 @@ def test_segments_add_up_to_the_totals(tmp_path):
 
 def test_segments_refuse_bad_dimensions(tmp_path):
     ws = make_workspace(tmp_path)
-    for dims, message in ((["country"], "no country"), (["employees"], "category or band"), ([], "one to three")):
+    for dims, message in ((["country"], "no Country to segment by"), (["employees"], "category or band"), ([], "one to three")):
         with pytest.raises(IcpError, match=message):
             market_by_segment(ws, make_icp(), dims)
     with pytest.raises(IcpError, match="universe"):
@@ -292,3 +292,16 @@ def test_the_currency_is_detected_from_the_cells_or_the_header(tmp_path):
     assert market_size(euros, make_icp(success=success)).currency == "EUR"
     # Typed in, it wins over what the data says.
     assert market_size(ws, make_icp(currency="GBP")).currency == "GBP"
+
+
+def test_a_missing_segment_dimension_is_named_in_the_users_words_with_what_to_do(tmp_path):
+    # The maven walk-through: "The universe list has no size_band column to segment by." This
+    # universe has a head count but no revenue: the same for its revenue band.
+    ws = make_workspace(tmp_path)
+    with pytest.raises(IcpError) as err:
+        market_by_segment(ws, make_icp(), ["industry", "revenue_band"])
+    message = str(err.value)
+    assert "revenue_band" not in message
+    assert message.startswith("The universe list has no Revenue band to segment by")
+    assert "give the universe column that holds it the Annual revenue role (Revenue band is cut from it)" in message
+    assert "Data page" in message

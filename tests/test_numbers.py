@@ -85,3 +85,13 @@ def test_draft_and_pattern_bands_share_the_rule():
 
     assert _number(1995, "founded_year") == "1995" and _number(1_200, "employees") == "1,200"
     assert _number(2.5e9, "revenue") == "2.5B"
+
+
+def test_tables_show_rates_as_percentages_money_compact_and_years_bare():
+    from icp.numbers import table_format
+
+    assert table_format("win_rate") == table_format("churn_rate") == "percent"
+    for money_column in ("revenue", "arr", "amount", "won_value", "order_revenue", "sam_value"):
+        assert table_format(money_column) == "compact", money_column
+    assert table_format("founded_year") == "%d"
+    assert table_format("employees") == table_format("median_cycle_days") == table_format("growth_%") == "localized"

@@ -77,3 +77,11 @@ def test_the_template_csv_is_recognised_role_for_role(tmp_path):
     assert all(role is not None for role in mapped.values()), mapped
     assert len(set(mapped.values())) == len(mapped) >= 15
     assert all(c.parse_failures == 0 for c in report.columns)
+
+
+@pytest.mark.parametrize("header", ["workers", "Workforce", "Total Employees", "total_employees"])
+def test_head_count_spellings_of_company_lists_are_employees(header):
+    # The Inc. 5000 list calls its head count "workers".
+    for kind in ("customers", "universe"):
+        assert roles(["name", header, "revenue"], kind) == {"name": "account_name", header: "employees",
+                                                           "revenue": "revenue"}

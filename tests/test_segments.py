@@ -341,3 +341,21 @@ def test_win_rate_per_sector_matches_the_maven_pipeline():
     for sector, rate in expected.items():
         assert got[sector] == pytest.approx(rate, rel=1e-12), sector
     assert frame["accounts"].sum() == len(sector_of)
+
+
+def test_the_suggested_minimum_follows_the_segment_sizes_never_under_three():
+    from icp.segments import MIN_SEGMENT_FLOOR, suggested_min_accounts
+
+    assert MIN_SEGMENT_FLOOR == 3
+    # Enough big segments: the default of ten.
+    assert suggested_min_accounts([40, 25, 12, 3, 1])[0] == MIN_SEGMENT_ACCOUNTS
+    assert suggested_min_accounts([15, 15, 1])[0] == MIN_SEGMENT_ACCOUNTS  # every segment of 3+ reaches ten
+    # 85 customers by industry and size: the third biggest sets it, so three segments are ranked.
+    minimum, why = suggested_min_accounts([6, 5, 5, 4, 4, 3, *[2] * 20, *[1] * 18])
+    assert minimum == 5 and "no segment reaches 10 accounts with these 85 customers" in why
+    assert suggested_min_accounts([12, 4, 4, 4, 2])[0] == 4
+    assert suggested_min_accounts([5, 2, 2, 1])[0] == 5 and suggested_min_accounts([3, 3])[0] == 3
+    # Never under three, even when nothing reaches it.
+    minimum, why = suggested_min_accounts([2, 2, 1])
+    assert minimum == 3 and "segment by fewer dimensions" in why
+    assert suggested_min_accounts([])[0] == 3

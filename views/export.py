@@ -89,4 +89,4 @@ dialect = st.selectbox("Dialect", DIALECTS, key="sql_dialect")
 sql = scoring_sql(icp, dialect)
 st.download_button(f"scoring.sql ({dialect})", sql, file_name=f"scoring.{dialect}.sql", mime="text/plain",
                    icon=":material/code:", on_click="ignore")
-st.code(sql, language="sql")
+st.code(sql, language="sql", wrap_lines=True)  # long lines wrap: cut off on the right, a rule read wrong

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from icp.attributes import dimension_label
 from icp.charts import market_funnel
 from icp.errors import IcpError
 from icp.market import default_win_rate, market_by_segment, value_name
@@ -85,6 +86,7 @@ def assumptions_and_market():
             table = market_by_segment(workspace, icp, dims)
             unit = f" ({size.currency})" if size.currency else ""
             st.dataframe(table.head(200), hide_index=True, width="stretch", column_config={
+                **{d: st.column_config.TextColumn(dimension_label(d)) for d in dims},
                 "sam_value": st.column_config.NumberColumn(f"SAM value{unit}", format="compact")})
         except IcpError as err:
             st.caption(literal(err))

@@ -6,7 +6,16 @@ from icp.analysis import cluster_features, segment_options
 from icp.charts import cluster_scatter, segment_chart
 from icp.errors import IcpError
 from icp.exports import segments_csv_text
-from icp.segments import RankWeights, SegmentSettings, absent_terms, rank_segments, segments_csv, split_small
+from icp.segments import (
+    MinimumChoice,
+    RankWeights,
+    SegmentSettings,
+    absent_terms,
+    rank_segments,
+    segments_csv,
+    split_small,
+    suggested_min_accounts,
+)
 from ui.cache import clusters, rule_segments
 from ui.fragment import fragment
 from ui.settings import success_settings
@@ -14,6 +23,7 @@ from ui.state import current_workspace, require_customers
 from ui.text import literal
 
 SEGMENTS_KEY = "segments"
+MIN_KEY = "segments_min_accounts"
 SHOWN_SEGMENTS = 200
 # Rank terms as their sliders name them, with each slider's key.
 TERM_SLIDERS = {
@@ -43,19 +53,30 @@ def rule_segments_section():
     with pick:
         dimensions = st.multiselect("Segment by (one to three)", list(options), default=default_dims,
                                     format_func=options.get, max_selections=3, key="segment_dimensions")
-        min_accounts = st.slider("Rank only segments of at least this many accounts", 1, 50, saved.min_accounts,
-                                 key="segment_min_accounts",
-                                 help="Smaller segments are listed apart, after the ranked ones.")
     if not dimensions:
         st.info("Pick at least one dimension to segment by.")
         return
     try:
         # Measured once with the saved weights: which terms the data has decides which sliders show.
         table = rule_segments(workspace.id, version, success.model_dump_json(), tuple(dimensions),
-                              saved.weights.model_dump_json(), min_accounts)
+                              saved.weights.model_dump_json(), 1)
     except IcpError as err:
         st.warning(literal(err))
         return
+    # The minimum follows the segments' sizes until the user sets one.
+    suggested, why = suggested_min_accounts(table["accounts"])
+    chosen = (workspace.load_settings(MIN_KEY, MinimumChoice) or MinimumChoice()).accounts
+    if "segment_min_accounts" not in st.session_state or (
+            chosen is None and st.session_state.get("segment_min_suggested") != suggested):
+        st.session_state["segment_min_accounts"] = chosen or suggested
+    st.session_state["segment_min_suggested"] = suggested
+    with pick:
+        min_accounts = st.slider("Rank only segments of at least this many accounts", 1, 50,
+                                 key="segment_min_accounts",
+                                 help="Smaller segments are listed apart, after the ranked ones.")
+    if (min_accounts if min_accounts != suggested else None) != chosen:
+        chosen = None if min_accounts == suggested else min_accounts
+        workspace.save_settings(MIN_KEY, MinimumChoice(accounts=chosen))
     absent = absent_terms(table)
     with weigh:
         st.markdown("**Rank segments by**")
@@ -70,11 +91,13 @@ def rule_segments_section():
     choice = SegmentSettings(dimensions=tuple(dimensions), weights=weights, min_accounts=min_accounts)
     if choice != saved:
         workspace.save_settings(SEGMENTS_KEY, choice)
-    if weights != saved.weights:
-        table = rank_segments(table, weights, min_accounts)
+    table = rank_segments(table, weights, min_accounts)
     ranked, small = split_small(table, min_accounts)
+    because = (f"set by you ({suggested} would follow these segments' sizes)" if chosen is not None
+               else why)
     st.caption(
-        f"{len(ranked):,} segment{'' if len(ranked) == 1 else 's'} of at least {min_accounts:,} accounts, ranked. "
+        f"{len(ranked):,} segment{'' if len(ranked) == 1 else 's'} of at least {min_accounts:,} accounts, ranked; "
+        f"{literal(because)}. "
         "Rates and means are shrunk toward the overall figure (empirical Bayes) and smaller segments are listed "
         "apart, so a segment of two lucky accounts does not top the list; confidence says how many accounts "
         "stand behind each row."

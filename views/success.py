@@ -10,6 +10,7 @@ from ui.cache import scored_customers, success_summary
 from ui.fragment import fragment
 from ui.settings import SUCCESS_KEY, success_settings
 from ui.state import current_workspace, require_customers
+from ui.tables import number_columns
 from ui.text import literal
 
 SHOWN_ROWS = 200
@@ -92,8 +93,11 @@ def criteria_and_best_customers():
     for tab, frame in ((in_tab, best), (out_tab, rest)):
         with tab:
             shown = frame.drop(columns=["account_key", "is_best"]).head(SHOWN_ROWS).rename(columns=columns)
+            # Rates as percentages and money compact, as the summary above writes them.
             st.dataframe(shown, hide_index=True, width="stretch",
-                         column_config={"value score": st.column_config.NumberColumn(format="%.1f")})
+                         column_config={**number_columns(shown),
+                                        "value score": st.column_config.NumberColumn(format="%.1f"),
+                                        "rank": st.column_config.NumberColumn(format="%d")})
             if len(frame) > SHOWN_ROWS:
                 st.caption(f"The first {SHOWN_ROWS} of {len(frame):,}, by value score.")
 

@@ -12,6 +12,7 @@ from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp
 from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, require_customers
+from ui.tables import number_columns
 from ui.text import literal
 from ui.url import keep, restore
 
@@ -99,8 +100,11 @@ def tiers_and_table(icp):
         return icp
     pages = max(1, -(-total // PAGE_ROWS))
     st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page.")
-    st.dataframe(rows.drop(columns=["account_key"], errors="ignore"), hide_index=True, width="stretch",
+    grid = rows.drop(columns=["account_key"], errors="ignore")
+    # Only how the grid shows numbers (revenue 3B, not 3000000000); the exports keep them as they are.
+    st.dataframe(grid, hide_index=True, width="stretch",
                  column_config={
+                     **number_columns(grid),
                      "icp_fit_score": st.column_config.ProgressColumn("fit score", min_value=0, max_value=100,
                                                                       format="%.1f"),
                      "icp_tier": "tier",

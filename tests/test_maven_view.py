@@ -1,0 +1,96 @@
+"""What the browser walk-through of a maven-like upload found (tests/e2e/test_maven_upload.py), through AppTest:
+the same three files, written by the same seeded generator, loaded into a workspace."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from icp.workspace import Workspace
+from tests.e2e.test_maven_upload import write_maven_like
+from tests.literal_text import shown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def maven(tmp_path) -> Workspace:
+    accounts, pipeline, universe = write_maven_like(tmp_path)
+    ws = Workspace.create("Maven")
+    ws.add_list("customers", accounts)
+    ws.add_list("deals", pipeline)
+    ws.add_list("universe", universe)
+    return ws
+
+
+def _page(workspace: Workspace, page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["ws"] = workspace.id
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _formats(table) -> dict[str, str]:
+    """How the table shows each configured column: {column: NumberColumn format}."""
+    config = json.loads(table.proto.columns or "{}")
+    return {name: (c.get("type_config") or {}).get("format") for name, c in config.items()}
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(shown(e.value) for kind in ("warning", "caption", "markdown", "info", "success")
+                    for e in getattr(at, kind))
+
+
+def test_success_tables_show_rates_as_percentages_and_money_compact(maven):
+    at = _page(maven, "views/success.py")
+    assert "Win rate: 69.7% on average" in _texts(at)  # the summary writes the rate as a percentage
+    for table in at.dataframe:  # best customers, and the rest
+        formats = _formats(table)
+        assert table.value["win_rate"].dropna().between(0, 1).all()  # the data keeps its fractions
+        assert formats["win_rate"] == "percent" and formats["won_value"] == "compact", formats
+        assert formats["median_cycle_days"] == "localized", formats
+
+
+def test_segments_first_view_ranks_segments_and_says_which_minimum_and_why(maven):
+    at = _page(maven, "views/segments.py")
+    assert at.multiselect(key="segment_dimensions").value == ["industry", "size_band"]
+    minimum = at.slider(key="segment_min_accounts").value
+    assert 3 <= minimum < 10
+    ranked = at.dataframe[0].value  # the ranked segments: first, before those listed apart
+    assert len(ranked) >= 3 and (ranked["accounts"] >= minimum).all()
+    caption = _texts(at)
+    assert f"of at least {minimum} accounts, ranked" in caption
+    assert "no segment reaches 10 accounts with these 85 customers" in caption
+    assert f"comes down to {minimum} (never under 3)" in caption
+    # A minimum the user sets is kept, and the caption says so.
+    at.slider(key="segment_min_accounts").set_value(2).run()
+    assert not at.exception
+    again = _page(maven, "views/segments.py")
+    assert again.slider(key="segment_min_accounts").value == 2
+    assert f"set by you ({minimum} would follow these segments' sizes)" in _texts(again)
+
+
+def test_targets_grid_shows_numbers_readably_and_keeps_them_as_numbers(maven):
+    at = _page(maven, "views/targets.py")
+    [grid] = [d for d in at.dataframe if "icp_tier" in d.value.columns]
+    formats = _formats(grid)
+    assert grid.value["revenue"].max() >= 1e9  # the universe's "3.0 Billion", read as a number
+    assert formats["revenue"] == "compact", formats
+    assert formats["employees"] == "localized", formats
+
+
+def test_export_sql_preview_wraps_its_long_lines(maven):
+    at = _page(maven, "views/export.py")
+    [sql] = [c for c in at.code if c.language == "sql"]
+    assert max(len(line) for line in sql.value.splitlines()) > 100  # lines a narrow column would cut off
+    assert sql.proto.wrap_lines
+
+
+def test_market_by_segment_names_its_dimensions_in_the_users_words(maven):
+    at = _page(maven, "views/market.py")
+    [table] = [d for d in at.dataframe if "sam_value" in d.value.columns]
+    labels = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
+    assert labels["industry"] == "Industry" and labels["size_band"] == "Company size", labels

@@ -1,0 +1,23 @@
+"""Numbers in tables as a founder reads them: shares as percentages, money compact, years bare.
+
+Only how a table shows its columns; the data (and every export) keeps its figures as they are.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from icp.numbers import table_format
+
+
+def number_columns(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> dict:
+    """A column_config entry for each numeric column of `frame` (yes/no columns left as they are),
+    formatted by icp.numbers.table_format; `labels` maps a shown column name to the engine's name
+    when the table renamed it ("win rate" for win_rate)."""
+    engine_name = {shown: name for name, shown in (labels or {}).items()}
+    config = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            continue
+        config[column] = st.column_config.NumberColumn(format=table_format(engine_name.get(column, column)))
+    return config
