@@ -2,6 +2,7 @@
 the same three files, written by the same seeded generator, loaded into a workspace."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,11 @@ def test_success_tables_show_rates_as_percentages_and_money_compact(maven):
         assert table.value["win_rate"].dropna().between(0, 1).all()  # the data keeps its fractions
         assert formats["win_rate"] == "percent" and formats["won_value"] == "compact", formats
         assert formats["median_cycle_days"] == "localized", formats
+    # Money in the summary as in the table, compact ("71.3k", not "71,267.0"); headers in words.
+    [money] = [line for line in _texts(at).split("- ") if line.startswith("Won deal value")]
+    assert re.search(r"Won deal value: [0-9.]+k on average among best customers against [0-9.]+k", money), money
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["win_rate"]["label"] == "Win rate" and config["won_value"]["label"] == "Won deal value", config
 
 
 def test_segments_first_view_ranks_segments_and_says_which_minimum_and_why(maven):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from icp.charts import value_distribution
 from icp.errors import IcpError
-from icp.numbers import RATES, percent
+from icp.numbers import RATES, compact, percent, table_format
 from icp.success import SuccessSettings, default_settings
 from ui.cache import scored_customers, success_summary
 from ui.fragment import fragment
@@ -81,6 +81,8 @@ def criteria_and_best_customers():
                 ratio = f", {c.ratio:.1f}x" if c.ratio is not None and c.rest_mean > 0 else ""
                 # A rate (win rate) averages to a share: "70% on average", never "0.7".
                 best_mean, rest_mean = ((percent(c.best_mean), percent(c.rest_mean)) if c.column in RATES
+                                        else (compact(c.best_mean), compact(c.rest_mean))
+                                        if table_format(c.column) == "compact"
                                         else (f"{c.best_mean:,.1f}", f"{c.rest_mean:,.1f}"))
                 lines.append(f"- {literal(c.label)}: {best_mean} on average among best customers against "
                              f"{rest_mean} for the rest{ratio}")
@@ -90,12 +92,13 @@ def criteria_and_best_customers():
     st.subheader("Who is in and who is out")
     in_tab, out_tab = st.tabs([f"Best customers ({len(best):,})", f"The rest ({len(rest):,})"])
     columns = {"value_rank": "rank", "value_score": "value score"}
+    titles = {c.column: c.label for c in settings.criteria} | {"account_name": "Company"}
     for tab, frame in ((in_tab, best), (out_tab, rest)):
         with tab:
             shown = frame.drop(columns=["account_key", "is_best"]).head(SHOWN_ROWS).rename(columns=columns)
             # Rates as percentages and money compact, as the summary above writes them.
             st.dataframe(shown, hide_index=True, width="stretch",
-                         column_config={**number_columns(shown),
+                         column_config={**number_columns(shown, titles=titles),
                                         "value score": st.column_config.NumberColumn(format="%.1f"),
                                         "rank": st.column_config.NumberColumn(format="%d")})
             if len(frame) > SHOWN_ROWS:
