@@ -93,6 +93,7 @@ def test_the_pandas_reference_reads_flags_and_edge_cases_as_duckdb_does(workspac
     assert _compare(workspace, "customers", icp(criteria=())) > 300  # no criterion: everyone scores 100
 
 
+@pytest.mark.slow
 def test_the_scale_benchmark_runs_end_to_end(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "2k", "--no-docs", "--quick",

@@ -13,30 +13,27 @@ import pytest
 
 from icp.build import scratch_workspace
 from icp.cli import main
-from icp.demo import write_demo
 from icp.targets import target_source
-from tests.conftest import shared_file
+from tests.conftest import run_icp, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ["icp.json", "icp.pdf", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"]
+# Every test here builds or reads a build of the demo (seconds each): not for the fast loop.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory):
-    return write_demo(tmp_path_factory.mktemp("demo"))
+def built(built_demo):
+    """The demo built once per run (conftest's built_demo); the tests here only read it."""
+    return built_demo
 
 
-@pytest.fixture(scope="module")
-def built(demo_files, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    args = ["build", "--customers", str(demo_files["customers"]), "--deals", str(demo_files["deals"]),
-            "--universe", str(demo_files["universe"]), "--out", str(out)]
-    assert main(args) == 0
-    return out
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_subprocess(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "icp", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+# In this process; the score and sql commands keep one `python -m icp` run each below.
+run_cli = run_icp
 
 
 def test_build_writes_every_contract_file(built, demo_files):
@@ -113,13 +110,14 @@ def test_scoring_sql_in_duckdb_equals_the_targets_file(built, demo_files):
 
 def test_score_and_sql_commands(built, demo_files, tmp_path):
     out = tmp_path / "scored.csv"
-    result = run_cli("score", "--icp", str(built / "icp.json"), "--accounts", str(demo_files["universe"]),
-                     "--out", str(out))
+    result = run_subprocess("score", "--icp", str(built / "icp.json"), "--accounts", str(demo_files["universe"]),
+                            "--out", str(out))
     assert result.returncode == 0, result.stderr
     scored = pd.read_csv(out)
     assert len(scored) == 60_000 and list(scored.columns[-3:]) == ["icp_fit_score", "icp_tier", "icp_reasons"]
     for dialect in ("duckdb", "postgres", "snowflake", "bigquery", "spark"):
-        result = run_cli("sql", "--icp", str(built / "icp.json"), "--dialect", dialect)
+        run = run_subprocess if dialect == "duckdb" else run_cli
+        result = run("sql", "--icp", str(built / "icp.json"), "--dialect", dialect)
         assert result.returncode == 0 and "SELECT" in result.stdout and "icp_tier" in result.stdout
 
 

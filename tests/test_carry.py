@@ -137,6 +137,7 @@ def test_no_criteria_is_no_icp_yet_everywhere(tmp_path, capsys):
     assert market["sam"]["accounts"] is None and "No ICP yet" in market["assumptions"]["note"]
 
 
+@pytest.mark.slow
 def test_the_cli_links_and_scales_and_warns(tmp_path, capsys):
     files = write_planted(tmp_path / "planted", customers=600, universe=3000)
     out = tmp_path / "out"

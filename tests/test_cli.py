@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from icp.cli import main
+from tests.conftest import run_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +38,8 @@ def test_usage_errors_exit_2_without_traceback():
 
 
 def test_a_usage_mistake_is_one_error_line():
-    result = subprocess.run([sys.executable, "-m", "icp", "sql", "--dialect", "oracle"], cwd=ROOT,
-                            capture_output=True, text=True)
+    # In this process; test_usage_errors_exit_2_without_traceback runs the parser in its own.
+    result = run_icp("sql", "--dialect", "oracle")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "oracle" in lines[0]

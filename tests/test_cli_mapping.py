@@ -12,6 +12,7 @@ import pytest
 from icp.cli import main
 from icp.mapping import mapping_json, read_mapping
 from icp.workspace import Workspace
+from tests.conftest import run_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,12 +29,16 @@ def customers_file(folder: Path) -> Path:
     return path
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "icp", *args], cwd=ROOT, capture_output=True, text=True)
 
 
+# In this process (an interpreter's start-up is seconds); the test below keeps one `python -m icp` run.
+cli = run_icp
+
+
 def test_without_a_mapping_the_outcome_is_missing(tmp_path):
-    result = cli("build", "--customers", str(customers_file(tmp_path)), "--out", str(tmp_path / "out"))
+    result = cli_process("build", "--customers", str(customers_file(tmp_path)), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
@@ -49,6 +54,7 @@ def test_map_gives_columns_their_roles(tmp_path, capsys):
     assert list(pd.read_csv(out / "segments.csv").columns[:1]) == ["industry"]
 
 
+@pytest.mark.slow
 def test_the_data_pages_mapping_file_reproduces_the_workspace(tmp_path, capsys):
     path = customers_file(tmp_path)
     ws = Workspace.create(folder=tmp_path)
@@ -65,6 +71,7 @@ def test_the_data_pages_mapping_file_reproduces_the_workspace(tmp_path, capsys):
                  "--out", str(tmp_path / "out2")]) == 0
 
 
+@pytest.mark.slow
 def test_segment_by_takes_headers_as_written(tmp_path, capsys):
     path = customers_file(tmp_path)
     out = tmp_path / "out"
@@ -138,6 +145,7 @@ def _misspelt_customers(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_the_mapping_file_carries_the_label_merges_to_icp_build(tmp_path, capsys):
     path = _misspelt_customers(tmp_path)
     ws = Workspace.create(folder=tmp_path)

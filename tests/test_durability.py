@@ -93,6 +93,7 @@ def _sizes(workspace: Workspace) -> tuple[int, int]:
     return workspace.path.stat().st_size, wal.stat().st_size if wal.exists() else 0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_sigkill_mid_ingest_leaves_the_last_committed_state(workspace, tmp_path):
     big = tmp_path / "big.csv"

@@ -98,6 +98,7 @@ def _patch(path: Path, member: str, old: bytes, new: bytes) -> None:
             target.writestr(info, data)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_rows_past_the_limit_are_counted_in_the_scan_before_the_reader_allocates(con, tmp_path):
     # 48 MB of sheet in 0.4 MB, under the zip-bomb ratio, 670,000 rows without cell references.

@@ -150,6 +150,7 @@ def _check_build(files: dict[str, Path]) -> None:
         c.replace("\r", "\n") for c in _column(targets, "Company")]
 
 
+@pytest.mark.slow
 def test_icp_build_writes_no_live_cell_anywhere(hostile, tmp_path):
     _check_build(hostile["drafted"])
     saved = build({"customers": hostile["customers"], "universe": hostile["universe"]}, tmp_path / "saved",

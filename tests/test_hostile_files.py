@@ -680,6 +680,7 @@ def _targets(path: Path) -> list[dict[str, str]]:
 
 
 # Each case's own time is bounded by the runner (and checked below); the test may wait for the queue.
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _params(CASES, seconds=180))
 def test_cli(case, cli_runs, corpus):
     run = cli_runs.result(case)

@@ -153,6 +153,7 @@ def test_a_headcount_no_company_has_is_left_empty_and_said(tmp_path):
     assert any("2 values of Employees over 10,000,000 employees" in note for note in report.notes)
 
 
+@pytest.mark.slow
 def test_icp_score_writes_every_row_of_same_name_accounts_and_of_a_partner_file(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo")]) == 0
     out = tmp_path / "out"

@@ -271,6 +271,7 @@ print(len(reader.pages), " ".join(page.extract_text() for page in reader.pages).
 """
 
 
+@pytest.mark.slow
 def test_a_100000_character_header_and_value_make_a_pdf_in_bounded_memory(tmp_path):
     started = subprocess.Popen([sys.executable, "-c", _LONG_PDF, str(tmp_path)], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -65,6 +65,7 @@ def _build(folder: Path, out: Path, headers: dict[str, str]) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.iterdir()) if p.suffix in (".csv", ".json", ".sql")}
 
 
+@pytest.mark.slow
 def test_the_workflow_on_files_with_a_rowid_column_equals_the_same_column_named_otherwise(tmp_path):
     folder = tmp_path / "demo"
     assert main(["demo", str(folder)]) == 0

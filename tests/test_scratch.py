@@ -14,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 
 from icp import reader, scratch
 from icp.cli import main
-from icp.demo import write_demo
 from icp.workspace import Workspace
 from tests.test_scoring import make_icp
 
@@ -60,11 +59,7 @@ def kill_midway(out: Path, files: dict[str, Path]) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory) -> dict[str, Path]:
-    return write_demo(tmp_path_factory.mktemp("demo-files"))
-
-
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_killed_build_leaves_nothing_once_the_next_run_starts(temp, tmp_path, demo_files):
     small = tmp_path / "small.csv"
@@ -85,6 +80,7 @@ def test_a_killed_build_leaves_nothing_once_the_next_run_starts(temp, tmp_path, 
         ["icp.json", "icp.pdf", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_stage_whose_notes_are_gone_is_removed_by_the_next_run_into_its_folder(temp, tmp_path, demo_files):
     out = tmp_path / "out"

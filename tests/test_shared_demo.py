@@ -116,6 +116,7 @@ def test_visiting_every_page_of_the_demo_writes_nothing(fast_demo, workspace_fol
     assert digest(fast_demo) == before
 
 
+@pytest.mark.slow
 def test_fifty_visits_without_a_link_take_no_disk(fast_demo, workspace_folder):
     """Each visit copied the 9 MB demo (50 visits: 446 MB, never removed); now none copies anything."""
     for _ in range(50):

@@ -12,7 +12,8 @@ from icp.success import Criterion as SuccessCriterion
 from icp.success import SuccessSettings
 
 # PySpark warns about pandas 3 on import; these tests never hand Spark a pandas frame.
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+              pytest.mark.spark, pytest.mark.slow]  # a Spark session takes seconds to start
 
 SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher"),))
 INDUSTRIES = ["Fintech", "FINTECH ", " healthcare", "Healthcare", "Retail", "O'Brien\"; DROP TABLE t; --", None]
@@ -49,6 +50,7 @@ def accounts(n: int = 500) -> list[tuple]:
 def spark():
     if shutil.which("java") is None:
         pytest.skip("Java is not installed, so PySpark cannot start")
+    pytest.importorskip("pyspark", reason="PySpark is not installed (the test extras bring it)")
     from pyspark.sql import SparkSession
 
     session = (SparkSession.builder.master("local[1]").appName("icp-scoring-test")

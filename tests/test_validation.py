@@ -160,6 +160,7 @@ def test_demo_time_split_drafts_on_earlier_customers_and_tests_on_later_deals(de
 # --- null data ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_null_data_drafts_no_criterion(tmp_path):
     """Twenty seeds of customers whose attributes are independent of their outcomes."""
     stable_drafted, raw_drafted = [], []

@@ -1,10 +1,21 @@
 """Fixtures of the real-browser suite: one server per module, one browser, a fresh context per test."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import ARGS, CHROMIUM, Server, playwright
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/e2e drives a real browser: marked e2e (and slow), so `-m "not e2e"` leaves them out."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="module")
