@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--sessions 20] [--seconds 60] [--rows 100000] [--think 0.5] [--solo 5] [--docs]
 
-1. Prepare: one workspace is built with the engine from the demo generator (`icp.demo.generate`
+1. Prepare: one workspace is built with the engine from the demo generator (`icp.data.demo.generate`
    with a universe of `--rows` companies, its ~400 customers and ~2,000 deals linked to it) and
    its ICP drafted and saved, as a user who has reached the Targets page has; it is then copied
    once per session (`Workspace.copy_of`), so setup costs one build, not N.
@@ -71,10 +71,10 @@ SAMPLE_EVERY = 0.25
 # -- preparing the workspaces ----------------------------------------------------------------------
 def prepare(folder: Path, sessions: int, rows: int, seed: int = 7) -> list[str]:
     """N copies of one workspace: demo customers and deals, a universe of `rows` companies, a drafted ICP."""
-    from icp import demo
-    from icp.draft import draft_icp
-    from icp.success import default_settings
-    from icp.workspace import Workspace
+    from icp.analysis.success import default_settings
+    from icp.data import demo
+    from icp.data.workspace import Workspace
+    from icp.profile.draft import draft_icp
     from ui.settings import ICP_KEY  # where the pages read the working ICP (ui.settings imports no streamlit)
 
     build = folder / "build"

@@ -1,6 +1,6 @@
 """The ICP fit score, SAM flag and tier in plain pandas: the reference the DuckDB scoring is measured against.
 
-The rules are those of `icp/scoring.py` (its module docstring), written the way a pandas user
+The rules are those of `icp/profile/scoring.py` (its module docstring), written the way a pandas user
 would write them: one boolean Series per criterion, a weighted sum, `np.select` for the tier, and
 `explode` for list criteria. It is exact, not approximate, so the benchmark can check it gives the
 DuckDB scores before comparing speeds:
@@ -16,13 +16,13 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from icp.model import ICP, Criterion
+from icp.profile.model import ICP, Criterion
 
 NOT_A_FIT = "Not a fit"
 
 
 def _literal(value: float) -> str:
-    """The number as the scoring SQL writes it (icp.scoring._number)."""
+    """The number as the scoring SQL writes it (icp.profile.scoring._number)."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
 
 

@@ -31,8 +31,8 @@ def measure(runs: int = RUNS) -> tuple[float, list[float], bytes]:
         # Set before icp is imported, so nothing here touches the user's own workspaces.
         os.environ["ICP_DATA_DIR"] = folder
         from icp.demo_workspace import open_demo
-        from icp.draft import draft_icp
-        from icp.pdf import one_pager
+        from icp.export.pdf import one_pager
+        from icp.profile.draft import draft_icp
 
         workspace = open_demo()
         icp = draft_icp(workspace)
@@ -53,7 +53,7 @@ def main() -> None:
     if args.pdf:
         args.pdf.write_bytes(pdf)
     if args.png:
-        from icp.pdf import first_page_png
+        from icp.export.pdf import first_page_png
 
         args.png.write_bytes(first_page_png(pdf))
     print(f"one_pager on the demo workspace: median {median:.2f} s of {RUNS} "

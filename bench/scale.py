@@ -168,7 +168,7 @@ def floor_ctas(p: dict) -> dict:
 
 
 def _workspace(p: dict):
-    from icp.workspace import Workspace
+    from icp.data.workspace import Workspace
 
     return Workspace(p["ws"])
 
@@ -176,8 +176,8 @@ def _workspace(p: dict):
 @worker
 def ingest(p: dict) -> dict:
     """The demo customers and deals (not timed), then the universe through Workspace.add_list."""
-    from icp.demo import write_demo
-    from icp.workspace import Workspace
+    from icp.data.demo import write_demo
+    from icp.data.workspace import Workspace
 
     files = write_demo(Path(p["demo_dir"]))
     workspace = Workspace.create(f"bench {p['label']}")
@@ -226,10 +226,10 @@ def _threshold_changes(icp) -> list:
 @worker
 def slider(p: dict) -> dict:
     """tier_counts + market_size as a slider move calls them; the drafted ICP is written for the others."""
-    from icp.draft import draft_icp
-    from icp.market import market_size
-    from icp.success import default_settings
-    from icp.targets import backtest, targets_page, tier_counts
+    from icp.analysis.success import default_settings
+    from icp.market.sizing import market_size
+    from icp.market.targets import backtest, targets_page, tier_counts
+    from icp.profile.draft import draft_icp
 
     workspace = _workspace(p)
     draft_s, icp = _timed(lambda: draft_icp(workspace, default_settings(workspace)))
@@ -271,8 +271,8 @@ def pandas_reference(p: dict) -> dict:
     sys.path.insert(0, str(BENCH))
     import pandas_scoring
 
-    from icp.market import rows_of, scored
-    from icp.model import parse_icp
+    from icp.market.sizing import rows_of, scored
+    from icp.profile.model import parse_icp
 
     workspace = _workspace(p)
     icp = parse_icp(Path(p["icp"]).read_text(encoding="utf-8"))
@@ -303,7 +303,7 @@ def check_rows(con, icp, frame) -> int:
     sys.path.insert(0, str(BENCH))
     import pandas_scoring
 
-    from icp.market import rows_of, scored
+    from icp.market.sizing import rows_of, scored
 
     duck = con.execute(f"SELECT account_key, icp_fit_score, icp_tier, icp_in_sam "
                        f"FROM ({scored(con, icp, rows_of('universe'))})").df()
@@ -320,8 +320,8 @@ def check_rows(con, icp, frame) -> int:
 @worker
 def clusters(p: dict) -> dict:
     from icp.analysis import cluster_features
-    from icp.clusters import cluster_accounts
-    from icp.market import columns_of
+    from icp.analysis.clusters import cluster_accounts
+    from icp.market.sizing import columns_of
 
     workspace = _workspace(p)
     with workspace.connect() as con:
@@ -333,8 +333,8 @@ def clusters(p: dict) -> dict:
 
 @worker
 def pdf(p: dict) -> dict:
-    from icp.model import parse_icp
-    from icp.pdf import one_pager
+    from icp.export.pdf import one_pager
+    from icp.profile.model import parse_icp
 
     workspace = _workspace(p)
     icp = parse_icp(Path(p["icp"]).read_text(encoding="utf-8"))

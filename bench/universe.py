@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/universe.py 1M /tmp/universe-1M.csv
 
-The first rows are the demo universe (`icp.demo.generate`), so the demo customers and deals link
+The first rows are the demo universe (`icp.data.demo.generate`), so the demo customers and deals link
 to it as they do in the demo workspace; the rest are drawn with the demo's distributions
 (industry, size, revenue, country, founding year, business model, funding, tech stack with the
 same correlations, so the demo's ICP finds its planted fit in them). Domains are unique, as in a
@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from icp import demo
+from icp.data import demo
 
 CHUNK = 250_000
 SEED = 20_251_122
@@ -48,7 +48,7 @@ def size_label(n: int) -> str:
 
 
 def _stacks(rng: np.random.Generator, ind: np.ndarray, model: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Tech stacks as '; '-joined text, with the demo's adoption model (icp.demo._universe)."""
+    """Tech stacks as '; '-joined text, with the demo's adoption model (icp.data.demo._universe)."""
     tools = demo.TOOLS
     logit = demo._TOOL_LOGIT + z[:, None] * demo._TOOL_SLOPE
     logit[:, tools.index("Snowflake")] += 1.6 * np.isin(demo.INDUSTRIES[ind], demo._DATA_HEAVY)

@@ -21,7 +21,7 @@ def _say(text: str, stream=None) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from icp.demo import write_demo
+    from icp.data.demo import write_demo
 
     files = write_demo(Path(args.out), small=args.small)
     for kind, path in files.items():
@@ -29,20 +29,20 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _mapping(args: argparse.Namespace):
-    from icp.mapping import parse_map_args, read_mapping
+    from icp.data.mapping import parse_map_args, read_mapping
 
     base = read_mapping(args.mapping) if args.mapping else None
     return parse_map_args(args.map or [], base)
 
 
 def _label_merges(args: argparse.Namespace):
-    from icp.mapping import read_label_merges
+    from icp.data.mapping import read_label_merges
 
     return read_label_merges(args.mapping) if args.mapping else {}
 
 
 def _carrying(args: argparse.Namespace) -> dict:
-    from icp.mapping import parse_links, parse_scales
+    from icp.data.mapping import parse_links, parse_scales
 
     return {"links": parse_links(args.link or []), "scales": parse_scales(args.scale or [])}
 
@@ -53,7 +53,7 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _build(args: argparse.Namespace) -> None:
-    from icp.build import build
+    from icp.export.build import build
 
     files = {kind: getattr(args, kind) for kind in ("customers", "deals", "orders", "universe", "targets")}
     segment_by = args.segment_by.split(",") if args.segment_by else None
@@ -66,7 +66,7 @@ def _build(args: argparse.Namespace) -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    from icp.build import score_file
+    from icp.export.build import score_file
 
     mapping = _mapping(args)
     other = sorted(set(mapping) - {"targets"})
@@ -84,8 +84,8 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _sql(args: argparse.Namespace) -> None:
-    from icp.build import read_icp
-    from icp.scoring import scoring_sql
+    from icp.export.build import read_icp
+    from icp.profile.scoring import scoring_sql
 
     print(scoring_sql(read_icp(args.icp), args.dialect))
 

@@ -15,17 +15,15 @@ from pathlib import Path
 
 import duckdb
 
-from icp import demo, scratch
-from icp.draft import ICP_KEY, draft_icp
+from icp.analysis.success import default_settings
+from icp.data import demo, scratch
+from icp.data.workspace import UNTOUCHED, Workspace
 from icp.errors import IcpError
+from icp.market.validation import VALIDATION_KEY, save_validation, validate
 from icp.paths import SHARED_DEMO, data_dir
-from icp.success import default_settings
-from icp.validation import VALIDATION_KEY, save_validation, validate
-from icp.workspace import SCHEMA_VERSION, UNTOUCHED, Workspace
+from icp.profile.draft import ICP_KEY, draft_icp
 
 DEMO_NAME = "Demo: Northwind Analytics"
-# Bump when the demo data or the ingest changes what a template holds.
-_TEMPLATE_VERSION = f"{SCHEMA_VERSION}-{demo.DEMO_SEED}-5"
 _DEMO_LISTS = {"customers": "customers.csv", "deals": "deals.csv", "universe": "universe.csv"}
 EXPIRY_ENV = "ICP_DEMO_COPY_HOURS"
 DEFAULT_EXPIRY_HOURS = 24.0
@@ -36,11 +34,10 @@ _SWEEP_OPENS = 200
 
 
 def template_path(folder: Path | None = None) -> Path:
-    """The demo template file, built on first use. It sits outside the workspace folder's own ids,
-    so no one can open or change it as a workspace."""
-    templates = (folder or data_dir()) / "templates"
+    """The demo template file (`Workspace.demo_template`), built on first use."""
+    target = Workspace.demo_template(folder)
+    templates = target.parent
     templates.mkdir(parents=True, exist_ok=True)
-    target = templates / f"demo-{_TEMPLATE_VERSION}.duckdb"
     if target.exists():
         return target
     with tempfile.TemporaryDirectory(dir=templates) as tmp:
@@ -63,6 +60,7 @@ def shared_demo(folder: Path | None = None, *, owner: str | None = None,
     """The demo every visitor without a link reads: the template itself, read-only, no copy made.
     With `on_copy`, the first change made through this handle (an upload, a setting, a rename)
     goes to a copy of the visitor's own, owned by `owner`; `on_copy` is then told of it."""
+    template_path(folder)
     workspace = Workspace(SHARED_DEMO, folder)
     return workspace.copy_on_write(owner, on_copy) if on_copy else workspace
 

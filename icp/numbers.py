@@ -6,8 +6,6 @@ how a figure is written ("$859.4M" on one, "859,399,762" on the other).
 
 import math
 
-from icp.roles import ROLE_BY_NAME
-
 # Written before the figure; any other currency (a code such as CHF) goes after it.
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "$": "$", "€": "€", "£": "£", "¥": "¥",
             "₹": "₹"}
@@ -27,24 +25,6 @@ def compact(x: float) -> str:
 YEARS = frozenset({"founded_year"})
 # Columns (and roles) holding shares 0-1: shown as percentages (70%), never 0.7.
 RATES = frozenset({"win_rate", "churn_rate", "churned"})
-# Columns holding money that no role names: the deal and order roll-ups and the market's sums.
-_MONEY_COLUMNS = frozenset({"won_value", "order_revenue", "order_profit", "sam_value", "value_mean"})
-
-
-def table_format(column: str) -> str:
-    """How a table shows a numeric column (a Streamlit NumberColumn format): shares as percentages
-    ("percent": 0.7857 reads 78.57%), money compact ("compact": 3000000000 reads 3B), years bare
-    ("%d": 1995), any other figure with separators ("localized": 2,822)."""
-    if column in RATES:
-        return "percent"
-    if column in YEARS:
-        return "%d"
-    role = ROLE_BY_NAME.get(column)
-    if column in _MONEY_COLUMNS or (role is not None and role.kind == "money"):
-        return "compact"
-    return "localized"
-
-
 # Bare figures from a million up are written compact (10M, 2.5B); below, in full with separators.
 _FIGURE_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"))
 

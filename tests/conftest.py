@@ -30,7 +30,7 @@ def demo_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory) -> dict[str, Path]:
     """The demo's customers, deals and universe, written once per run; tests only read them."""
-    from icp.demo import write_demo
+    from icp.data.demo import write_demo
 
     return write_demo(tmp_path_factory.mktemp("demo-files"))
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from ui.text import WORD_JOINER
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")

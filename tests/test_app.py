@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.literal_text import shown
 from ui.settings import ICP_KEY, working_icp
 
@@ -43,7 +43,7 @@ def test_every_page_renders_on_the_demo(page, demo_copy):
 
 def test_first_visit_opens_the_demo_and_a_change_makes_it_ones_own(demo_template, monkeypatch, workspace_folder):
     # The template built by the fixture is the shared demo; tests/test_shared_demo.py has the rest.
-    monkeypatch.setattr("icp.demo_workspace.template_path", lambda folder=None: demo_template)
+    monkeypatch.setattr("icp.data.workspace.Workspace.demo_template", staticmethod(lambda folder=None: demo_template))
     first = app().run()
     second = app().run()
     assert not first.exception and not second.exception
@@ -358,13 +358,13 @@ def test_an_engine_error_on_a_page_is_a_sentence_not_a_traceback(demo_copy, monk
 
 def test_an_engine_error_inside_a_section_that_reruns_alone_is_a_sentence(demo_copy, monkeypatch):
     # The Targets page's tier section is a fragment: Streamlit catches what it raises itself.
-    import icp.targets
+    import icp.market.targets
     from icp.errors import WorkspaceError
 
     def damaged(*args, **kwargs):
         raise WorkspaceError("This workspace's file is damaged and cannot be read.")
 
-    monkeypatch.setattr(icp.targets, "target_list", damaged)
+    monkeypatch.setattr(icp.market.targets, "target_list", damaged)
     at = app(demo_copy).run()
     at.switch_page("views/targets.py").run()
     assert not at.exception

@@ -27,16 +27,58 @@ def test_no_engine_module_imports_streamlit():
     assert offenders == []
 
 
+def _module(path: Path) -> str:
+    return ".".join(p for p in path.relative_to(ROOT).with_suffix("").parts if p != "__init__")
+
+
 def test_importing_every_engine_module_does_not_load_streamlit():
-    modules = sorted(p.stem for p in (ROOT / "icp").glob("*.py") if p.stem != "__main__")
+    modules = sorted(_module(p) for p in (ROOT / "icp").rglob("*.py") if p.stem != "__main__")
+    assert len(modules) > 40
     code = (
         "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module('icp.' + m if m != '__init__' else 'icp')\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
         "assert 'streamlit' not in sys.modules, 'streamlit was imported'\n"
         "print(len(sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# The engine's layers in workflow order: a module imports from its own layer or those before it,
+# never from a later one. The shared helpers at the top of icp/ come first; the CLI and the shared
+# demo (which drafts and validates an ICP) come last.
+LAYERS = ["shared", "data", "analysis", "profile", "market", "export", "app"]
+_APP = {"cli", "demo_workspace", "__main__"}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return parts[1]
+    return "app" if len(parts) > 1 and parts[1] in _APP else "shared"
+
+
+def _engine_imports(path: Path) -> list[tuple[str, int]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "icp":
+            names = [f"icp.{a.name}" for a in node.names] if node.module == "icp" else [node.module]
+            found += [(name, node.lineno) for name in names]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, node.lineno) for a in node.names if a.name.split(".")[0] == "icp"]
+    return found
+
+
+def test_the_engine_is_layered_as_the_workflow_with_no_import_upward():
+    upward = []
+    for path in sorted((ROOT / "icp").rglob("*.py")):
+        mine = _layer(_module(path))
+        for name, line in _engine_imports(path):
+            if LAYERS.index(_layer(name)) > LAYERS.index(mine):
+                upward.append(f"{_module(path)} ({mine}) imports {name} ({_layer(name)}), line {line}")
+    assert upward == []
+    packages = {p.name for p in (ROOT / "icp").iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(LAYERS[1:-1])
 
 
 def test_pages_are_listed_explicitly_in_the_router():

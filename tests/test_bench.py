@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from icp.demo import write_demo
-from icp.market import rows_of, scored
-from icp.model import ICP, Criterion, TierRules
-from icp.success import SuccessSettings
-from icp.workspace import Workspace
+from icp.analysis.success import SuccessSettings
+from icp.data.demo import write_demo
+from icp.data.workspace import Workspace
+from icp.market.sizing import rows_of, scored
+from icp.profile.model import ICP, Criterion, TierRules
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

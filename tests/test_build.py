@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from icp.build import scratch_workspace
 from icp.cli import main
-from icp.targets import target_source
+from icp.export.build import scratch_workspace
+from icp.market.targets import target_source
 from tests.conftest import run_icp, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,9 +187,9 @@ HOSTILE_ROWS = [
 
 @pytest.mark.parametrize("controls", [False, True])
 def test_icp_score_writes_the_targets_csv_of_the_exports_byte_for_byte(built, tmp_path, controls):
-    from icp.build import read_icp, score_file
-    from icp.exports import targets_csv
-    from icp.targets import targets_export
+    from icp.export.build import read_icp, score_file
+    from icp.export.tables import targets_csv
+    from icp.market.targets import targets_export
 
     rows = HOSTILE_ROWS + (['Epsilon,eps.io,bell\x07here,Fintech,90,x\x0by,\x01=2\r\n'] if controls else [])
     accounts = tmp_path / "accounts.csv"
@@ -207,9 +207,9 @@ def test_icp_score_writes_the_targets_csv_of_the_exports_byte_for_byte(built, tm
 
 
 def test_icp_score_reasons_with_a_control_character_in_the_icp(built, tmp_path):
-    from icp.build import read_icp, score_file
-    from icp.exports import targets_csv
-    from icp.targets import targets_export
+    from icp.export.build import read_icp, score_file
+    from icp.export.tables import targets_csv
+    from icp.market.targets import targets_export
 
     icp = read_icp(built / "icp.json")
     first = icp.criteria[0].model_copy(update={"label": "Odd\x02label"})

@@ -7,16 +7,16 @@ import json
 import pandas as pd
 import pytest
 
-from icp import carry
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings
 from icp.cli import main
-from icp.draft import draft_icp
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.market import market_json, market_size
-from icp.model import ICP, ColumnLink, Criterion
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings
-from icp.targets import targets_export, tier_counts
-from icp.workspace import Workspace
+from icp.market.sizing import market_json, market_size
+from icp.market.targets import targets_export, tier_counts
+from icp.profile import carry
+from icp.profile.draft import draft_icp
+from icp.profile.model import ICP, ColumnLink, Criterion
 from tests.planted import write_planted
 
 SUCCESS = SuccessSettings(criteria=(Outcome(column="arr", label="ARR", direction="higher"),))

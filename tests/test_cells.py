@@ -122,11 +122,11 @@ def test_the_rule_is_idempotent_and_the_column_form_matches_the_cell_form():
     assert cells.neutralized(column).tolist() == [*map(neutralize, texts), pd.NA]
 
 
-# Calls that write a CSV or an XLSX, and where each may be: in icp.exports and icp.build, which put
-# every cell through icp.cells (icp.xlsx writes what it is given); the demo's own input files and the reader's UTF-8 copy of an upload,
+# Calls that write a CSV or an XLSX, and where each may be: in icp.export.tables and icp.export.build, which put
+# every cell through icp.cells (icp.export.xlsx writes what it is given); the demo's own input files and the reader's UTF-8 copy of an upload,
 # which are no exports.
 _WRITERS = re.compile(r"\.to_csv\(|\.to_excel\(|csv\.writer\(|Workbook\(|xlsx\.workbook\(|COPY \(|xlsxwriter")
-_ALLOWED = {"icp/exports.py": 3, "icp/build.py": 2, "icp/demo.py": 1, "icp/reader.py": 1}
+_ALLOWED = {"icp/export/tables.py": 3, "icp/export/build.py": 2, "icp/data/demo.py": 1, "icp/data/reader.py": 1}
 
 
 def test_every_csv_and_xlsx_writer_is_one_that_applies_the_rule():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import vl_convert as vlc
 
-from icp.charts import BAND_ORDER, best_vs_rest, lift_chart, segment_chart, value_distribution
+from icp.export.charts import BAND_ORDER, best_vs_rest, lift_chart, segment_chart, value_distribution
 
 
 def test_the_value_histogram_is_binned_before_it_reaches_the_browser():

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from icp.cli import main
-from icp.mapping import mapping_json, read_mapping
-from icp.workspace import Workspace
+from icp.data.mapping import mapping_json, read_mapping
+from icp.data.workspace import Workspace
 from tests.conftest import run_icp
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
-from icp.attributes import Attribute
-from icp.clusters import AccountClusterer, cluster_accounts, cluster_profiles, column_kinds
+from icp.analysis.attributes import Attribute
+from icp.analysis.clusters import AccountClusterer, cluster_accounts, cluster_profiles, column_kinds
 from icp.errors import AnalysisError
 
 INDUSTRIES = np.array(["Fintech", "Retail", "Health", "Media"])

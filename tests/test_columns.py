@@ -1,4 +1,4 @@
-"""Column semantics before roles (icp/semantics.py): what a column holds decides which role it may
+"""Column semantics before roles (icp/data/semantics.py): what a column holds decides which role it may
 take and whether any analysis reads it; the user can overrule either."""
 
 import csv
@@ -7,9 +7,9 @@ import io
 import pytest
 
 from icp import analysis
+from icp.data.roles import header_parts
+from icp.data.workspace import Workspace
 from icp.errors import InputFileError
-from icp.roles import header_parts
-from icp.workspace import Workspace
 from tests.conftest import write
 
 

@@ -10,12 +10,12 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp import exports
-from icp.model import ICP, Criterion
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings
-from icp.targets import contract_columns, targets_export
-from icp.workspace import Workspace
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings
+from icp.data.workspace import Workspace
+from icp.export import tables as exports
+from icp.market.targets import contract_columns, targets_export
+from icp.profile.model import ICP, Criterion
 from tests.conftest import write
 from tests.literal_text import shown
 from ui.settings import ICP_KEY

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icp import demo
+from icp.data import demo
 
 CUSTOMER_COLUMNS = [
     "Record ID", "Company name", "Website", "Industry", "Number of Employees", "Annual Revenue",

@@ -1,11 +1,16 @@
-"""icp.draft: the rules on hand-built pattern reports, then the draft of the demo against its planted profile."""
+"""icp.profile.draft: the rules on hand-built pattern reports, then the draft of the demo against its planted profile."""
 
 import math
 
 import pytest
 
-from icp import demo
-from icp.draft import (
+from icp.analysis.patterns import Finding, PatternReport
+from icp.analysis.stats import two_by_two
+from icp.analysis.success import Criterion as SuccessCriterion
+from icp.analysis.success import SuccessSettings
+from icp.data import demo
+from icp.data.workspace import Workspace
+from icp.profile.draft import (
     DraftRules,
     data_fingerprint,
     draft_descriptions,
@@ -13,13 +18,8 @@ from icp.draft import (
     draft_icp,
     weight_of,
 )
-from icp.model import Criterion
-from icp.patterns import Finding, PatternReport
-from icp.scoring import score_frame
-from icp.stats import two_by_two
-from icp.success import Criterion as SuccessCriterion
-from icp.success import SuccessSettings
-from icp.workspace import Workspace
+from icp.profile.model import Criterion
+from icp.profile.scoring import score_frame
 
 SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2),))
 Q = {"strong": 0.001, "moderate": 0.03, "weak": 0.1, "none": 0.5}

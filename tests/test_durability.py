@@ -20,8 +20,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from streamlit.testing.v1 import AppTest
 
+from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
-from icp.workspace import Workspace
 from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def workspace(tmp_path) -> Workspace:
 # (reading the file) and when it is about to commit.
 _INGEST = """
 import sys
-import icp.workspace as w
+import icp.data.workspace as w
 
 read_into, bump = w.read_into, w._bump_version
 def reading(*args, **kwargs):
@@ -143,10 +143,10 @@ def test_sigkill_mid_ingest_leaves_the_last_committed_state(workspace, tmp_path)
 
 _SAVE = """
 import json, sys, time
-from icp.model import ICP, Criterion
-from icp.success import default_settings
-from icp.versions import save_version
-from icp.workspace import Workspace
+from icp.profile.model import ICP, Criterion
+from icp.analysis.success import default_settings
+from icp.market.versions import save_version
+from icp.data.workspace import Workspace
 
 ws = Workspace(sys.argv[1])
 icp = ICP(success=default_settings(ws), criteria=(
@@ -160,8 +160,8 @@ time.sleep(60)  # killed here: nothing after the save may be needed for it to la
 """
 _LOAD = """
 import json, sys
-from icp.versions import list_versions, load_version
-from icp.workspace import Workspace
+from icp.market.versions import list_versions, load_version
+from icp.data.workspace import Workspace
 
 ws = Workspace(sys.argv[1])
 listed = [v.model_dump(mode="json") for v in list_versions(ws)]

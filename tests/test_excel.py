@@ -1,4 +1,4 @@
-"""icp.excel: Excel workbooks read in a child process, after a bounded scan of what they declare.
+"""icp.data.excel: Excel workbooks read in a child process, after a bounded scan of what they declare.
 
 The hostile workbooks of the corpus go through the workspace, the CLI and the app in
 tests/test_hostile_files.py; this file checks the reader's own guarantees: the reader's allocation is
@@ -25,10 +25,10 @@ import openpyxl
 import pytest
 import xlwt
 
-from icp import excel, reader
+from icp.data import excel, reader
+from icp.data.reader import list_sheets, read_into
 from icp.errors import InputFileError, LimitExceeded
 from icp.limits import Limits
-from icp.reader import list_sheets, read_into
 from tests.test_hostile_files import _VARIED_ROWS, SST_4E9, _bomb, _corner, _sheet_workbook, _text_cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,7 +150,7 @@ _SERVER = textwrap.dedent("""
     import json, os, sys
     import duckdb
     from icp.errors import InputFileError
-    from icp.reader import list_sheets, read_into
+    from icp.data.reader import list_sheets, read_into
     con = duckdb.connect()
     found = {}
     for path in sys.argv[1:]:

@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from icp import exports
 from icp.analysis import rule_segments
-from icp.build import build, read_icp, score_file
-from icp.model import Criterion, Evidence, Template
-from icp.roles import template_csv
-from icp.segments import segments_csv
-from icp.targets import target_list, targets_export
-from icp.workspace import Workspace
+from icp.analysis.segments import segments_csv
+from icp.data.roles import template_csv
+from icp.data.workspace import Workspace
+from icp.export import tables as exports
+from icp.export.build import build, read_icp, score_file
+from icp.market.targets import target_list, targets_export
+from icp.profile.model import Criterion, Evidence, Template
 
 FORMS = [
     "=cmd|' /C calc'!A0", '=HYPERLINK("http://evil","x")', "+1+1", "-1+1", "@SUM(A1)",

@@ -8,21 +8,21 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from icp import exports
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings
 from icp.cells import neutralize
-from icp.draft import draft_icp
-from icp.exports import (
+from icp.data.workspace import Workspace
+from icp.export import tables as exports
+from icp.export.tables import (
     hubspot_frame,
     role_mapping,
     salesforce_frame,
     targets_csv,
     targets_xlsx,
 )
-from icp.model import ICP, Criterion, Evidence, TierRules, describe
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings
-from icp.targets import targets_export
-from icp.workspace import Workspace
+from icp.market.targets import targets_export
+from icp.profile.draft import draft_icp
+from icp.profile.model import ICP, Criterion, Evidence, TierRules, describe
 
 SUCCESS = SuccessSettings(criteria=(Outcome(column="arr", label="ARR", direction="higher"),), value_column="arr")
 EVIDENCE = Evidence(in_group=41, group_size=150, in_rest=20, rest_size=300, lift=3.1, lift_low=2.0, lift_high=4.5,
@@ -263,7 +263,7 @@ def test_demo_targets_round_trip_and_crm_frames(demo_template):
 def test_the_xlsx_is_the_same_bytes_each_time_and_reads_back_through_the_apps_own_reader(tmp_path):
     import duckdb
 
-    from icp.reader import read_into
+    from icp.data.reader import read_into
 
     frame = _frame()
     data = targets_xlsx(frame, ICP_)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.literal_text import shown
 from ui.settings import ICP_KEY, working_icp
 
@@ -80,7 +80,7 @@ def test_targets_page_says_what_caps_tier_1_and_shows_shares_without_arrows(demo
 
 
 def test_one_pager_cautions_no_must_and_says_what_caps_tier_1(demo_copy):
-    from icp.pdf import gather
+    from icp.export.pdf import gather
 
     icp = working_icp(demo_copy)
     nice = icp.model_copy(update={
@@ -94,7 +94,7 @@ def test_one_pager_cautions_no_must_and_says_what_caps_tier_1(demo_copy):
 
     from pypdf import PdfReader
 
-    from icp.pdf import render_one_pager
+    from icp.export.pdf import render_one_pager
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(render_one_pager(content))).pages)
                     .split())
     assert "Tier 1 is capped by SAM" in text and "no must criterion" in text

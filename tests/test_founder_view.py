@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.analysis import available_sides
-from icp.roles import ROLE_BY_NAME
-from icp.workspace import Workspace
+from icp.data.roles import ROLE_BY_NAME
+from icp.data.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 

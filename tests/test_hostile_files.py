@@ -31,8 +31,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.cells import neutralize
+from icp.data.workspace import Workspace
 from icp.errors import InputFileError
-from icp.workspace import Workspace
 from tests.literal_text import shown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -441,7 +441,7 @@ def run_measured(args: list[str], timeout: float, env: dict[str, str] | None = N
 _ADD_LIST = """
 import json, sys
 from icp.errors import InputFileError
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 try:
     report = Workspace(sys.argv[1]).add_list("customers", sys.argv[2], display_name=sys.argv[3])
 except InputFileError as err:
@@ -567,7 +567,7 @@ def test_app(case, corpus, workspace, monkeypatch):
 _RUNNER = r'''
 import json, os, runpy, sys, time, traceback
 
-import icp.build  # noqa: F401
+import icp.export.build  # noqa: F401
 import icp.cli  # noqa: F401
 
 jobs = json.loads(open(sys.argv[1]).read())

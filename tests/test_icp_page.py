@@ -5,10 +5,10 @@ page goes stale when the success definition, a criterion or a version changes.""
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.draft import ICP_KEY, draft_descriptions
-from icp.model import ICP, Criterion
-from icp.versions import list_versions, load_version
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
+from icp.market.versions import list_versions, load_version
+from icp.profile.draft import ICP_KEY, draft_descriptions
+from icp.profile.model import ICP, Criterion
 from tests.test_app import app
 from tests.test_validation import null_customers, workspace_of
 from ui.settings import SUCCESS_KEY, success_settings, working_icp

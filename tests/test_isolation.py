@@ -19,9 +19,9 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from icp.data.workspace import Workspace
 from icp.errors import WorkspaceNotFound
 from icp.paths import new_workspace_id
-from icp.workspace import Workspace
 from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,16 +208,16 @@ def own_session_ids(monkeypatch):
 
 @pytest.mark.timeout(120)
 def test_two_sessions_at_once_each_see_only_their_own_workspace(monkeypatch, own_session_ids):
-    import icp.success
+    import icp.analysis.success
 
     computed = []
-    score = icp.success.score_customers
+    score = icp.analysis.success.score_customers
 
     def counted(workspace, settings):
         computed.append(workspace.id)
         return score(workspace, settings)
 
-    monkeypatch.setattr(icp.success, "score_customers", counted)
+    monkeypatch.setattr(icp.analysis.success, "score_customers", counted)
     one, two = Workspace.create("One"), Workspace.create("Two")
     at1, at2 = app(one.id), app(two.id)
     _at_once(at1, at2)

@@ -1,7 +1,7 @@
 """Near-duplicate category labels: suggested merges, applied and kept through re-ingest."""
 
-from icp.labels import label_merge_suggestions, suggest_merges
-from icp.workspace import Workspace
+from icp.data.labels import label_merge_suggestions, suggest_merges
+from icp.data.workspace import Workspace
 from tests.conftest import shared_file
 
 CUSTOMERS = "Company,Industry,Tier\n" + "".join(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.literal_text import Pieces, hostile_workspace, shown, shown_on
 from ui.settings import working_icp
 from ui.text import WORD_JOINER, literal

@@ -6,8 +6,11 @@ import json
 import pandas as pd
 import pytest
 
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.market import (
+from icp.market.sizing import (
     FALLBACK_WIN_RATE,
     apportion,
     default_win_rate,
@@ -15,10 +18,7 @@ from icp.market import (
     market_json,
     market_size,
 )
-from icp.model import ICP, Criterion, MarketAssumptions
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings
-from icp.workspace import Workspace
+from icp.profile.model import ICP, Criterion, MarketAssumptions
 
 SUCCESS = SuccessSettings(criteria=(Outcome(column="arr", label="ARR", direction="higher"),),
                           best_share=0.5, value_column="arr")
@@ -204,7 +204,7 @@ def test_apportioned_counts_are_whole_and_add_up():
 # -- issue 16: what a founder sees -----------------------------------------------------------------
 
 def _nice(label: str, attribute: str, values: tuple[str, ...], evidence: str, q: float, lift: float) -> Criterion:
-    from icp.model import Evidence
+    from icp.profile.model import Evidence
     return Criterion(attribute=attribute, label=label, kind="in_set", role="nice", values=values,
                      evidence=Evidence(in_group=3, group_size=3, in_rest=1, rest_size=3, lift=lift, lift_low=1.0,
                                        lift_high=9.0, q_value=q, evidence=evidence, sentence=""))
@@ -260,8 +260,8 @@ def test_money_in_the_assumptions_has_its_currency_and_scale(tmp_path):
 
 
 def test_tier_limit_says_what_caps_the_tiers(tmp_path):
-    from icp.model import TierRules
-    from icp.targets import tier_counts, tier_limit
+    from icp.market.targets import tier_counts, tier_limit
+    from icp.profile.model import TierRules
 
     ws = make_workspace(tmp_path)
     capacity = make_icp().model_copy(update={"tiers": TierRules(mode="capacity", reps=5, accounts_per_rep=50)})

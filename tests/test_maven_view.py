@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.e2e.test_maven_upload import write_maven_like
 from tests.literal_text import shown
 

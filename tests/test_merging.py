@@ -5,9 +5,9 @@ import csv
 
 import pytest
 
+from icp.analysis.success import Criterion, SuccessSettings, score_customers
 from icp.cli import main
-from icp.success import Criterion, SuccessSettings, score_customers
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.conftest import write
 
 # A Data Loader export: "Acme" and "Acme, Inc." are different accounts (different Ids, industries, cities).

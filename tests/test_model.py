@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from icp.analysis.success import Criterion as SuccessCriterion
+from icp.analysis.success import SuccessSettings
 from icp.errors import InputFileError
-from icp.model import ICP, Criterion, TierRules, parse_icp
-from icp.success import Criterion as SuccessCriterion
-from icp.success import SuccessSettings
+from icp.profile.model import ICP, Criterion, TierRules, parse_icp
 
 SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2),),
                           value_column="arr")
@@ -70,7 +70,7 @@ def test_bad_files_get_one_plain_sentence_naming_the_file():
 
 
 def test_criteria_read_as_plain_words():
-    from icp.model import describe
+    from icp.profile.model import describe
 
     words = [describe(c) for c in sample().criteria]
     assert words == ["Industry is Fintech or Café Zürich", "Employees 51–1,000", "Tech stack has Snowflake",

@@ -43,7 +43,7 @@ def test_one_figure_rule_for_criteria_bands_and_profiles():
 
 
 def test_criteria_text_writes_figures_through_the_shared_rule():
-    from icp.model import Criterion, describe
+    from icp.profile.model import Criterion, describe
 
     assert describe(Criterion(attribute="revenue", label="Revenue", kind="range", low=1e7, high=5e8)) == (
         "Revenue from 10M to under 500M")
@@ -60,7 +60,7 @@ def test_cluster_profiles_write_rates_and_flags_as_percentages():
     import numpy as np
     import pandas as pd
 
-    from icp.clusters import cluster_profiles
+    from icp.analysis.clusters import cluster_profiles
 
     labels = np.array([0] * 10 + [1] * 10)
     X = pd.DataFrame({"won": [True] * 7 + [False] * 3 + [True] * 2 + [False] * 8,
@@ -72,7 +72,7 @@ def test_cluster_profiles_write_rates_and_flags_as_percentages():
 
 
 def test_the_backtest_verdict_gives_win_rates_as_percentages():
-    from icp.targets import DealTier, _verdict
+    from icp.market.targets import DealTier, _verdict
 
     deals = tuple(DealTier(tier=t, won=w, lost=10 - w, win_rate=w / 10) for t, w in (("Tier 1", 7), ("Tier 2", 5)))
     verdict = _verdict({"customer_auc": None, "tier1_lift": None, "best_customers": 0, "deal_auc": 0.8,
@@ -81,14 +81,14 @@ def test_the_backtest_verdict_gives_win_rates_as_percentages():
 
 
 def test_draft_and_pattern_bands_share_the_rule():
-    from icp.draft import _number
+    from icp.profile.draft import _number
 
     assert _number(1995, "founded_year") == "1995" and _number(1_200, "employees") == "1,200"
     assert _number(2.5e9, "revenue") == "2.5B"
 
 
 def test_tables_show_rates_as_percentages_money_compact_and_years_bare():
-    from icp.numbers import table_format
+    from icp.data.roles import table_format
 
     assert table_format("win_rate") == table_format("churn_rate") == "percent"
     for money_column in ("revenue", "arr", "amount", "won_value", "order_revenue", "sam_value"):

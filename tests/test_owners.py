@@ -2,10 +2,10 @@
 
 import pytest
 
+from icp.data.owners import claim, open_as, owner_key, owner_of
+from icp.data.workspace import Workspace
 from icp.errors import WorkspaceNotFound
-from icp.owners import claim, open_as, owner_key, owner_of
 from icp.paths import new_workspace_id
-from icp.workspace import Workspace
 
 ALICE = owner_key("https://accounts.example.com", "alice-123")
 BOB = owner_key("https://accounts.example.com", "bob-456")

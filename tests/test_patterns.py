@@ -1,15 +1,15 @@
-"""icp.patterns on synthetic accounts with known planted effects, hand-built tables and the Maven CRM file."""
+"""icp.analysis.patterns on synthetic accounts with known planted effects, hand-built tables and the Maven CRM file."""
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from icp.attributes import Attribute, customer_attributes
-from icp.links import CUSTOMER_VIEW
-from icp.patterns import NumericBands, compare, numeric_bands
-from icp.stats import two_by_two
-from icp.workspace import Workspace
+from icp.analysis.attributes import Attribute, customer_attributes
+from icp.analysis.patterns import NumericBands, compare, numeric_bands
+from icp.analysis.stats import two_by_two
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from tests.conftest import shared_file
 
 INDUSTRIES = ["Fintech", "Healthcare", "Retail", "Manufacturing", "Media", "Logistics", "Education", "Energy"]

@@ -15,11 +15,10 @@ import pytest
 import vl_convert
 from pypdf import PdfReader
 
-from icp.charts import LABEL_CHARS, lift_chart, segment_chart
-from icp.draft import draft_icp
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.model import Criterion, Persona, Template, describe
-from icp.pdf import (
+from icp.export.charts import LABEL_CHARS, lift_chart, segment_chart
+from icp.export.pdf import (
     CUT,
     MAX_CRITERIA,
     chart_png,
@@ -29,8 +28,9 @@ from icp.pdf import (
     one_pager,
     render_one_pager,
 )
-from icp.targets import targets_page
-from icp.workspace import Workspace
+from icp.market.targets import targets_page
+from icp.profile.draft import draft_icp
+from icp.profile.model import Criterion, Persona, Template, describe
 
 ROOT = Path(__file__).resolve().parents[1]
 A4 = (595.28, 841.89)  # points
@@ -247,9 +247,9 @@ _LONG_PDF = r"""
 import csv, io, sys
 from pathlib import Path
 from pypdf import PdfReader
-from icp.draft import draft_icp
-from icp.pdf import one_pager
-from icp.workspace import Workspace
+from icp.profile.draft import draft_icp
+from icp.export.pdf import one_pager
+from icp.data.workspace import Workspace
 
 folder = Path(sys.argv[1])
 long = "X" * 100_000

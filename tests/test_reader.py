@@ -1,4 +1,4 @@
-"""icp.reader: every supported format read into a temp table of raw text, and every refusal."""
+"""icp.data.reader: every supported format read into a temp table of raw text, and every refusal."""
 
 import codecs
 import csv
@@ -15,10 +15,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from icp import reader
+from icp.data import reader
+from icp.data.reader import list_sheets, read_into
 from icp.errors import InputFileError, LimitExceeded
 from icp.limits import Limits
-from icp.reader import list_sheets, read_into
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -183,7 +183,7 @@ def test_rows_read_inside_a_transaction_are_numbered_from_1(con, tmp_path):
 
 
 def test_rowids_with_gaps_are_numbered_in_order_all_the_same(con):
-    from icp.reader import _number_rows
+    from icp.data.reader import _number_rows
 
     con.execute("CREATE TEMP TABLE g AS SELECT NULL::BIGINT AS _row, 'v' || range AS v FROM range(6)")
     con.execute("DELETE FROM g WHERE v IN ('v1', 'v4')")

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.realdata

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import icp.workspace
-from icp.demo import write_demo
-from icp.workspace import Workspace
+import icp.data.workspace
+from icp.data.demo import write_demo
+from icp.data.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["views/data.py", "views/success.py", "views/icp.py", "views/market.py", "views/targets.py"]
@@ -42,14 +42,14 @@ def test_a_warm_rerun_opens_the_workspace_a_few_times(workspace, page, monkeypat
     at = _app(workspace, page)
     at.run()  # warm: every cache filled
     opened = []
-    connect = icp.workspace.duckdb.connect
+    connect = icp.data.workspace.duckdb.connect
 
     def counting(database, *args, **kwargs):
         if str(database) == str(workspace.path):
             opened.append(database)
         return connect(database, *args, **kwargs)
 
-    monkeypatch.setattr(icp.workspace.duckdb, "connect", counting)
+    monkeypatch.setattr(icp.data.workspace.duckdb, "connect", counting)
     at.run()
     assert not at.exception
     # One to read what every page reads, then only what the page itself shows (a table, a page of

@@ -2,7 +2,7 @@
 
 import pytest
 
-from icp.roles import guess_roles, header_key
+from icp.data.roles import guess_roles, header_key
 
 
 def roles(headers, kind="customers"):
@@ -67,8 +67,8 @@ def test_unrelated_headers_stay_generic():
 
 
 def test_the_template_csv_is_recognised_role_for_role(tmp_path):
-    from icp.roles import template_csv
-    from icp.workspace import Workspace
+    from icp.data.roles import template_csv
+    from icp.data.workspace import Workspace
 
     path = tmp_path / "template.csv"
     path.write_text(template_csv(), encoding="utf-8")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from icp.cli import main
-from icp.reader import read_into
+from icp.data.reader import read_into
 
 SPELLINGS = ("rowid", "RowID", "ROWID")
 

@@ -3,11 +3,11 @@ drafted from it, which loads and tiers that set."""
 
 from pathlib import Path
 
-from icp.demo import write_demo
-from icp.model import parse_icp
-from icp.roles import template_csv
-from icp.targets import target_source, tier_counts
-from icp.workspace import Workspace
+from icp.data.demo import write_demo
+from icp.data.roles import template_csv
+from icp.data.workspace import Workspace
+from icp.market.targets import target_source, tier_counts
+from icp.profile.model import parse_icp
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 

@@ -5,10 +5,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from icp.model import ICP, Criterion, TierRules
-from icp.scoring import DIALECTS, columns_read, score_frame, score_sql, scoring_sql
-from icp.success import Criterion as SuccessCriterion
-from icp.success import SuccessSettings
+from icp.analysis.success import Criterion as SuccessCriterion
+from icp.analysis.success import SuccessSettings
+from icp.profile.model import ICP, Criterion, TierRules
+from icp.profile.scoring import DIALECTS, columns_read, score_frame, score_sql, scoring_sql
 
 SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher"),))
 HOSTILE = "O'Brien\"; DROP TABLE t; -- back\\slash"
@@ -238,7 +238,7 @@ def test_scoring_again_replaces_the_old_scores():
 def test_reasons_looked_up_equal_reasons_pieced_together(monkeypatch):
     """DuckDB looks the reasons up by which criteria passed; every combination of passed, missed
     and unknown reads exactly as the portable expression pieces it together."""
-    import icp.scoring as scoring
+    import icp.profile.scoring as scoring
 
     icp = make_icp(criteria=(*CRITERIA, Criterion(attribute="employees", label="Tiny", kind="range", high=10,
                                                   role="disqualify")))

@@ -12,9 +12,9 @@ import pytest
 from openpyxl import Workbook
 from streamlit.testing.v1 import AppTest
 
-from icp import reader, scratch
 from icp.cli import main
-from icp.workspace import Workspace
+from icp.data import reader, scratch
+from icp.data.workspace import Workspace
 from tests.test_scoring import make_icp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,7 +138,7 @@ def test_a_refused_build_into_an_existing_folder_leaves_it_as_it_was(temp, tmp_p
 # --- the sweep itself ---------------------------------------------------------------------------------
 def ended_pid() -> str:
     """`<pid>-<start>` of a process that has ended (and been reaped)."""
-    process = subprocess.Popen([sys.executable, "-c", "import icp.scratch as s; print(s.me())"],
+    process = subprocess.Popen([sys.executable, "-c", "import icp.data.scratch as s; print(s.me())"],
                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
     return process.communicate()[0].strip()
 

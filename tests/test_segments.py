@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icp.attributes import Attribute
-from icp.errors import AnalysisError
-from icp.segments import (
+from icp.analysis.attributes import Attribute
+from icp.analysis.segments import (
     FALLBACK_PRIOR_STRENGTH,
     MIN_SEGMENT_ACCOUNTS,
     RankWeights,
@@ -27,6 +26,7 @@ from icp.segments import (
     shrink_rates,
     split_small,
 )
+from icp.errors import AnalysisError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCE = "SELECT * FROM customers"
@@ -318,7 +318,7 @@ def test_win_rate_per_sector_matches_the_maven_pipeline():
     pipeline_csv = SHARED_DATA / "maven_crm" / "sales_pipeline.csv"
     if not (accounts_csv.exists() and pipeline_csv.exists()):
         pytest.skip(f"{SHARED_DATA / 'maven_crm'} is not available")
-    from icp.workspace import Workspace
+    from icp.data.workspace import Workspace
 
     ws = Workspace.create()
     ws.add_list("customers", accounts_csv)
@@ -344,7 +344,7 @@ def test_win_rate_per_sector_matches_the_maven_pipeline():
 
 
 def test_the_suggested_minimum_follows_the_segment_sizes_never_under_three():
-    from icp.segments import MIN_SEGMENT_FLOOR, suggested_min_accounts
+    from icp.analysis.segments import MIN_SEGMENT_FLOOR, suggested_min_accounts
 
     assert MIN_SEGMENT_FLOOR == 3
     # Enough big segments: the default of ten.

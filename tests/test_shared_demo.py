@@ -10,14 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp import demo_workspace
+from icp.analysis.success import SuccessSettings
+from icp.data.owners import open_as, owner_of
+from icp.data.workspace import UNTOUCHED, Workspace
 from icp.demo_workspace import DEMO_NAME, expiry_hours, housekeeping, open_demo, shared_demo, sweep_untouched
-from icp.draft import ICP_KEY
 from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
-from icp.model import ICP
-from icp.owners import open_as, owner_of
 from icp.paths import SHARED_DEMO
-from icp.success import SuccessSettings
-from icp.workspace import UNTOUCHED, Workspace
+from icp.profile.draft import ICP_KEY
+from icp.profile.model import ICP
 from tests.test_app import PAGES, ROOT
 
 HOUR = 3600
@@ -26,7 +26,7 @@ HOUR = 3600
 @pytest.fixture
 def fast_demo(demo_template, monkeypatch):
     """The template the run built once, where the app looks for it."""
-    monkeypatch.setattr("icp.demo_workspace.template_path", lambda folder=None: demo_template)
+    monkeypatch.setattr("icp.data.workspace.Workspace.demo_template", staticmethod(lambda folder=None: demo_template))
     return demo_template
 
 

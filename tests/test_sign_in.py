@@ -4,8 +4,8 @@ first and a workspace opens only for the user who made it, even to someone holdi
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.owners import owner_key, owner_of
-from icp.workspace import Workspace
+from icp.data.owners import owner_key, owner_of
+from icp.data.workspace import Workspace
 from tests.literal_text import shown
 from tests.test_app import ROOT
 
@@ -30,7 +30,7 @@ def person(name: str) -> dict:
 
 @pytest.fixture
 def fast_demo(demo_template, monkeypatch):
-    monkeypatch.setattr("icp.demo_workspace.template_path", lambda folder=None: demo_template)
+    monkeypatch.setattr("icp.data.workspace.Workspace.demo_template", staticmethod(lambda folder=None: demo_template))
 
 
 def test_signed_out_visitors_see_only_the_sign_in_button(fast_demo, workspace_folder):

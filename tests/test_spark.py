@@ -6,10 +6,10 @@ import shutil
 import duckdb
 import pytest
 
-from icp.model import ICP, Criterion, TierRules
-from icp.scoring import scoring_sql
-from icp.success import Criterion as SuccessCriterion
-from icp.success import SuccessSettings
+from icp.analysis.success import Criterion as SuccessCriterion
+from icp.analysis.success import SuccessSettings
+from icp.profile.model import ICP, Criterion, TierRules
+from icp.profile.scoring import scoring_sql
 
 # PySpark warns about pandas 3 on import; these tests never hand Spark a pandas frame.
 pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),

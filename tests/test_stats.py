@@ -1,11 +1,11 @@
-"""icp.stats against values computed by hand (the arithmetic is in the comments)."""
+"""icp.analysis.stats against values computed by hand (the arithmetic is in the comments)."""
 
 import math
 
 import pytest
 from scipy.stats import fisher_exact
 
-from icp.stats import (
+from icp.analysis.stats import (
     benjamini_hochberg,
     evidence_label,
     is_directional,

@@ -6,8 +6,7 @@ import duckdb
 import pydantic
 import pytest
 
-from icp.errors import IcpError
-from icp.success import (
+from icp.analysis.success import (
     Criterion,
     CriterionError,
     SuccessSettings,
@@ -16,7 +15,8 @@ from icp.success import (
     score_summary,
     scored_customers_sql,
 )
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
+from icp.errors import IcpError
 from tests.conftest import write
 
 ARR = Criterion(column="arr", label="ARR", direction="higher", weight=2)

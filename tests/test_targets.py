@@ -6,13 +6,13 @@ import io
 import pandas as pd
 import pytest
 
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.exports import targets_csv
-from icp.model import ICP, TIERS, Criterion, TierRules
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings
-from icp.targets import backtest, target_source, targets_export, targets_page, tier_counts
-from icp.workspace import Workspace
+from icp.export.tables import targets_csv
+from icp.market.targets import backtest, target_source, targets_export, targets_page, tier_counts
+from icp.profile.model import ICP, TIERS, Criterion, TierRules
 
 SUCCESS = SuccessSettings(criteria=(Outcome(column="arr", label="ARR", direction="higher"),),
                           best_share=0.5, value_column="arr")
@@ -283,7 +283,7 @@ DEMO_ICP_CRITERIA = (
 
 
 def test_the_planted_icp_predicts_success_on_the_demo(demo_template):
-    from icp.success import default_settings
+    from icp.analysis.success import default_settings
 
     ws = Workspace.copy_of(demo_template, "Demo")
     icp = ICP(criteria=DEMO_ICP_CRITERIA, success=default_settings(ws))

@@ -12,10 +12,11 @@ import uuid
 import pandas as pd
 import pytest
 
-from icp import analysis, demo
-from icp.draft import draft_icp
-from icp.success import default_settings
-from icp.workspace import Workspace
+from icp import analysis
+from icp.analysis.success import default_settings
+from icp.data import demo
+from icp.data.workspace import Workspace
+from icp.profile.draft import draft_icp
 from tests.conftest import shared_file
 
 

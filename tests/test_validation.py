@@ -1,4 +1,4 @@
-"""icp.validation and the stability check of the draft: out-of-sample figures beside in-sample ones on the
+"""icp.market.validation and the stability check of the draft: out-of-sample figures beside in-sample ones on the
 demo, chance findings on null data, determinism, leave-one-out on small data, an overfit draft."""
 
 import numpy as np
@@ -8,12 +8,12 @@ from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
 from icp.analysis import find_patterns
-from icp.draft import DraftRules, assign_folds, draft_icp, open_drafter
-from icp.model import ICP, Evidence, describe, parse_icp
-from icp.success import Criterion as Outcome
-from icp.success import SuccessSettings, default_settings
-from icp.validation import saved_validation, separation, validate
-from icp.workspace import Workspace
+from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessSettings, default_settings
+from icp.data.workspace import Workspace
+from icp.market.validation import saved_validation, separation, validate
+from icp.profile.draft import DraftRules, assign_folds, draft_icp, open_drafter
+from icp.profile.model import ICP, Evidence, describe, parse_icp
 
 INDUSTRIES = ["Fintech", "Healthcare", "Retail", "Manufacturing", "Education", "Media", "Logistics", "Software"]
 COUNTRIES = ["United States", "Germany", "France", "United Kingdom", "Canada", "Spain", "Sweden", "Japan"]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import duckdb
 import pytest
 
-from icp.models import ListReport
-from icp.roles import ACCOUNT_LISTS
-from icp.workspace import Workspace
+from icp.data.reports import ListReport
+from icp.data.roles import ACCOUNT_LISTS
+from icp.data.workspace import Workspace
 from tests.vendor_exports import VENDOR_FILES, VendorFile
 
 

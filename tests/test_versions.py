@@ -2,9 +2,9 @@
 
 import pytest
 
+from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
-from icp.versions import criteria_diff, list_versions, load_version, save_version
-from icp.workspace import Workspace
+from icp.market.versions import criteria_diff, list_versions, load_version, save_version
 from tests.test_model import sample
 
 

@@ -5,9 +5,9 @@ import hashlib
 import duckdb
 import pytest
 
+from icp.data.workspace import Workspace
 from icp.errors import InputFileError, WorkspaceError, WorkspaceNotFound
 from icp.limits import Limits
-from icp.workspace import Workspace
 from tests.conftest import write
 
 CUSTOMERS = """Company name,Website,Industry,Number of Employees,Annual Revenue,Country/Region,Technologies,ARR,Churned,Customer Since
@@ -215,7 +215,7 @@ def test_a_failure_half_way_through_rolls_everything_back(workspace, tmp_path, m
         raise duckdb.IOException("disk full")
 
     # The new tables are written by the time links are rebuilt; all of it must go.
-    monkeypatch.setattr("icp.workspace.relink", broken)
+    monkeypatch.setattr("icp.data.workspace.relink", broken)
     with pytest.raises(InputFileError) as err:
         workspace.add_list("deals", write(tmp_path / "deals.csv", DEALS))
     assert "deals.csv" in str(err.value) and "disk full" in str(err.value)

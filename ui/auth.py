@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from icp.owners import owner_key
+from icp.data.owners import owner_key
 from ui.text import literal
 
 

@@ -4,12 +4,17 @@ session: a change anywhere gives a new key, and one user's results never reach a
 import pandas as pd
 import streamlit as st
 
-from icp import analysis, carry, exports, market, success, targets, validation
-from icp.clusters import ClusterResult
-from icp.model import ICP
-from icp.patterns import PatternReport
-from icp.segments import RankWeights
-from icp.workspace import Workspace
+from icp import analysis
+from icp.analysis import success
+from icp.analysis.clusters import ClusterResult
+from icp.analysis.patterns import PatternReport
+from icp.analysis.segments import RankWeights
+from icp.data.workspace import Workspace
+from icp.export import tables as exports
+from icp.market import sizing as market
+from icp.market import targets, validation
+from icp.profile import carry
+from icp.profile.model import ICP
 
 
 @st.cache_data(scope="session", show_spinner=False, max_entries=32)

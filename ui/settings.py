@@ -2,10 +2,10 @@
 
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from icp.draft import ICP_KEY, draft_icp
-from icp.model import ICP
-from icp.success import SuccessSettings, settings_in_use
-from icp.workspace import Workspace
+from icp.analysis.success import SuccessSettings, settings_in_use
+from icp.data.workspace import Workspace
+from icp.profile.draft import ICP_KEY, draft_icp
+from icp.profile.model import ICP
 from ui.cache import success_in_use
 
 SUCCESS_KEY = "success"

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.workspace import Workspace
 from ui.auth import sign_in_required, sign_out_button
 from ui.state import owned, reports, switch_to, switch_to_demo
 from ui.text import literal

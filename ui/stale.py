@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from icp.model import ICP
-from icp.workspace import Workspace
+from icp.data.workspace import Workspace
+from icp.profile.model import ICP
 from ui.settings import success_settings
 
 

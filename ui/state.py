@@ -4,12 +4,12 @@ the visitor's first change, which makes a copy of their own (and puts its id in 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from icp.data.owners import claim, open_as
+from icp.data.reports import ListReport
+from icp.data.workspace import Workspace
 from icp.demo_workspace import housekeeping, shared_demo
 from icp.errors import IcpError
-from icp.models import ListReport
-from icp.owners import claim, open_as
 from icp.paths import SHARED_DEMO
-from icp.workspace import Workspace
 from ui.auth import current_owner
 from ui.text import literal
 

@@ -6,13 +6,13 @@ Only how a table shows its columns; the data (and every export) keeps its figure
 import pandas as pd
 import streamlit as st
 
-from icp.numbers import table_format
+from icp.data.roles import table_format
 
 
 def number_columns(frame: pd.DataFrame, labels: dict[str, str] | None = None,
                    titles: dict[str, str] | None = None) -> dict:
     """A column_config entry for each numeric column of `frame` (yes/no columns left as they are),
-    formatted by icp.numbers.table_format; `labels` maps a shown column name to the engine's name
+    formatted by icp.data.roles.table_format; `labels` maps a shown column name to the engine's name
     when the table renamed it ("win rate" for win_rate). `titles` heads columns (any kind) in the
     user's words ("Win rate" over win_rate)."""
     engine_name = {shown: name for name, shown in (labels or {}).items()}

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from icp import reader, scratch
+from icp.data import reader, scratch
 from icp.errors import IcpError
 
 _SHEETS = "upload_sheets"

@@ -5,11 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from icp.data.labels import label_merge_suggestions
+from icp.data.mapping import mapping_json
+from icp.data.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, ROLE_BY_NAME, roles_for
+from icp.data.semantics import REASONS
 from icp.errors import IcpError
-from icp.labels import label_merge_suggestions
-from icp.mapping import mapping_json
-from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, LIST_KINDS, ROLE_BY_NAME, roles_for
-from icp.semantics import REASONS
 from ui import uploads
 from ui.state import current_workspace, reports
 from ui.text import literal

@@ -5,12 +5,12 @@ Every file is built when its button is pressed, not on every rerun of the page.
 
 import streamlit as st
 
-from icp import exports
 from icp.errors import IcpError
-from icp.model import TIERS, parse_icp
-from icp.pdf import first_page_png, one_pager
-from icp.scoring import DIALECTS, scoring_sql
-from icp.targets import target_list, targets_export
+from icp.export import tables as exports
+from icp.export.pdf import first_page_png, one_pager
+from icp.market.targets import target_list, targets_export
+from icp.profile.model import TIERS, parse_icp
+from icp.profile.scoring import DIALECTS, scoring_sql
 from ui.cache import crm_notes
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers

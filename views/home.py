@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from icp.roles import template_csv
+from icp.data.roles import template_csv
 from ui.state import current_workspace, reports
 
 workspace = current_workspace()

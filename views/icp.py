@@ -7,8 +7,11 @@ import streamlit as st
 from pydantic import ValidationError
 
 from icp.analysis import pattern_attributes
-from icp.carry import candidates as carry_candidates
-from icp.draft import (
+from icp.errors import IcpError
+from icp.market.sizing import no_icp_yet
+from icp.market.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
+from icp.profile.carry import candidates as carry_candidates
+from icp.profile.draft import (
     draft_icp,
     evidence_for,
     redrafted,
@@ -17,10 +20,7 @@ from icp.draft import (
     with_success,
     written_by_hand,
 )
-from icp.errors import IcpError
-from icp.market import no_icp_yet
-from icp.model import ColumnLink, Criterion, Persona, Template, describe
-from icp.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
+from icp.profile.model import ColumnLink, Criterion, Persona, Template, describe
 from ui.cache import carry_report, market_size, tier_counts
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, success_settings, working_icp

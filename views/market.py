@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from icp.attributes import dimension_label
-from icp.charts import market_funnel
+from icp.analysis.attributes import dimension_label
 from icp.errors import IcpError
-from icp.market import default_win_rate, market_by_segment, value_name
-from icp.model import MarketAssumptions
+from icp.export.charts import market_funnel
+from icp.market.sizing import default_win_rate, market_by_segment, value_name
 from icp.numbers import count, money
+from icp.profile.model import MarketAssumptions
 from ui.cache import market_size
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp

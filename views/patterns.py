@@ -3,8 +3,8 @@
 import streamlit as st
 
 from icp.analysis import SIDES, findings_frame
-from icp.charts import best_vs_rest, lift_chart
 from icp.errors import IcpError
+from icp.export.charts import best_vs_rest, lift_chart
 from ui.cache import pattern_report, sides
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers

@@ -3,10 +3,7 @@
 import streamlit as st
 
 from icp.analysis import cluster_features, segment_options
-from icp.charts import cluster_scatter, segment_chart
-from icp.errors import IcpError
-from icp.exports import segments_csv_text
-from icp.segments import (
+from icp.analysis.segments import (
     MinimumChoice,
     RankWeights,
     SegmentSettings,
@@ -16,6 +13,9 @@ from icp.segments import (
     split_small,
     suggested_min_accounts,
 )
+from icp.errors import IcpError
+from icp.export.charts import cluster_scatter, segment_chart
+from icp.export.tables import segments_csv_text
 from ui.cache import clusters, rule_segments
 from ui.fragment import fragment
 from ui.settings import success_settings

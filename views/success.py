@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from icp.charts import value_distribution
+from icp.analysis.success import SuccessSettings, default_settings
+from icp.data.roles import table_format
 from icp.errors import IcpError
-from icp.numbers import RATES, compact, percent, table_format
-from icp.success import SuccessSettings, default_settings
+from icp.export.charts import value_distribution
+from icp.numbers import RATES, compact, percent
 from ui.cache import scored_customers, success_summary
 from ui.fragment import fragment
 from ui.settings import SUCCESS_KEY, success_settings

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from icp.charts import tier_bars
 from icp.errors import IcpError
-from icp.model import TIERS, TierRules
+from icp.export.charts import tier_bars
+from icp.market.targets import INSUFFICIENT, target_list, targets_page
 from icp.numbers import count, percent
-from icp.targets import INSUFFICIENT, target_list, targets_page
+from icp.profile.model import TIERS, TierRules
 from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
 from ui.fragment import fragment
 from ui.settings import ICP_KEY, working_icp

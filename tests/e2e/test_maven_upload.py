@@ -142,7 +142,7 @@ def edit_cell(page, grid, row: int, across: float, text: str) -> None:
 
 def fix_the_universe_columns(page) -> None:
     """What the ICP page's warning asks: the universe's revenue is in dollars (the customers' in
-    millions). Its head count, in "workers", is read as Employees without help (icp/roles.py)."""
+    millions). Its head count, in "workers", is read as Employees without help (icp/data/roles.py)."""
     main = page.get_by_test_id("stMain")
     assert main.get_by_text(re.compile(r'Universe: .revenue. is about [\d,]+x the customers')).is_visible()
     employees = main.get_by_text(re.compile(r"no column holds .Employees."))

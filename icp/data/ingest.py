@@ -11,11 +11,20 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
-from icp import semantics
+from icp.data import semantics
+from icp.data.reports import ColumnReport, ListReport, MergeExample
+from icp.data.roles import (
+    ACCOUNT_LISTS,
+    ANALYSE,
+    IGNORE,
+    ROLE_BY_NAME,
+    ROLES,
+    RoleMatch,
+    guess_roles,
+    roles_for,
+)
 from icp.errors import InputFileError
-from icp.models import ColumnReport, ListReport, MergeExample
 from icp.normalize import country_code, quote_ident
-from icp.roles import ACCOUNT_LISTS, ANALYSE, IGNORE, ROLE_BY_NAME, ROLES, RoleMatch, guess_roles, roles_for
 
 # Profiling a generic column looks at the first rows only: enough to tell a number from a label.
 _PROFILE_ROWS = 200_000

@@ -2,7 +2,7 @@
 
 Everything is written into a scratch folder first and moved into the output folder only when all
 of it succeeded, so a bad input never leaves half a result behind, nor an output folder it made.
-Scratch folders are named for icp.scratch to sweep when a run is killed. The modules behind `icp build`
+Scratch folders are named for icp.data.scratch to sweep when a run is killed. The modules behind `icp build`
 (analysis, charts, PDF) are imported by it alone, so `icp score` starts quickly.
 """
 
@@ -18,14 +18,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from icp import cells, normalize, scratch
+from icp import cells, normalize
+from icp.data import scratch
+from icp.data.ingest import auto_roles, build_normalized, plan_columns, resolve_mapping
+from icp.data.reader import read_into
+from icp.data.workspace import Workspace
 from icp.errors import IcpError, InputFileError
-from icp.ingest import auto_roles, build_normalized, plan_columns, resolve_mapping
 from icp.limits import Limits
-from icp.model import ICP, parse_icp
-from icp.reader import read_into
-from icp.scoring import columns_read
-from icp.workspace import Workspace
+from icp.profile.model import ICP, parse_icp
+from icp.profile.scoring import columns_read
 
 # `--segment-by` takes role names; numbers segment by their bands.
 _BAND_OF = {"employees": "size_band", "revenue": "revenue_band"}
@@ -37,7 +38,7 @@ def scratch_workspace(files: Mapping[str, str | Path | None],
                       label_merges: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> Iterator[Workspace]:
     """A throw-away workspace holding the given lists, in its own folder (never the user's);
     `mapping` fixes roles per list, and `label_merges` merges category labels per list and column
-    as the Data page does (see icp.mapping)."""
+    as the Data page does (see icp.data.mapping)."""
     mapping, label_merges = mapping or {}, label_merges or {}
     unused = sorted(set(mapping) - {kind for kind, path in files.items() if path is not None})
     if unused:
@@ -102,7 +103,7 @@ def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]
     """The segment dimensions asked for (role names, column names or headers as the file writes
     them), else industry and size band where present."""
     from icp import analysis
-    from icp.roles import ROLE_BY_NAME, header_key
+    from icp.data.roles import ROLE_BY_NAME, header_key
 
     options = [a.name for a in analysis.segment_options(workspace)]
     if not segment_by:
@@ -136,7 +137,7 @@ def _dimensions(workspace: Workspace, segment_by: list[str] | None) -> list[str]
 
 def _market(workspace: Workspace, icp: ICP) -> dict:
     """market.json; without a universe or typed counts the sizes are unknown (null), and say why."""
-    from icp.market import market_json, market_size
+    from icp.market.sizing import market_json, market_size
 
     try:
         return market_json(market_size(workspace, icp))
@@ -160,16 +161,16 @@ def build(files: Mapping[str, str | Path | None], out: str | Path, *, settings: 
     (list, column, attribute or factor) carry criteria to the universe and targets lists;
     `label_merges` (list -> column -> {label: label kept}) merges category labels as the Data page does."""
     from icp import analysis
-    from icp.carry import carry_report, spellings, with_links
-    from icp.carry import warnings as carry_warnings
-    from icp.draft import draft_icp
-    from icp.exports import segments_csv_text, targets_csv, targets_xlsx
-    from icp.market import no_icp_yet, no_must_warning
-    from icp.pdf import one_pager
-    from icp.scoring import scoring_sql
-    from icp.segments import CSV_MEASURES, segments_csv
-    from icp.success import default_settings
-    from icp.targets import contract_columns, targets_export
+    from icp.analysis.segments import CSV_MEASURES, segments_csv
+    from icp.analysis.success import default_settings
+    from icp.export.pdf import one_pager
+    from icp.export.tables import segments_csv_text, targets_csv, targets_xlsx
+    from icp.market.sizing import no_icp_yet, no_must_warning
+    from icp.market.targets import contract_columns, targets_export
+    from icp.profile.carry import carry_report, spellings, with_links
+    from icp.profile.carry import warnings as carry_warnings
+    from icp.profile.draft import draft_icp
+    from icp.profile.scoring import scoring_sql
 
     saved = read_icp(settings) if settings else None
     with scratch_workspace(files, mapping, label_merges) as workspace, _staged(Path(out)) as stage:
@@ -240,9 +241,9 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
         try:
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
-            from icp.carry import resolve
-            from icp.carry import warnings as carry_warnings
-            from icp.market import no_icp_yet
+            from icp.market.sizing import no_icp_yet
+            from icp.profile.carry import resolve
+            from icp.profile.carry import warnings as carry_warnings
 
             icp = _scorable_targets(con, path, display, icp, mapping, links, scales)
             if warnings is not None:
@@ -267,7 +268,7 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
     """Put the file's rows as text in temp table _incoming, and its accounts in table `targets`:
     what Workspace.add_list stores for a targets list, with only the columns scoring reads; return
     the ICP with the user's `links` and `scales` for this file (see icp.carry.with_links) in its carry."""
-    from icp.carry import _key, with_links
+    from icp.profile.carry import _key, with_links
 
     read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
     # The columns that decide which rows are one account, as a workspace decides it.
@@ -299,8 +300,8 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
 def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> None:
     """targets.csv from the accounts in `con` (see `score_file`); through pandas when a column is
     not text, as the exports write it."""
-    from icp.exports import targets_csv
-    from icp.targets import _export_sql, _source, safe_columns, targets_csv_sql
+    from icp.export.tables import targets_csv
+    from icp.market.targets import _export_sql, _source, safe_columns, targets_csv_sql
 
     found = targets_csv_sql(con, icp, _RAW, safe_columns(con, _RAW))
     if found is None:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
+from icp.numbers import RATES, YEARS
+
 ListKind = Literal["customers", "deals", "orders", "targets", "universe", "competitors", "partners"]
 LIST_KINDS: tuple[ListKind, ...] = (
     "customers", "deals", "orders", "targets", "universe", "competitors", "partners",
@@ -331,3 +333,21 @@ def template_csv() -> str:
     """A customers CSV a newcomer can fill in: the column names the app recognises, one example row."""
     quoted = [f'"{v}"' if "," in v or ";" in v else v for v in _TEMPLATE.values()]
     return ",".join(_TEMPLATE) + "\n" + ",".join(quoted) + "\n"
+
+
+# Columns holding money that no role names: the deal and order roll-ups and the market's sums.
+_MONEY_COLUMNS = frozenset({"won_value", "order_revenue", "order_profit", "sam_value", "value_mean"})
+
+
+def table_format(column: str) -> str:
+    """How a table shows a numeric column (a Streamlit NumberColumn format): shares as percentages
+    ("percent": 0.7857 reads 78.57%), money compact ("compact": 3000000000 reads 3B), years bare
+    ("%d": 1995), any other figure with separators ("localized": 2,822)."""
+    if column in RATES:
+        return "percent"
+    if column in YEARS:
+        return "%d"
+    role = ROLE_BY_NAME.get(column)
+    if column in _MONEY_COLUMNS or (role is not None and role.kind == "money"):
+        return "compact"
+    return "localized"

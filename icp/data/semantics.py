@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from icp.data.roles import ACCOUNT_LISTS, ROLE_BY_NAME, header_key, header_parts
 from icp.normalize import quote_ident
-from icp.roles import ACCOUNT_LISTS, ROLE_BY_NAME, header_key, header_parts
 
 # Shapes are read off the first rows: enough to tell a phone number from a headcount, and a
 # tenth of a second for ten columns.

@@ -20,7 +20,7 @@ What an account passes (each criterion on one column of the accounts):
 - `icp_insufficient` (inside the app): not a fit only for want of data: no disqualifier passes, no
   must is known to fail, and a must's value is unknown. Counted apart from 'Not a fit'.
 - `icp_reasons`: `met: ... | missed: ... | disqualified: ...`, each criterion in the words of
-  `icp.model.describe`, empty parts left out; a missed criterion whose value is missing reads
+  `icp.profile.model.describe`, empty parts left out; a missed criterion whose value is missing reads
   `Label (unknown)`.
 - Column types: numbers DOUBLE, lists VARCHAR[] (the dialect's array of strings), flags BOOLEAN,
   categories VARCHAR.
@@ -47,7 +47,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from icp.model import COLUMN_TYPES, ICP, Criterion, TierRules, describe
+from icp.profile.model import COLUMN_TYPES, ICP, Criterion, TierRules, describe
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 # sqlglot loads a dialect on its first use. Two server threads first using one at once could

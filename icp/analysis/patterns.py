@@ -12,11 +12,8 @@ from typing import NamedTuple
 
 import duckdb
 
-from icp.attributes import Attribute, AttributeKind
-from icp.frozen import Frozen
-from icp.normalize import quote_ident
-from icp.numbers import YEARS, figure
-from icp.stats import (
+from icp.analysis.attributes import Attribute, AttributeKind
+from icp.analysis.stats import (
     DIRECTIONAL_BELOW,
     Evidence,
     TwoByTwo,
@@ -26,6 +23,9 @@ from icp.stats import (
     lift_interval,
     two_by_two,
 )
+from icp.frozen import Frozen
+from icp.normalize import quote_ident
+from icp.numbers import YEARS, figure
 
 # Below this many accounts on either side a shared value is an anecdote, not a pattern.
 MIN_SIDE = 3

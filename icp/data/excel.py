@@ -77,7 +77,7 @@ _WORKBOOK = "xl/workbook.xml"
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 # The reader looks for the shared strings at this one path, whatever the relationships say.
 _SHARED_STRINGS = "xl/sharedStrings.xml"
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # Each child may take max_excel_mb: a few at a time, so that many uploads at once cannot add up to
 # more memory than the machine has. The others wait for a turn.
 _CHILDREN = threading.BoundedSemaphore(2)
@@ -143,7 +143,7 @@ class _Child:
             self._stderr = tempfile.TemporaryFile(prefix="icp-excel-")
             try:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "icp.excel", json.dumps(request)],
+                    [sys.executable, "-m", "icp.data.excel", json.dumps(request)],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
                     close_fds=True,
                 )

@@ -1,6 +1,6 @@
 """Out-of-sample validation of the ICP draft: does the profile hold beyond the customers it was drafted from?
 
-The backtest (icp.targets) scores the same customers the criteria were read from, so it flatters the
+The backtest (icp.market.targets) scores the same customers the criteria were read from, so it flatters the
 ICP: a chance finding fits the customers that produced it. Here the customers with a value score are
 split into folds (stratified by best or not, seeded: the same data and seed give the same folds;
 leave-one-out below `LEAVE_ONE_OUT_BELOW` of them). For each fold the ICP is drafted on the other
@@ -28,16 +28,24 @@ import duckdb
 import numpy as np
 
 from icp.analysis import registered_keys
-from icp.carry import carried
-from icp.draft import DEFAULT_RULES, Drafter, DraftRules, assign_folds, is_stable, open_drafter, stable_only
+from icp.analysis.stats import DIRECTIONAL_BELOW
+from icp.analysis.success import SuccessSettings, default_settings
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from icp.frozen import Frozen
-from icp.links import CUSTOMER_VIEW
-from icp.market import columns_of, scored
-from icp.model import ICP, TIERS, CriterionRole, describe
+from icp.market.sizing import columns_of, scored
 from icp.normalize import quote_ident as _q
-from icp.stats import DIRECTIONAL_BELOW
-from icp.success import SuccessSettings, default_settings
-from icp.workspace import Workspace
+from icp.profile.carry import carried
+from icp.profile.draft import (
+    DEFAULT_RULES,
+    Drafter,
+    DraftRules,
+    assign_folds,
+    is_stable,
+    open_drafter,
+    stable_only,
+)
+from icp.profile.model import ICP, TIERS, CriterionRole, describe
 
 Verdict = Literal["holds", "does not hold", "overfit", "directional"]
 
@@ -80,7 +88,7 @@ class CriterionStability(Frozen):
 
     attribute: str
     role: CriterionRole
-    text: str  # icp.model.describe
+    text: str  # icp.profile.model.describe
     drafted_in: int | None  # of `folds` drafts leaving one fold out (the draft's own stability folds)
     folds: int | None
     kept: bool  # in the default (stable) draft

@@ -16,9 +16,9 @@ import json
 import re
 from pathlib import Path
 
+from icp.data.roles import ANALYSE, IGNORE, LIST_KINDS, roles_for
+from icp.data.workspace import Workspace
 from icp.errors import InputFileError
-from icp.roles import ANALYSE, IGNORE, LIST_KINDS, roles_for
-from icp.workspace import Workspace
 
 Mapping = dict[str, dict[str, str | None]]
 LabelMerges = dict[str, dict[str, dict[str, str]]]  # list -> column -> {label: label it is merged into}

@@ -18,12 +18,12 @@ import pandas as pd
 import pyarrow as pa
 
 from icp import cells
-from icp.carry import carried
+from icp.data.ingest import merged_rows_table
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
-from icp.ingest import merged_rows_table
-from icp.links import CUSTOMER_VIEW
-from icp.market import (
+from icp.market.sizing import (
     Combinations,
     columns_of,
     combinations,
@@ -37,10 +37,10 @@ from icp.market import (
     rows_of,
     scored,
 )
-from icp.model import ICP, TIERS, describe
 from icp.normalize import quote_ident as _q
 from icp.numbers import percent
-from icp.workspace import Workspace
+from icp.profile.carry import carried
+from icp.profile.model import ICP, TIERS, describe
 
 ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
 _NO_ACCOUNTS = "There are no accounts to score: upload a targets, universe or customer list on the Data page."
@@ -326,7 +326,7 @@ def targets_export(workspace: Workspace, icp: ICP, *, numbers_read: bool = False
     """The `targets.csv` contract: the uploaded columns unchanged (original headers, file order),
     then icp_fit_score, icp_tier and icp_reasons; best score first, then file order.
 
-    The cells are the data's own: the writers (icp.exports) neutralize them as they write.
+    The cells are the data's own: the writers (icp.export.tables) neutralize them as they write.
     Score columns in the input (a targets.csv scored before) are replaced by the new ones.
 
     `numbers_read` adds, after the contract columns, "<header> as a number" for each column a
@@ -398,7 +398,7 @@ def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: 
 
 
 def _csv_cell(expr: str) -> str:
-    """A text cell of targets.csv as icp.exports.targets_csv writes it: neutralized (icp.cells), and
+    """A text cell of targets.csv as icp.export.tables.targets_csv writes it: neutralized (icp.cells), and
     empty as missing (pandas writes both as nothing)."""
     return f"nullif({cells.sql(expr)}, '')"
 

@@ -26,16 +26,16 @@ from icp.analysis import (
     registered_keys,
     restricted_source,
 )
+from icp.analysis.patterns import Finding, PatternReport
+from icp.analysis.stats import DIRECTIONAL_BELOW, evidence_label, is_directional, two_by_two
+from icp.analysis.stats import Evidence as EvidenceWord
+from icp.analysis.success import SuccessSettings, default_settings
+from icp.data.workspace import Workspace
 from icp.frozen import Frozen
-from icp.model import ICP, Criterion, Evidence, Template, describe
 from icp.normalize import quote_ident as _q
 from icp.numbers import YEARS, figure
-from icp.patterns import Finding, PatternReport
-from icp.scoring import pass_sql
-from icp.stats import DIRECTIONAL_BELOW, evidence_label, is_directional, two_by_two
-from icp.stats import Evidence as EvidenceWord
-from icp.success import SuccessSettings, default_settings
-from icp.workspace import Workspace
+from icp.profile.model import ICP, Criterion, Evidence, Template, describe
+from icp.profile.scoring import pass_sql
 
 # Numbers whose values are whole counts: a band [51, 201) reads "51-200", as the Patterns page writes it.
 _WHOLE_NUMBERS = frozenset({"employees", "founded_year"})
@@ -435,7 +435,7 @@ class Drafter:
     """Drafts on one open connection, on all customers or a subset (a cross-validation fold's training
     customers): the scored customers are materialized once as a temp table of the connection, the
     attributes are read once, and each subset's draft is remembered, so the stability check and the
-    validation (icp.validation) cost one pattern comparison per side and subset.
+    validation (icp.market.validation) cost one pattern comparison per side and subset.
 
     Labels (best, churned, lowest-value) are those of all customers: a subset is compared with the
     labels the whole list gave it.

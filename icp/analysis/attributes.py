@@ -3,10 +3,10 @@
 
 from typing import Literal
 
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.roles import ROLE_BY_NAME
+from icp.data.workspace import Workspace
 from icp.frozen import Frozen
-from icp.links import CUSTOMER_VIEW
-from icp.roles import ROLE_BY_NAME
-from icp.workspace import Workspace
 
 AttributeKind = Literal["category", "list", "number", "flag"]
 
@@ -15,7 +15,7 @@ OUTCOME_ROLES = frozenset({
     "arr", "acv", "mrr", "ltv", "churned", "customer_since", "tenure_months", "expansion", "nps", "csat",
     "support_tickets", "sales_cycle_days", "cac",
 })
-# Columns the deal and order roll-ups add to the customer view (icp/links.py).
+# Columns the deal and order roll-ups add to the customer view (icp/data/links.py).
 ROLLUP_COLUMNS = {
     "deals": "Deals", "deals_won": "Deals won", "deals_lost": "Deals lost", "deals_open": "Open deals",
     "win_rate": "Win rate", "won_value": "Won deal value", "median_cycle_days": "Median sales cycle (days)",

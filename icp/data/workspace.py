@@ -19,8 +19,8 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from icp import normalize
-from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
-from icp.ingest import (
+from icp.data import demo
+from icp.data.ingest import (
     MAX_EMPLOYEES,
     auto_roles,
     build_normalized,
@@ -28,14 +28,15 @@ from icp.ingest import (
     plan_columns,
     resolve_mapping,
 )
+from icp.data.links import CUSTOMER_VIEW, relink
+from icp.data.reader import ReadResult, read_into
+from icp.data.reports import ColumnReport, ListReport, MergeExample
+from icp.data.roles import ACCOUNT_LISTS, LIST_KINDS
+from icp.data.semantics import REASONS
+from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFound
 from icp.limits import Limits
-from icp.links import CUSTOMER_VIEW, relink
-from icp.models import ColumnReport, ListReport, MergeExample
 from icp.normalize import quote_ident as _q
 from icp.paths import SHARED_DEMO, check_workspace_id, data_dir, new_workspace_id, workspace_file
-from icp.reader import ReadResult, read_into
-from icp.roles import ACCOUNT_LISTS, LIST_KINDS
-from icp.semantics import REASONS
 
 SCHEMA_VERSION = 1
 # The one answer to a link that opens nothing, whether no file has that id or it is someone else's.
@@ -79,15 +80,23 @@ class Workspace:
         # The shared demo: the template itself, opened read-only (see `copy_on_write`).
         self.shared = workspace_id == SHARED_DEMO
         if self.shared:
-            # icp.demo_workspace builds the template with this module, so it cannot be imported above.
-            from icp.demo_workspace import template_path
-
-            self.id, self.path = SHARED_DEMO, template_path(folder)
+            # icp.demo_workspace builds the template there before anyone opens it.
+            self.id, self.path = SHARED_DEMO, Workspace.demo_template(folder)
+            if not self.path.exists():
+                raise WorkspaceNotFound(NOT_FOUND)
             return
         self.id = check_workspace_id(workspace_id)
         self.path = workspace_file(self.id, folder)
         if not self.path.exists():
             raise WorkspaceNotFound(NOT_FOUND)
+
+    @staticmethod
+    def demo_template(folder: Path | None = None) -> Path:
+        """Where the shared demo's template file is (icp.demo_workspace builds it): outside the
+        workspace folder's own ids, so no one can open or change it as a workspace. Its name changes
+        with the workspace schema and the demo data, so a new version builds a new one."""
+        # The last figure: bump it when the ingest changes what a template holds.
+        return (folder or data_dir()) / "templates" / f"demo-{SCHEMA_VERSION}-{demo.DEMO_SEED}-5.duckdb"
 
     # -- life cycle -----------------------------------------------------------------------------
     @classmethod
@@ -109,7 +118,7 @@ class Workspace:
     def copy_of(cls, template: Path, name: str | None, folder: Path | None = None, *, owner: str | None = None,
                 untouched: bool = False) -> "Workspace":
         """A new workspace whose content is a copy of a template database file (the demo), named
-        `name` (else as the template), owned by `owner` (the mark icp.owners reads), and marked
+        `name` (else as the template), owned by `owner` (the mark icp.data.owners reads), and marked
         `untouched` until `changing` brings a change in."""
         workspace_id = new_workspace_id()
         target = workspace_file(workspace_id, folder)

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from icp.analysis.segments import SegmentSettings
+from icp.analysis.success import SuccessSettings
 from icp.errors import InputFileError
 from icp.frozen import Frozen
 from icp.numbers import YEARS, figure
-from icp.segments import SegmentSettings
-from icp.success import SuccessSettings
 
 SCHEMA_VERSION = 1
 
@@ -47,7 +47,7 @@ class Evidence(_Settings):
     # typed in, an ICP saved before stability was measured, or a draft made without the check).
     drafted_in: int | None = Field(None, ge=0)
     folds: int | None = Field(None, ge=1)
-    # Measured for a criterion the user typed in or changed, not drafted (icp.draft.evidence_for): one
+    # Measured for a criterion the user typed in or changed, not drafted (icp.profile.draft.evidence_for): one
     # test chosen by a person, so its q-value is its p-value and it never counts as drafted.
     by_hand: Literal["edited", "added"] | None = None
 

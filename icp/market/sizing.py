@@ -23,17 +23,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from icp.attributes import dimension_label, missing_dimension
-from icp.carry import carried, resolve, warnings
+from icp.analysis.attributes import dimension_label, missing_dimension
+from icp.analysis.success import scored_customers_sql
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
-from icp.links import CUSTOMER_VIEW
-from icp.model import ICP, Criterion, TierRules, describe
 from icp.normalize import quote_ident as _q
 from icp.numbers import money, percent
-from icp.scoring import columns_read, combinations_sql, pass_sql, score_sql, spellings_sql
-from icp.success import scored_customers_sql
-from icp.workspace import Workspace
+from icp.profile.carry import carried, resolve, warnings
+from icp.profile.model import ICP, Criterion, TierRules, describe
+from icp.profile.scoring import columns_read, combinations_sql, pass_sql, score_sql, spellings_sql
 
 # Used when neither the assumptions nor the deals give a win rate; said so next to the figures.
 FALLBACK_WIN_RATE = 0.2
@@ -569,7 +569,7 @@ def detected_currency(con: duckdb.DuckDBPyConnection, column: str | None) -> tup
     ("$48,000"); ("", "") when the data does not say, or says two things."""
     if not column or "_lists" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
         return "", ""
-    from icp.models import ListReport  # the report's model; market never needs it otherwise
+    from icp.data.reports import ListReport  # the report's model; market never needs it otherwise
 
     for kind, text in con.execute("SELECT kind, report FROM _lists ORDER BY kind").fetchall():
         found = next((c for c in ListReport.model_validate_json(text).columns if c.name == column), None)

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from icp.attributes import Attribute
+from icp.analysis.attributes import Attribute
+from icp.analysis.stats import wilson_interval
 from icp.errors import AnalysisError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
-from icp.stats import wilson_interval
 
 UNKNOWN = "(unknown)"
 # Strength of the beta prior, in pseudo-observations, when the spread across segments cannot
@@ -433,7 +433,7 @@ def rule_segments(
 ) -> pd.DataFrame:
     """One row per combination of the dimensions' values present in `source_sql`, ranked (1 = best).
 
-    The source is a SELECT over customers with `value_score` and `is_best` (icp/success.py);
+    The source is a SELECT over customers with `value_score` and `is_best` (icp/analysis/success.py);
     `deals_won`, `deals_lost`, `median_cycle_days`, `churned` and `account_key` are used when present.
     The value measured is `value_column` when given, else `value_score`.
     """

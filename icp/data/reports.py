@@ -11,14 +11,14 @@ class ColumnReport(Frozen):
     source: str  # header in the file
     name: str  # column in the normalized table
     role: str | None  # section-3 role, None for a generic attribute
-    kind: str  # how values were normalized (see icp.roles.ValueKind)
+    kind: str  # how values were normalized (see icp.data.roles.ValueKind)
     confidence: float | None  # of the automatic role match; 1.0 when the user chose it
     filled_pct: float
     distinct: int
     parse_failures: int
     failure_examples: list[str]
     normalized: str  # what normalization changed, in words ("" when nothing)
-    # Why no analysis reads this column (a key of icp.semantics.REASONS: "phone", "identifier", …);
+    # Why no analysis reads this column (a key of icp.data.semantics.REASONS: "phone", "identifier", …);
     # None when it is analysed. Stays in the list and every export either way.
     excluded: str | None = None
     chosen: bool = False  # the role, or the choice to analyse or leave out, is the user's own

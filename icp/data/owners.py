@@ -8,9 +8,9 @@ workspace is there. With sign-in off there is no owner and the link alone opens 
 
 import hashlib
 
+from icp.data.workspace import NOT_FOUND, Workspace
 from icp.errors import WorkspaceNotFound
 from icp.paths import check_workspace_id
-from icp.workspace import NOT_FOUND, Workspace
 
 
 def owner_key(issuer: str | None, subject: str) -> str:

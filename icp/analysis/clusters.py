@@ -22,7 +22,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from icp.attributes import Attribute
+from icp.analysis.attributes import Attribute
 from icp.errors import AnalysisError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q

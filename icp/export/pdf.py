@@ -10,8 +10,8 @@ such as the backtest's, is first set smaller) and is cut with a note past it, an
 each block only where it fits whole: however long the text, the page never overflows and the
 document stays within two pages.
 
-Charts are the app's own Altair charts (icp/charts.py) rendered to PNG by vl-convert. The fonts
-are bundled in icp/fonts (DejaVu Sans, Droid Sans Fallback for CJK) and used by both the PDF and
+Charts are the app's own Altair charts (icp/export/charts.py) rendered to PNG by vl-convert. The fonts
+are bundled in icp/export/fonts (DejaVu Sans, Droid Sans Fallback for CJK) and used by both the PDF and
 the charts, so "Zürich" and "株式会社" print the same on any machine.
 """
 
@@ -32,16 +32,16 @@ import vl_convert
 from fpdf import FPDF
 
 from icp.analysis import find_patterns, findings_frame, rule_segments, segment_options
-from icp.carry import carry_report
-from icp.carry import warnings as carry_warnings
-from icp.charts import BEST, NEGATIVE, lift_chart, segment_chart
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from icp.market import MarketFigure, MarketSize, market_size, no_icp_yet
-from icp.model import ICP, Criterion, describe
+from icp.export.charts import BEST, NEGATIVE, lift_chart, segment_chart
+from icp.market.sizing import MarketFigure, MarketSize, market_size, no_icp_yet
+from icp.market.targets import TIERS, backtest, target_source, targets_page, tier_counts, tier_limit
+from icp.market.validation import Validation, saved_validation, validate
 from icp.numbers import count, money, percent
-from icp.targets import TIERS, backtest, target_source, targets_page, tier_counts, tier_limit
-from icp.validation import Validation, saved_validation, validate
-from icp.workspace import Workspace
+from icp.profile.carry import carry_report
+from icp.profile.carry import warnings as carry_warnings
+from icp.profile.model import ICP, Criterion, describe
 
 FONT_DIR = Path(__file__).parent / "fonts"
 PageSize = Literal["A4", "Letter"]
@@ -99,7 +99,7 @@ class OnePagerContent:
     backtest: str | None = None  # the backtest's verdict
     # the best Tier 1 accounts by fit score (targets_page: account_name, domain, icp_fit_score, icp_reasons)
     top_accounts: pd.DataFrame | None = None
-    validation: str | None = None  # the out-of-sample check's sentence (icp.validation)
+    validation: str | None = None  # the out-of-sample check's sentence (icp.market.validation)
     stability: str = ""  # how many drafted criteria held in most folds, in words
     # the ICP in the other lists: where a criterion is read from a column named otherwise or in
     # another unit, and every warning about it (no column, low coverage, a suspected unit)

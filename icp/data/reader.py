@@ -25,7 +25,7 @@ from typing import Literal, NamedTuple
 
 import duckdb
 
-from icp import excel
+from icp.data import excel
 from icp.errors import InputFileError, LimitExceeded
 from icp.frozen import Frozen
 from icp.limits import Limits
@@ -918,7 +918,7 @@ def _read_excel(
     sheet: str | None,
     limits: Limits,
 ) -> ReadResult:
-    """The rows of one sheet, read by a child process (see icp.excel) and inserted batch by batch."""
+    """The rows of one sheet, read by a child process (see icp.data.excel) and inserted batch by batch."""
     if fmt == "xlsx":
         _check_zip(path, name, limits)
     with excel.read_sheet(path, name, fmt, sheet, limits, _column_names) as child:

@@ -12,12 +12,12 @@ import duckdb
 import pandas as pd
 from pydantic import Field, field_validator
 
-from icp.attributes import Outcome, customer_outcomes
+from icp.analysis.attributes import Outcome, customer_outcomes
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
-from icp.links import CUSTOMER_VIEW
 from icp.normalize import quote_ident as _q
-from icp.workspace import Workspace
 
 Direction = Literal["higher", "lower"]
 

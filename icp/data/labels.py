@@ -10,9 +10,9 @@ import re
 
 from rapidfuzz import fuzz, process
 
+from icp.data.workspace import Workspace
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
-from icp.workspace import Workspace
 
 # At 90 "technolgy"/"technology" (95) and "Fintech"/"Fin-tech" (93) pair up, while "Media"/"Medical"
 # (83) and "Series A"/"Series B" (88) do not.

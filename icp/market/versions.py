@@ -5,12 +5,12 @@ from typing import Literal
 
 import pandas as pd
 
+from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
 from icp.frozen import Frozen
-from icp.market import scored
-from icp.model import ICP, Criterion, describe, parse_icp
-from icp.targets import target_source
-from icp.workspace import Workspace
+from icp.market.sizing import scored
+from icp.market.targets import target_source
+from icp.profile.model import ICP, Criterion, describe, parse_icp
 
 _TABLE = """CREATE TABLE IF NOT EXISTS _icp_versions (
     version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, saved_at VARCHAR NOT NULL, icp JSON NOT NULL)"""

@@ -25,12 +25,12 @@ from typing import Literal
 import duckdb
 from rapidfuzz import fuzz
 
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.roles import ROLE_BY_NAME
 from icp.frozen import Frozen
-from icp.links import CUSTOMER_VIEW
-from icp.model import ICP, ColumnLink, Criterion
 from icp.normalize import quote_ident as _q
-from icp.roles import ROLE_BY_NAME
-from icp.scoring import columns_read
+from icp.profile.model import ICP, ColumnLink, Criterion
+from icp.profile.scoring import columns_read
 
 How = Literal["same", "linked", "chosen", "unresolved"]
 MISSING = "__missing__"  # prefix of an attribute a list has no column for
@@ -297,7 +297,7 @@ CARRIED_TO = ("universe", "targets")
 def carry_report(workspace, icp: ICP) -> list[Resolution]:
     """Every criterion attribute in every list the ICP is applied to (universe, targets), measured:
     the table "ICP criteria in each list" and the warnings of the ICP, Market and Targets pages,
-    market.json and the PDF. `workspace` is an icp.workspace.Workspace."""
+    market.json and the PDF. `workspace` is an icp.data.workspace.Workspace."""
     if not icp.criteria:
         return []
     found: list[Resolution] = []

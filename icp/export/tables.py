@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterable, Iterator
 import duckdb
 import pandas as pd
 
-from icp import cells, normalize, xlsx
-from icp.model import ICP, describe
-from icp.targets import target_list, target_source
-from icp.workspace import Workspace
+from icp import cells, normalize
+from icp.data.workspace import Workspace
+from icp.export import xlsx
+from icp.market.targets import target_list, target_source
+from icp.profile.model import ICP, describe
 
 # Text the XLSX may write as a number without changing it: no thousands commas, no exponent, no
 # leading zero (ZIP codes, IDs) and at most 15 digits, the precision of an Excel number.

@@ -11,13 +11,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from icp import clusters, patterns, segments
-from icp.attributes import Attribute, customer_attributes
+from icp.analysis import clusters, patterns, segments
+from icp.analysis.attributes import Attribute, customer_attributes
+from icp.analysis.success import SuccessSettings, scored_customers_sql
+from icp.data.links import CUSTOMER_VIEW
+from icp.data.workspace import Workspace
 from icp.errors import AnalysisError
-from icp.links import CUSTOMER_VIEW
 from icp.normalize import quote_ident
-from icp.success import SuccessSettings, scored_customers_sql
-from icp.workspace import Workspace
 
 SIDES: dict[str, tuple[str, str, str]] = {
     # side: (label in the UI, SQL label over the scored customers, group name in sentences)

@@ -1,0 +1,1 @@
+"""Reading and keeping the user's lists: files, roles, normalization, the workspace."""

@@ -1,0 +1,1 @@
+"""The ICP applied: market size, targets and tiers, out-of-sample validation, versions."""
