@@ -271,7 +271,8 @@ def pandas_reference(p: dict) -> dict:
     sys.path.insert(0, str(BENCH))
     import pandas_scoring
 
-    from icp.market.sizing import rows_of, scored
+    from icp.data.catalog import rows_of
+    from icp.market.combinations import scored
     from icp.profile.model import parse_icp
 
     workspace = _workspace(p)
@@ -279,7 +280,7 @@ def pandas_reference(p: dict) -> dict:
 
     def duckdb_counts() -> dict:
         # The engine's scoring SQL written and run, as a page does: the first time in this
-        # process it also finds the list items that pass (see market._spellings).
+        # process it also finds the list items that pass (see icp.market.combinations._spellings).
         with workspace.connect() as con:
             rows = con.execute(f"SELECT icp_tier, icp_in_sam, count(*) FROM "
                                f"({scored(con, icp, rows_of('universe'))}) GROUP BY ALL").fetchall()
@@ -303,7 +304,8 @@ def check_rows(con, icp, frame) -> int:
     sys.path.insert(0, str(BENCH))
     import pandas_scoring
 
-    from icp.market.sizing import rows_of, scored
+    from icp.data.catalog import rows_of
+    from icp.market.combinations import scored
 
     duck = con.execute(f"SELECT account_key, icp_fit_score, icp_tier, icp_in_sam "
                        f"FROM ({scored(con, icp, rows_of('universe'))})").df()
@@ -321,7 +323,7 @@ def check_rows(con, icp, frame) -> int:
 def clusters(p: dict) -> dict:
     from icp.analysis import cluster_features
     from icp.analysis.clusters import cluster_accounts
-    from icp.market.sizing import columns_of
+    from icp.data.catalog import columns_of
 
     workspace = _workspace(p)
     with workspace.connect() as con:

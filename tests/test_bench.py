@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from icp.analysis.success import SuccessSettings
+from icp.data.catalog import rows_of
 from icp.data.demo import write_demo
 from icp.data.workspace import Workspace
-from icp.market.sizing import rows_of, scored
+from icp.market.combinations import scored
 from icp.profile.model import ICP, Criterion, TierRules
 
 ROOT = Path(__file__).resolve().parents[1]

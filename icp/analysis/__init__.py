@@ -14,6 +14,7 @@ import pyarrow as pa
 from icp.analysis import clusters, patterns, segments
 from icp.analysis.attributes import Attribute, customer_attributes
 from icp.analysis.success import SuccessSettings, scored_customers_sql
+from icp.data.catalog import registered
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
 from icp.errors import AnalysisError
@@ -78,11 +79,8 @@ def registered_keys(con: duckdb.DuckDBPyConnection, keys: Collection[str],
     # DuckDB refuses to register while a result read with fetchone() is still open on the
     # connection; a finished query closes it.
     con.execute("SELECT 1").fetchall()
-    con.register(relation, table)
-    try:
+    with registered(con, relation, table):
         yield relation
-    finally:
-        con.unregister(relation)
 
 
 def compare_side(con: duckdb.DuckDBPyConnection, source_sql: str, side: str, attributes: list[Attribute],

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from icp.data import semantics
+from icp.data.catalog import registered
 from icp.data.reports import ColumnReport, ListReport, MergeExample
 from icp.data.roles import (
     ACCOUNT_LISTS,
@@ -317,25 +318,19 @@ def _label_map(con, cells: str, plan: ColumnPlan, alias: str) -> None:
         f"SELECT DISTINCT cell FROM {_q(cells)} WHERE cell IS NOT NULL").fetchall()]
     frame = pd.DataFrame({"raw": pd.Series(distinct, dtype="string"),
                           "value": pd.Series([country_code(v) for v in distinct], dtype="string")})
-    con.register("_country_frame", frame)
-    try:
+    with registered(con, "_country_frame", frame):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(alias)} AS SELECT raw, value FROM _country_frame")
-    finally:
-        con.unregister("_country_frame")
 
 
 def _merge_labels(con, alias: str, merges: tuple[tuple[str, str], ...]) -> None:
     """Rewrite the user's merged labels in label table `alias`; matched by case and spacing, so a
     merge made on one upload still applies when the most common spelling of a label changes."""
     frame = pd.DataFrame(merges, columns=["merged", "kept"], dtype="string")
-    con.register("_label_merges", frame)
-    try:
+    with registered(con, "_label_merges", frame):
         con.execute(
             f"""UPDATE {_q(alias)} SET value = m.kept FROM _label_merges AS m
             WHERE icp_label_key({_q(alias)}.value) = icp_label_key(regexp_replace(m.merged, '\\s+', ' ', 'g'))"""
         )
-    finally:
-        con.unregister("_label_merges")
 
 
 def _build_lookup(con, table: str, plan: ColumnPlan, alias: str) -> None:

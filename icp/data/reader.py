@@ -26,6 +26,7 @@ from typing import Literal, NamedTuple
 import duckdb
 
 from icp.data import excel
+from icp.data.catalog import registered
 from icp.errors import InputFileError, LimitExceeded
 from icp.frozen import Frozen
 from icp.limits import Limits
@@ -928,11 +929,8 @@ def _read_excel(
         view = f"_icp_reader_{uuid.uuid4().hex}"
         rows = 0
         for batch in child.batches():
-            con.register(view, batch)
-            try:
+            with registered(con, view, batch):
                 con.execute(f"INSERT INTO {_temp_ref(table)} SELECT * FROM {_q(view)}")
-            finally:
-                con.unregister(view)
             rows += batch.num_rows
     _check_rows(name, rows, limits, f"sheet '{found.sheet}'")
     return ReadResult(

@@ -18,25 +18,23 @@ import pandas as pd
 import pyarrow as pa
 
 from icp import cells
+from icp.data.catalog import columns_of, query_columns, registered, rows_of
 from icp.data.ingest import merged_rows_table
 from icp.data.links import CUSTOMER_VIEW
+from icp.data.memo import remembered
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
-from icp.market.sizing import (
+from icp.market.combinations import (
     Combinations,
-    columns_of,
     combinations,
     counted,
     customers_sql,
     hides_rowid,
-    no_icp_yet,
     not_customers,
-    query_columns,
-    remembered,
-    rows_of,
     scored,
 )
+from icp.market.sizing import no_icp_yet
 from icp.normalize import quote_ident as _q
 from icp.numbers import percent
 from icp.profile.carry import carried
@@ -282,14 +280,11 @@ def targets_page(
             # rowids are a relation of this connection, so the query's text, and the work of
             # writing it, is the same for every page.
             rowids, total = fast
-            con.register(_PAGE_ROWS, rowids)
-            try:
+            with registered(con, _PAGE_ROWS, rowids):
                 page = f"(SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS}))"
                 frame = con.execute(f"""
                     SELECT {', '.join(_q(c) for c in columns)} FROM ({scored(con, icp, page, reasons=True)})
                     ORDER BY {order}""").df()
-            finally:
-                con.unregister(_PAGE_ROWS)
             return frame, total
         # The scored accounts are materialized once for the count and the page: a tier filter
         # pushed down into the scoring would evaluate the score a second time, twice the cost.

@@ -30,10 +30,11 @@ import numpy as np
 from icp.analysis import registered_keys
 from icp.analysis.stats import DIRECTIONAL_BELOW
 from icp.analysis.success import SuccessSettings, default_settings
+from icp.data.catalog import columns_of
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
 from icp.frozen import Frozen
-from icp.market.sizing import columns_of, scored
+from icp.market.combinations import scored
 from icp.normalize import quote_ident as _q
 from icp.profile.carry import carried
 from icp.profile.draft import (

@@ -8,7 +8,7 @@ import pandas as pd
 from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
 from icp.frozen import Frozen
-from icp.market.sizing import scored
+from icp.market.combinations import scored
 from icp.market.targets import target_source
 from icp.profile.model import ICP, Criterion, describe, parse_icp
 
