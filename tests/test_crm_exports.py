@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessCriterion as Outcome
 from icp.analysis.success import SuccessSettings
 from icp.data.workspace import Workspace
 from icp.export import tables as exports

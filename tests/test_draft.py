@@ -6,8 +6,7 @@ import pytest
 
 from icp.analysis.patterns import Finding, PatternReport
 from icp.analysis.stats import two_by_two
-from icp.analysis.success import Criterion as SuccessCriterion
-from icp.analysis.success import SuccessSettings
+from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.data import demo
 from icp.data.workspace import Workspace
 from icp.profile.draft import (

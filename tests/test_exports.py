@@ -8,7 +8,7 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessCriterion as Outcome
 from icp.analysis.success import SuccessSettings
 from icp.cells import neutralize
 from icp.data.workspace import Workspace

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessCriterion as Outcome
 from icp.analysis.success import SuccessSettings
 from icp.data.workspace import Workspace
 from icp.errors import IcpError

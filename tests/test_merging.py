@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from icp.analysis.success import Criterion, SuccessSettings, score_customers
+from icp.analysis.success import SuccessCriterion, SuccessSettings, score_customers
 from icp.cli import main
 from icp.data.workspace import Workspace
 from tests.conftest import write
@@ -123,7 +123,7 @@ def test_a_negative_cycle_never_reaches_a_success_score(tmp_path):
     report = ws.add_list("customers", write(tmp_path / "c.csv", CYCLES))
     column = next(c for c in report.columns if c.role == "sales_cycle_days")
     assert (column.implausible, column.parse_failures, column.implausible_examples) == (2, 0, ["-400", "99999"])
-    settings = SuccessSettings(criteria=(Criterion(column="sales_cycle_days", label="Sales cycle",
+    settings = SuccessSettings(criteria=(SuccessCriterion(column="sales_cycle_days", label="Sales cycle",
                                                    direction="lower", weight=1),), best_share=0.25)
     scored = score_customers(ws, settings).set_index("account_name")
     # "Lower is better" would have made -400 the best customer; it has no cycle to score.

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from icp.analysis.success import Criterion as SuccessCriterion
-from icp.analysis.success import SuccessSettings
+from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.errors import InputFileError
 from icp.profile.model import ICP, Criterion, TierRules, parse_icp
 

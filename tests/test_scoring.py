@@ -5,8 +5,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from icp.analysis.success import Criterion as SuccessCriterion
-from icp.analysis.success import SuccessSettings
+from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.profile.model import ICP, Criterion, TierRules
 from icp.profile.scoring import DIALECTS, columns_read, score_frame, score_sql, scoring_sql
 

@@ -6,8 +6,7 @@ import shutil
 import duckdb
 import pytest
 
-from icp.analysis.success import Criterion as SuccessCriterion
-from icp.analysis.success import SuccessSettings
+from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.profile.model import ICP, Criterion, TierRules
 from icp.profile.scoring import scoring_sql
 

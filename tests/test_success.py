@@ -7,8 +7,8 @@ import pydantic
 import pytest
 
 from icp.analysis.success import (
-    Criterion,
     CriterionError,
+    SuccessCriterion,
     SuccessSettings,
     default_settings,
     score_customers,
@@ -19,8 +19,8 @@ from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from tests.conftest import write
 
-ARR = Criterion(column="arr", label="ARR", direction="higher", weight=2)
-TICKETS = Criterion(column="tickets", label="Tickets", direction="lower", weight=1)
+ARR = SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2)
+TICKETS = SuccessCriterion(column="tickets", label="Tickets", direction="lower", weight=1)
 HAND = SuccessSettings(criteria=(ARR, TICKETS), best_share=0.4)
 
 
@@ -56,7 +56,7 @@ def test_hand_example_mid_rank_weighted_mean_with_a_missing_value():
 
 
 def test_weight_zero_criteria_are_ignored():
-    noisy = SuccessSettings(criteria=(ARR, TICKETS, Criterion(column="noise", label="N", direction="lower", weight=0)))
+    noisy = SuccessSettings(criteria=(ARR, TICKETS, SuccessCriterion(column="noise", label="N", direction="lower", weight=0)))
     con = table(HAND_ROWS)
     assert scored(con, noisy) == scored(con, HAND.model_copy(update={"best_share": 0.25}))
 
@@ -93,7 +93,7 @@ def test_min_score_mode_takes_everyone_at_or_above_it():
 def test_booleans_count_as_zero_and_one():
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', true), ('b', false), ('c', false)) v(account_key, churned)")
-    churn = Criterion(column="churned", label="Churned", direction="lower", weight=2)
+    churn = SuccessCriterion(column="churned", label="Churned", direction="lower", weight=2)
     result = scored(con, SuccessSettings(criteria=(churn,)))
     # Lower is better: b and c have one above them and tie -> (1 + 1)/3; a has none above -> 0.5/3.
     assert {k: v[0] for k, v in result.items()} == pytest.approx({"a": 50 / 3, "b": 200 / 3, "c": 200 / 3})
@@ -111,7 +111,7 @@ def test_settings_round_trip_and_refuse_unknown_fields():
     with pytest.raises(pydantic.ValidationError):
         SuccessSettings.model_validate({"criteria": [], "colour": "red"})
     with pytest.raises(pydantic.ValidationError):
-        Criterion(column="arr", label="ARR", direction="sideways")
+        SuccessCriterion(column="arr", label="ARR", direction="sideways")
     with pytest.raises(pydantic.ValidationError):
         SuccessSettings(criteria=(ARR, ARR))
     with pytest.raises(pydantic.ValidationError):
@@ -122,7 +122,7 @@ def test_a_hostile_column_name_is_quoted_not_run():
     con = duckdb.connect()
     con.execute('CREATE TABLE t (account_key VARCHAR, "x""; DROP TABLE t; --" DOUBLE)')
     con.execute("INSERT INTO t VALUES ('a', 1), ('b', 2)")
-    odd = Criterion(column='x"; DROP TABLE t; --', label="Odd", direction="higher")
+    odd = SuccessCriterion(column='x"; DROP TABLE t; --', label="Odd", direction="higher")
     assert scored(con, SuccessSettings(criteria=(odd,), best_share=0.5))["b"][1] is True
     assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 2
 
@@ -200,11 +200,11 @@ def test_demo_scores_are_deterministic_and_can_be_limited(demo):
 
 def test_demo_unknown_or_non_numeric_criteria_are_refused_plainly(demo):
     settings = default_settings(demo)
-    ghost = settings.model_copy(update={"criteria": (*settings.criteria, Criterion(
+    ghost = settings.model_copy(update={"criteria": (*settings.criteria, SuccessCriterion(
         column="profit_margin", label="Margin", direction="higher"))})
     with pytest.raises(CriterionError, match="no column 'profit_margin'"):
         score_customers(demo, ghost)
-    words = settings.model_copy(update={"criteria": (Criterion(column="industry", label="Industry", direction="higher"),)})
+    words = settings.model_copy(update={"criteria": (SuccessCriterion(column="industry", label="Industry", direction="higher"),)})
     with pytest.raises(CriterionError, match="needs numbers"):
         score_summary(demo, words)
 

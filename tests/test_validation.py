@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
 
 from icp.analysis import find_patterns
-from icp.analysis.success import Criterion as Outcome
+from icp.analysis.success import SuccessCriterion as Outcome
 from icp.analysis.success import SuccessSettings, default_settings
 from icp.data.workspace import Workspace
 from icp.market.validation import saved_validation, separation, validate

@@ -14,10 +14,12 @@ from pydantic import Field, field_validator
 
 from icp.analysis.attributes import Outcome, customer_outcomes
 from icp.data.links import CUSTOMER_VIEW
+from icp.data.roles import table_format
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
+from icp.numbers import RATES, compact, percent
 
 Direction = Literal["higher", "lower"]
 
@@ -49,7 +51,10 @@ class CriterionError(IcpError):
     """A success criterion that cannot be measured on this workspace's customers."""
 
 
-class Criterion(Frozen):
+class SuccessCriterion(Frozen):
+    """One outcome of the success definition and which way is better (an ICP's criteria, on the
+    accounts' attributes, are icp.profile.model.Criterion)."""
+
     column: str  # column of the customer view
     label: str
     direction: Direction  # which way is better
@@ -57,21 +62,21 @@ class Criterion(Frozen):
 
 
 class SuccessSettings(Frozen):
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[SuccessCriterion, ...]
     best_share: float = Field(0.25, gt=0, le=0.9)  # top share of scored customers that counts as best
     min_score: float | None = Field(None, ge=0, le=100)  # when set, replaces best_share
     value_column: str | None = None  # money measure for segment value and market sizing
 
     @field_validator("criteria")
     @classmethod
-    def _one_criterion_per_column(cls, criteria: tuple[Criterion, ...]) -> tuple[Criterion, ...]:
+    def _one_criterion_per_column(cls, criteria: tuple[SuccessCriterion, ...]) -> tuple[SuccessCriterion, ...]:
         columns = [c.column for c in criteria]
         if len(set(columns)) != len(columns):
             raise ValueError("each column can be a criterion only once")
         return criteria
 
     @property
-    def weighted(self) -> tuple[Criterion, ...]:
+    def weighted(self) -> tuple[SuccessCriterion, ...]:
         return tuple(c for c in self.criteria if c.weight > 0)
 
 
@@ -148,7 +153,7 @@ def default_settings(workspace: Workspace) -> SuccessSettings:
     outcomes = {o.role or o.name: o for o in customer_outcomes(workspace) if (o.role or o.name) in _CATALOGUE}
     present = _filled(workspace, outcomes)
     criteria = tuple(
-        Criterion(column=outcomes[key].name, label=outcomes[key].label, direction=direction,
+        SuccessCriterion(column=outcomes[key].name, label=outcomes[key].label, direction=direction,
                   weight=_default_weight(key, present))
         for key, direction in _CATALOGUE.items() if key in present
     )
@@ -164,7 +169,7 @@ def _num(value: float) -> str:
     return repr(float(value))
 
 
-def _percentile(criterion: Criterion) -> str:
+def _percentile(criterion: SuccessCriterion) -> str:
     """Mid-rank percentile: 100 x (count below + half the count equal) / count with a value.
 
     rank() - 1 counts the values below; count() over the same ordering counts those below or
@@ -177,7 +182,7 @@ def _percentile(criterion: Criterion) -> str:
     return f"CASE WHEN {value} IS NOT NULL THEN {better} END"
 
 
-def _score(weighted: tuple[Criterion, ...]) -> str:
+def _score(weighted: tuple[SuccessCriterion, ...]) -> str:
     parts = [(_q(f"_icp_p{i}"), _num(c.weight)) for i, c in enumerate(weighted)]
     total = " + ".join(f"coalesce({w} * {p}, 0)" for p, w in parts)
     weights = " + ".join(f"CASE WHEN {p} IS NOT NULL THEN {w} ELSE 0 END" for p, w in parts)
@@ -213,7 +218,7 @@ def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW)
                 FROM (SELECT c.*, {percentiles} FROM {_q(source)} c)))"""
 
 
-def _check_weighted(settings: SuccessSettings) -> tuple[Criterion, ...]:
+def _check_weighted(settings: SuccessSettings) -> tuple[SuccessCriterion, ...]:
     if not settings.criteria:
         raise IcpError("There is no outcome column to measure success by (ARR, churn, NPS...). "
                        "Map one on the Data page.")
@@ -286,3 +291,24 @@ def score_summary(workspace: Workspace, settings: SuccessSettings) -> SuccessSum
     )
     return SuccessSummary(scored=scored, unscored=unscored, best=best, threshold_score=threshold,
                           best_share_actual=best / scored if scored else None, criteria=criteria)
+
+
+def apart_lines(summary: SuccessSummary) -> list[str]:
+    """What sets the best customers apart, one plain-text line per weighted criterion with values in
+    both groups: churn as the share of each group, rates (win rate) as percentages, money compact,
+    other figures to one decimal, with best over rest as a ratio ("2.7x") where it means something."""
+    lines = []
+    for c in summary.criteria:
+        if c.weight == 0 or c.best_mean is None or c.rest_mean is None:
+            continue
+        if c.column == "churned":
+            lines.append(f"{c.label}: {percent(c.best_mean)} of best customers against {percent(c.rest_mean)} of the rest")
+            continue
+        ratio = f", {c.ratio:.1f}x" if c.ratio is not None and c.rest_mean > 0 else ""
+        # A rate (win rate) averages to a share: "70% on average", never "0.7".
+        best_mean, rest_mean = ((percent(c.best_mean), percent(c.rest_mean)) if c.column in RATES
+                                else (compact(c.best_mean), compact(c.rest_mean))
+                                if table_format(c.column) == "compact"
+                                else (f"{c.best_mean:,.1f}", f"{c.rest_mean:,.1f}"))
+        lines.append(f"{c.label}: {best_mean} on average among best customers against {rest_mean} for the rest{ratio}")
+    return lines
