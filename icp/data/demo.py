@@ -291,10 +291,21 @@ def _deal_table(rng: np.random.Generator, groups: list[tuple]) -> pd.DataFrame:
     return deals
 
 
-def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60_000) -> DemoData:
-    """Customers, deals and universe for one seed; the same seed always gives the same frames."""
-    rng = np.random.default_rng(seed)
-    u = _universe(rng, n_universe)
+class _Latent(NamedTuple):
+    """What the generator knows of every universe account and the reader must find."""
+
+    parts: np.ndarray  # how many of the three profile parts an account has
+    fit: np.ndarray  # all three: the planted ICP
+    bad: np.ndarray  # the planted disqualifiers
+    z: np.ndarray  # log size
+    health: np.ndarray  # the one latent that drives every outcome
+    won: np.ndarray
+    arr: np.ndarray
+    cycle: np.ndarray
+    quote: np.ndarray
+
+
+def _latent(rng: np.random.Generator, u: pd.DataFrame) -> _Latent:
     n = len(u)
     emp = u["employees"].to_numpy()
     z = np.log(emp / 45)
@@ -302,7 +313,6 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
              + u["snowflake"].to_numpy())
     fit = parts == 3
     bad = (emp < 20) | (u["model"] == "Hardware").to_numpy()
-
     # One latent health per account drives every outcome, so outcomes agree with each other as in life;
     # each profile part helps a little on its own, all three together help a lot.
     health = 0.35 * parts + 1.3 * fit - 1.2 * bad + rng.normal(0, 0.7, n)
@@ -312,6 +322,16 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
     cycle = np.exp(rng.normal(np.log(60) - 0.2 * health + 0.12 * z, 0.35))
     cycle = np.clip(np.rint(cycle), 7, 365).astype(int)
     quote = np.rint(arr * rng.uniform(0.8, 1.3, n) / 500) * 500
+    return _Latent(parts, fit, bad, z, health, won, arr, cycle, quote)
+
+
+def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60_000) -> DemoData:
+    """Customers, deals and universe for one seed; the same seed always gives the same frames."""
+    rng = np.random.default_rng(seed)
+    u = _universe(rng, n_universe)
+    n = len(u)
+    latent = _latent(rng, u)
+    parts, fit, bad, _, _, won, arr, cycle, quote = latent
 
     # Sales works a pipeline tilted toward the profile, as real teams do. Sorting by log(u) / weight is a
     # weighted sample without replacement; its order is the order accounts entered the pipeline, and the
@@ -328,13 +348,49 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
     is_won = won[closed]
 
     cust = closed[is_won]
-    k = len(cust)
     since = closes[is_won]
-    h = health[cust]
+    customers, crm_name, tenure, expands, expansion = _customer_table(rng, u, latent, cust, since, created[is_won])
+
+    # Deal account names are typed by reps: mostly the CRM name, sometimes another case or legal suffix.
+    typed = rng.choice(4, len(cust), p=[.88, .04, .04, .04])
+    won_company = [[nm, nm.upper(), nm.lower(), f"{base}, Inc."][t]
+                   for nm, base, t in zip(crm_name, u.iloc[cust]["name"], typed, strict=True)]
+    exp_created = since[expands] + rng.integers(120, tenure[expands] - 30)
+    lost = closed[~is_won]
+    names = u["name"].to_numpy()
+    still_open = np.full(len(opened), np.datetime64("NaT"), "datetime64[D]")
+    deals = _deal_table(rng, [
+        (won_company, "Closed Won", arr[cust], created[is_won], since),
+        (np.array(won_company, dtype=object)[expands], "Closed Won", expansion[expands], exp_created,
+         np.minimum(exp_created + cycle[cust][expands] // 2, _END)),
+        (names[lost], "Closed Lost", quote[lost], created[~is_won], closes[~is_won]),
+        (names[opened], _OPEN_STAGES[rng.choice(3, len(opened), p=[.45, .35, .2])], quote[opened],
+         _END - rng.integers(5, 180, len(opened)), still_open),
+    ])
+
+    universe = pd.DataFrame({
+        "Company": u["name"], "Domain": u["domain"], "Industry": u["industry"], "Employees": u["employees"],
+        "Revenue": u["revenue"],
+        # Enrichment vendors mix ISO codes and names.
+        "Country": np.where(rng.random(n) < .6, u["iso"], u["iso"].map(_COUNTRY_NAME)),
+        "Founded": u["founded"], "Technologies": u["tech"], "Business Model": u["model"],
+        "Funding Stage": u["funding"],
+    })
+    truth = pd.DataFrame({"domain": u["domain"], "planted_fit": fit, "planted_bad": bad})
+    return DemoData(customers, deals, universe, truth)
+
+
+def _customer_table(rng: np.random.Generator, u: pd.DataFrame, latent: _Latent, cust: np.ndarray,
+                    since: np.ndarray, created: np.ndarray) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+    """The customers as a HubSpot company export (with the CRM's duplicates), and what the deals
+    need of them: the CRM names, tenure, who expanded and by how much."""
+    k = len(cust)
+    h = latent.health[cust]
     tenure = (_END - since).astype(int)
-    churned = (tenure >= 120) & (rng.random(k) < _sigmoid(-1.1 - 0.9 * h + 0.7 * bad[cust]))
+    churned = (tenure >= 120) & (rng.random(k) < _sigmoid(-1.1 - 0.9 * h + 0.7 * latent.bad[cust]))
     expands = ~churned & (tenure >= 180) & (rng.random(k) < _sigmoid(-0.6 + 0.7 * h))
-    expansion = arr[cust] * np.exp(rng.normal(np.log(0.3) + 0.1 * h, 0.5, k))
+    expansion = latent.arr[cust] * np.exp(rng.normal(np.log(0.3) + 0.1 * h, 0.5, k))
     expansion = np.where(expands, np.rint(expansion / 500), 0) * 500
     nps = np.clip(np.rint(5 + 15 * h + rng.normal(0, 25, k)), -100, 100).astype(int)
     acc = u.iloc[cust]
@@ -359,12 +415,12 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
         "Use Case": rng.choice(["Analytics", "Reporting", "Forecasting", "Compliance"], k,
                                p=[.35, .3, .2, .15]),
         "Customer Since": _date_text(rng, since),
-        "ARR": _money(arr[cust]),
+        "ARR": _money(latent.arr[cust]),
         "Churned": np.where(churned, "Yes", "No"),
         "Expansion ARR": _money(expansion),
         "NPS": pd.array(nps, dtype="Int64"),
-        "Support Tickets (12m)": rng.poisson(np.exp(np.log(7) - 0.4 * h + 0.15 * z[cust])),
-        "Sales Cycle Days": (since - created[is_won]).astype(int),
+        "Support Tickets (12m)": rng.poisson(np.exp(np.log(7) - 0.4 * h + 0.15 * latent.z[cust])),
+        "Sales Cycle Days": (since - created).astype(int),
     })
     _blank(rng, customers, ["Industry", "Number of Employees", "Country/Region", "Year Founded",
                             "Technologies", "Business Model", "Funding Stage", "Use Case"], .02)
@@ -374,34 +430,7 @@ def generate(seed: int = DEMO_SEED, n_customers: int = 400, n_universe: int = 60
     n_accounts = len(acc)
     record_ids = pd.array([*range(1001, 1001 + n_accounts), *[None] * (len(customers) - n_accounts)], dtype="Int64")
     customers.insert(0, "Record ID", record_ids)
-
-    # Deal account names are typed by reps: mostly the CRM name, sometimes another case or legal suffix.
-    typed = rng.choice(4, k, p=[.88, .04, .04, .04])
-    won_company = [[nm, nm.upper(), nm.lower(), f"{base}, Inc."][t]
-                   for nm, base, t in zip(crm_name, acc["name"], typed, strict=True)]
-    exp_created = since[expands] + rng.integers(120, tenure[expands] - 30)
-    lost = closed[~is_won]
-    names = u["name"].to_numpy()
-    still_open = np.full(len(opened), np.datetime64("NaT"), "datetime64[D]")
-    deals = _deal_table(rng, [
-        (won_company, "Closed Won", arr[cust], created[is_won], since),
-        (np.array(won_company, dtype=object)[expands], "Closed Won", expansion[expands], exp_created,
-         np.minimum(exp_created + cycle[cust][expands] // 2, _END)),
-        (names[lost], "Closed Lost", quote[lost], created[~is_won], closes[~is_won]),
-        (names[opened], _OPEN_STAGES[rng.choice(3, len(opened), p=[.45, .35, .2])], quote[opened],
-         _END - rng.integers(5, 180, len(opened)), still_open),
-    ])
-
-    universe = pd.DataFrame({
-        "Company": u["name"], "Domain": u["domain"], "Industry": u["industry"], "Employees": u["employees"],
-        "Revenue": u["revenue"],
-        # Enrichment vendors mix ISO codes and names.
-        "Country": np.where(rng.random(n) < .6, u["iso"], u["iso"].map(_COUNTRY_NAME)),
-        "Founded": u["founded"], "Technologies": u["tech"], "Business Model": u["model"],
-        "Funding Stage": u["funding"],
-    })
-    truth = pd.DataFrame({"domain": u["domain"], "planted_fit": fit, "planted_bad": bad})
-    return DemoData(customers, deals, universe, truth)
+    return customers, crm_name, tenure, expands, expansion
 
 
 SMALL_UNIVERSE = 3_000  # `icp demo --small`: the sample in data/samples/demo-small, a few hundred KB
