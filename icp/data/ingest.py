@@ -25,7 +25,8 @@ from icp.data.roles import (
     roles_for,
 )
 from icp.errors import InputFileError
-from icp.normalize import country_code, quote_ident
+from icp.normalize import country_code
+from icp.normalize import quote_ident as _q
 
 # Profiling a generic column looks at the first rows only: enough to tell a number from a label.
 _PROFILE_ROWS = 200_000
@@ -98,10 +99,6 @@ def auto_roles(con: duckdb.DuckDBPyConnection, table: str, headers: list[str], l
     roles = guess_roles(headers, list_kind,
                         fit=lambda header, role: semantics.role_fit(role, profiles[header], list_kind))
     return roles, profiles
-
-
-def _q(name: str) -> str:
-    return quote_ident(name)
 
 
 def snake_case(header: str) -> str:

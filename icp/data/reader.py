@@ -30,6 +30,7 @@ from icp.data.catalog import registered
 from icp.errors import InputFileError, LimitExceeded
 from icp.frozen import Frozen
 from icp.limits import Limits
+from icp.normalize import quote_ident as _q
 
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls")
@@ -217,10 +218,6 @@ def _from_duckdb(err: duckdb.Error, name: str, limits: Limits) -> InputFileError
 def _drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     with contextlib.suppress(duckdb.Error):
         con.execute(f"DROP TABLE IF EXISTS {_temp_ref(table)}")
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _temp_ref(table: str) -> str:
