@@ -10,6 +10,7 @@ from icp.analysis.clusters import ClusterResult
 from icp.analysis.patterns import PatternReport
 from icp.analysis.segments import RankWeights
 from icp.data.workspace import Workspace
+from icp.export import pdf
 from icp.export import tables as exports
 from icp.market import sizing as market
 from icp.market import targets, validation
@@ -115,6 +116,15 @@ def validated(workspace: Workspace, settings: success.SuccessSettings, *, comput
             found = validation.validate(workspace, settings)
         validation.save_validation(workspace, settings, found)
     return found
+
+
+@st.cache_data(scope="session", show_spinner="Building the one-pager…", max_entries=8)
+def first_page_preview(workspace_id: str, data_version: int, icp_json: str, page_size: str) -> bytes:
+    """The one-pager's first page as a PNG: built once per ICP, data and page size, not on every rerun
+    while the preview is shown."""
+    del data_version
+    return pdf.first_page_png(pdf.one_pager(Workspace(workspace_id), ICP.model_validate_json(icp_json),
+                                            page_size=page_size))
 
 
 @st.cache_data(scope="session", show_spinner=False, max_entries=8)

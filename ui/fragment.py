@@ -10,8 +10,8 @@ from functools import wraps
 import streamlit as st
 
 from icp.errors import IcpError
+from ui.said import said
 from ui.state import refresh_run
-from ui.text import literal
 
 
 def fragment(section: Callable[[], None]) -> Callable[[], None]:
@@ -21,6 +21,6 @@ def fragment(section: Callable[[], None]) -> Callable[[], None]:
         try:
             section()
         except IcpError as err:
-            st.error(literal(err))
+            said(err, show=st.error)
 
     return st.fragment(shown)

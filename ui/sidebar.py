@@ -5,6 +5,7 @@ import streamlit as st
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from ui.auth import sign_in_required, sign_out_button
+from ui.said import said
 from ui.state import owned, reports, switch_to, switch_to_demo
 from ui.text import literal
 
@@ -23,7 +24,7 @@ def render(workspace: Workspace | None) -> None:
                         st.toast("Workspace renamed")
                         st.rerun()
                     except IcpError as err:
-                        st.error(literal(err))
+                        said(err, show=st.error)
         if st.button("New workspace", icon=":material/add:", width="stretch"):
             switch_to(owned(Workspace.create("My workspace")))
         if st.button("Open a fresh demo", icon=":material/science:", width="stretch"):

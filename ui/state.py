@@ -11,7 +11,7 @@ from icp.demo_workspace import housekeeping, shared_demo
 from icp.errors import IcpError
 from icp.paths import SHARED_DEMO
 from ui.auth import current_owner
-from ui.text import literal
+from ui.said import said
 
 _KEY = "workspace_id"
 # The handle of this page run: app.py and the page it routes to share it, so the file is opened and
@@ -58,7 +58,7 @@ def _open() -> Workspace | None:
         workspace = open_as(wanted, owner)
         workspace.pin()  # a damaged file is a message here, not a crash on the page
     except IcpError as err:
-        st.error(literal(err))
+        said(err, show=st.error)
         st.session_state.pop(_KEY, None)
         return None
     _remember(workspace)

@@ -7,11 +7,12 @@ import streamlit as st
 
 from icp.errors import IcpError
 from icp.export import tables as exports
-from icp.export.pdf import first_page_png, one_pager
+from icp.export.pdf import one_pager
 from icp.market.targets import target_list, targets_export
 from icp.profile.model import TIERS, parse_icp
 from icp.profile.scoring import DIALECTS, scoring_sql
-from ui.cache import crm_notes
+from ui.cache import crm_notes, first_page_preview
+from ui.said import said
 from ui.settings import ICP_KEY, working_icp
 from ui.state import current_workspace, require_customers
 from ui.text import literal
@@ -39,8 +40,8 @@ st.download_button("Download the one-pager (PDF)", lambda: one_pager(workspace, 
                    file_name=f"{slug}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:",
                    type="primary", on_click="ignore")
 if st.toggle("Show a preview of the first page", key="pdf_preview"):
-    with st.spinner("Building the one-pager…"):
-        st.image(first_page_png(one_pager(workspace, icp, page_size=page_size)), width="stretch")
+    st.image(first_page_preview(workspace.id, workspace.data_version, icp.model_dump_json(), page_size),
+             width="stretch")
 
 st.subheader("Target accounts")
 st.caption("The input columns unchanged, then icp_fit_score, icp_tier and icp_reasons, best fit first. "
@@ -78,7 +79,7 @@ if uploaded is not None and right.button("Use this ICP", key="icp_use"):
     try:
         loaded = parse_icp(uploaded.getvalue(), uploaded.name)
     except IcpError as err:
-        right.error(f"{literal(err)} The current ICP was kept.")
+        said(err, "The current ICP was kept.", show=right.error)
     else:
         workspace.save_settings(ICP_KEY, loaded)
         st.toast(f"Loaded {literal(loaded.name)}, version {loaded.version}")

@@ -20,9 +20,10 @@ from icp.profile.draft import (
     with_success,
     written_by_hand,
 )
-from icp.profile.model import ColumnLink, Criterion, Persona, Template, describe
+from icp.profile.model import ColumnLink, Criterion, Persona, Template, criteria_from_rows, criteria_rows
 from ui.cache import carry_report, market_size, tier_counts
 from ui.fragment import fragment
+from ui.said import said
 from ui.settings import ICP_KEY, success_settings, working_icp
 from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, require_customers
@@ -119,12 +120,7 @@ else:
         column.metric(row.tier, f"{row.accounts:,}")
 
 st.subheader("Criteria")
-frame = pd.DataFrame([{
-    "role": c.role, "criterion": describe(c), "values": ", ".join(c.values), "from": c.low, "to (under)": c.high,
-    "weight": c.weight, "evidence": c.evidence.sentence if c.evidence else "added by hand",
-    "stable": (f"drafted in {c.evidence.drafted_in} of {c.evidence.folds} folds"
-               if c.evidence and c.evidence.folds else ""),
-} for c in icp.criteria])
+frame = pd.DataFrame(criteria_rows(icp))
 edited = st.data_editor(
     frame, hide_index=True, width="stretch", num_rows="dynamic", key=f"criteria_{sha256(icp.model_dump_json().encode()).hexdigest()[:12]}",
     disabled=["criterion", "evidence", "stable"],
@@ -142,22 +138,9 @@ if len(frame) and len(edited) and edited.index.max() >= len(icp.criteria):
     edited = edited[edited.index < len(icp.criteria)]
 if len(frame) and not edited.equals(frame):
     try:
-        kept = []
-        for index, row in edited.iterrows():
-            old = icp.criteria[int(index)]
-            values = tuple(v.strip() for v in str(row["values"] or "").split(",") if v.strip())
-            kept.append(old.model_copy(update={
-                "role": row["role"], "weight": float(row["weight"]),
-                "values": values if old.kind in ("in_set", "contains") else old.values,
-                "low": None if pd.isna(row["from"]) else float(row["from"]),
-                "high": None if pd.isna(row["to (under)"]) else float(row["to (under)"]),
-            }))
-        # model_copy skips validation: re-validate so an empty value list, a reversed range or the
-        # same test as another criterion is refused.
-        updated = icp.with_edited_criteria(kept)
-    except (ValidationError, ValueError) as err:
-        st.error("That edit was not saved: "
-                 + literal(err.errors()[0]["msg"] if isinstance(err, ValidationError) else err))
+        updated = criteria_from_rows(icp, edited.reset_index().to_dict("records"))
+    except ValueError as err:
+        st.error("That edit was not saved: " + literal(err))
     else:
         if st.button("Save criteria", type="primary", icon=":material/save:"):
             # Measured only on saving: a criterion whose test changed no longer matches the finding
@@ -320,7 +303,7 @@ def versions():
             sam_b = market_size(workspace.id, version, after.model_dump_json()).sam.accounts
             st.markdown(f"**SAM**: {sam_a:,} → {sam_b:,} accounts ({sam_b - sam_a:+,})")
         except IcpError as err:
-            st.caption(literal(err))
+            said(err, show=st.caption)
         moves = tier_changes(workspace, before, after)
         st.markdown(f"**Accounts that change tier**: {int(moves['accounts'].sum()):,}" if len(moves) else
                     "**Accounts that change tier**: none")

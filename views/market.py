@@ -5,11 +5,18 @@ import streamlit as st
 from icp.analysis.attributes import dimension_label
 from icp.errors import IcpError
 from icp.export.charts import market_funnel
-from icp.market.sizing import default_win_rate, market_by_segment, value_name
+from icp.market.sizing import (
+    closed_deals,
+    market_by_segment,
+    value_name,
+    win_rate_assumption,
+    win_rate_setting,
+)
 from icp.numbers import count, money
 from icp.profile.model import MarketAssumptions
 from ui.cache import market_size
 from ui.fragment import fragment
+from ui.said import said
 from ui.settings import ICP_KEY, working_icp
 from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, reports, require_customers
@@ -31,12 +38,12 @@ def assumptions_and_market():
                "disqualifier. SOM: the part of SAM you can reach and win within the horizon.")
     with st.container(border=True):
         left, right = st.columns(2)
-        measured = default_win_rate(workspace)
+        rate = win_rate_setting(m, *closed_deals(workspace))
         reachable = left.slider("Reachable share of SAM", 1, 100, int(round(m.reachable_share * 100)), format="%d%%",
                                 key="market_reach") / 100
         horizon = left.slider("Horizon (years)", 0.5, 5.0, float(m.horizon_years), 0.5, key="market_horizon")
-        win_rate = right.slider("Expected win rate", 1, 100, int(round((m.win_rate or measured) * 100)), format="%d%%",
-                                key="market_win", help=f"measured in your deals: {measured:.0%}") / 100
+        win_rate = right.slider("Expected win rate", 1, 100, int(round(rate.in_use * 100)), format="%d%%",
+                                key="market_win", help=rate.measured_note) / 100
         measured_name = value_name(icp.model_copy(update={"market": m.model_copy(update={"acv": None})}))
         acv = right.number_input(f"ACV (leave empty to use your best customers' {measured_name})", min_value=0.0,
                                  value=m.acv, key="market_acv")
@@ -49,7 +56,7 @@ def assumptions_and_market():
             typed_sam = st.number_input("SAM (accounts)", min_value=0, value=m.typed_sam or 0, key="market_sam") or None
     assumptions = MarketAssumptions(
         reachable_share=reachable, horizon_years=horizon, acv=acv,
-        win_rate=None if abs(win_rate - measured) < 0.005 else win_rate, typed_tam=typed_tam, typed_sam=typed_sam,
+        win_rate=win_rate_assumption(win_rate, rate.measured), typed_tam=typed_tam, typed_sam=typed_sam,
         currency=currency)
     if assumptions != m:
         icp = icp.model_copy(update={"market": assumptions})
@@ -58,7 +65,7 @@ def assumptions_and_market():
     try:
         size = market_size(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
-        st.warning(literal(err))
+        said(err)
         return
     label = " (typed in)" if size.typed_in else ""
     cols = st.columns(3)
@@ -89,7 +96,7 @@ def assumptions_and_market():
                 **{d: st.column_config.TextColumn(dimension_label(d)) for d in dims},
                 "sam_value": st.column_config.NumberColumn(f"SAM value{unit}", format="compact")})
         except IcpError as err:
-            st.caption(literal(err))
+            said(err, show=st.caption)
 
 
 assumptions_and_market()

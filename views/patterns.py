@@ -6,6 +6,7 @@ from icp.analysis import SIDES, findings_frame
 from icp.errors import IcpError
 from icp.export.charts import best_vs_rest, lift_chart
 from ui.cache import pattern_report, sides
+from ui.said import said
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers
 from ui.text import literal
@@ -32,7 +33,7 @@ keep("compare", side)
 try:
     report = pattern_report(workspace.id, version, settings.model_dump_json(), side)
 except IcpError as err:
-    st.warning(literal(err))
+    said(err)
     st.stop()
 
 passing = [f for f in report.findings if f.evidence in ("strong", "moderate")]

@@ -18,6 +18,7 @@ from icp.export.charts import cluster_scatter, segment_chart
 from icp.export.tables import segments_csv_text
 from ui.cache import clusters, rule_segments
 from ui.fragment import fragment
+from ui.said import said
 from ui.settings import success_settings
 from ui.state import current_workspace, require_customers
 from ui.text import literal
@@ -61,7 +62,7 @@ def rule_segments_section():
         table = rule_segments(workspace.id, version, success.model_dump_json(), tuple(dimensions),
                               saved.weights.model_dump_json(), 1)
     except IcpError as err:
-        st.warning(literal(err))
+        said(err)
         return
     # The minimum follows the segments' sizes until the user sets one.
     suggested, why = suggested_min_accounts(table["accounts"])
@@ -145,7 +146,7 @@ def clusters_section():
             with st.spinner("Clustering…"):
                 result = clusters(workspace.id, version, success.model_dump_json(), tuple(chosen), k)
         except IcpError as err:
-            st.warning(literal(err))
+            said(err)
         else:
             if result.silhouette:
                 st.caption(f"{result.n_clusters} clusters: the best silhouette of k = "

@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from icp.analysis.success import SuccessSettings, default_settings
-from icp.data.roles import table_format
+from icp.analysis.success import SuccessSettings, apart_lines, default_settings
 from icp.errors import IcpError
 from icp.export.charts import value_distribution
-from icp.numbers import RATES, compact, percent
 from ui.cache import scored_customers, success_summary
 from ui.fragment import fragment
+from ui.said import said
 from ui.settings import SUCCESS_KEY, success_settings
 from ui.state import current_workspace, require_customers
 from ui.tables import number_columns
@@ -62,7 +61,7 @@ def criteria_and_best_customers():
             summary = success_summary(workspace.id, workspace.data_version, settings.model_dump_json())
             scores = scored_customers(workspace.id, workspace.data_version, settings.model_dump_json())
         except IcpError as err:
-            st.warning(literal(err))
+            said(err)
             return
         left, middle, right = st.columns(3)
         left.metric("Best customers", f"{summary.best:,}", help="customers counted as best")
@@ -71,23 +70,8 @@ def criteria_and_best_customers():
         right.metric("Cut-off score", "–" if summary.threshold_score is None else f"{summary.threshold_score:.0f}")
         st.altair_chart(value_distribution(scores, summary.threshold_score), width="stretch")
         st.markdown("**What sets the best customers apart**")
-        lines = []
-        for c in summary.criteria:
-            if c.weight == 0 or c.best_mean is None or c.rest_mean is None:
-                continue
-            if c.column == "churned":
-                lines.append(f"- {literal(c.label)}: {percent(c.best_mean)} of best customers against "
-                             f"{percent(c.rest_mean)} of the rest")
-            else:
-                ratio = f", {c.ratio:.1f}x" if c.ratio is not None and c.rest_mean > 0 else ""
-                # A rate (win rate) averages to a share: "70% on average", never "0.7".
-                best_mean, rest_mean = ((percent(c.best_mean), percent(c.rest_mean)) if c.column in RATES
-                                        else (compact(c.best_mean), compact(c.rest_mean))
-                                        if table_format(c.column) == "compact"
-                                        else (f"{c.best_mean:,.1f}", f"{c.rest_mean:,.1f}"))
-                lines.append(f"- {literal(c.label)}: {best_mean} on average among best customers against "
-                             f"{rest_mean} for the rest{ratio}")
-        st.markdown("\n".join(lines) or "No weighted criterion has values for both groups.")
+        st.markdown("\n".join(f"- {literal(line)}" for line in apart_lines(summary))
+                    or "No weighted criterion has values for both groups.")
 
     best, rest = scores[scores["is_best"]], scores[~scores["is_best"]]
     st.subheader("Who is in and who is out")

@@ -6,9 +6,10 @@ from icp.errors import IcpError
 from icp.export.charts import tier_bars
 from icp.market.targets import INSUFFICIENT, target_list, targets_page
 from icp.numbers import count, percent
-from icp.profile.model import TIERS, TierRules
+from icp.profile.model import TIERS, tier_rules_as_set
 from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
 from ui.fragment import fragment
+from ui.said import said
 from ui.settings import ICP_KEY, working_icp
 from ui.stale import warn_if_success_changed
 from ui.state import current_workspace, require_customers
@@ -49,14 +50,12 @@ def tiers_and_table(icp):
             per_rep = right.number_input("Accounts per rep", 1, 100_000, rules.accounts_per_rep, key="tier_per_rep")
             t2, t3 = st.slider("Tier 2 and Tier 3 from fit score", 0, 100, (int(rules.tier2), int(rules.tier3)),
                                key="tier_low")[::-1]
-            new = TierRules(mode="capacity", tier1=max(rules.tier1, t2), tier2=t2, tier3=t3, reps=reps,
-                            accounts_per_rep=per_rep)
+            new = tier_rules_as_set(rules, "capacity", tier2=t2, tier3=t3, reps=reps, accounts_per_rep=per_rep)
         else:
             t1 = st.slider("Tier 1 from fit score", 0, 100, int(rules.tier1), key="tier1")
             t2 = st.slider("Tier 2 from fit score", 0, 100, min(int(rules.tier2), t1), key="tier2")
             t3 = st.slider("Tier 3 from fit score", 0, 100, min(int(rules.tier3), t2), key="tier3")
-            new = TierRules(mode="thresholds", tier1=t1, tier2=min(t2, t1), tier3=min(t3, t2, t1),
-                            reps=rules.reps, accounts_per_rep=rules.accounts_per_rep)
+            new = tier_rules_as_set(rules, "thresholds", tier1=t1, tier2=t2, tier3=t3)
     if new != rules:
         icp = icp.model_copy(update={"tiers": new})
         workspace.save_settings(ICP_KEY, icp)
@@ -67,7 +66,7 @@ def tiers_and_table(icp):
     try:
         counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:  # no ICP yet: no tiers to show
-        st.info(literal(err))
+        said(err, show=st.info)
         return icp
     limit = tier_limit(workspace.id, workspace.data_version, icp.model_dump_json())
     if limit:
@@ -96,7 +95,7 @@ def tiers_and_table(icp):
         rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None, sort=sort,
                                    descending=descending, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
     except IcpError as err:
-        st.warning(literal(err))
+        said(err)
         return icp
     pages = max(1, -(-total // PAGE_ROWS))
     st.caption(f"{total:,} accounts match; page {page} of {pages:,}, {PAGE_ROWS} rows a page.")
@@ -120,7 +119,7 @@ def validation_section(icp):
     try:
         result = validated(workspace, icp.success, compute=asked)
     except IcpError as err:
-        st.warning(literal(err))
+        said(err)
         return
     if result is None:
         st.caption("The backtest above tests the ICP on the customers it was drafted from, which flatters it. "
@@ -155,7 +154,7 @@ def backtest_section(icp):
     try:
         result = backtest(workspace.id, workspace.data_version, icp.model_dump_json())
     except IcpError as err:
-        st.warning(literal(err))
+        said(err)
         return
     (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(literal(result.verdict))
     from icp.numbers import money  # here, not at the top: this section's own formatter

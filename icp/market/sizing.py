@@ -24,7 +24,7 @@ from icp.market.combinations import customers_sql, predicate, sam_tally, scored
 from icp.normalize import quote_ident as _q
 from icp.numbers import money, percent
 from icp.profile.carry import carried, resolve, warnings
-from icp.profile.model import ICP, Criterion, describe
+from icp.profile.model import ICP, Criterion, MarketAssumptions, describe
 
 # Used when neither the assumptions nor the deals give a win rate; said so next to the figures.
 FALLBACK_WIN_RATE = 0.2
@@ -89,6 +89,38 @@ def default_win_rate(workspace: Workspace) -> float:
     with workspace.connect() as con:
         won, lost = _closed_deals(con)
     return won / (won + lost) if won + lost else FALLBACK_WIN_RATE
+
+
+class WinRateSetting(Frozen):
+    """The win rate as the Market page offers it: the one in use, and the measured one it is compared to."""
+
+    in_use: float  # the assumptions' own, else the measured one
+    measured: float  # won / (won + lost), or FALLBACK_WIN_RATE when no deal is closed
+    measured_note: str  # where the measured one comes from, in words
+
+
+def win_rate_setting(market: MarketAssumptions, won: int, lost: int) -> WinRateSetting:
+    """The win rate in use for these assumptions and `won` and `lost` closed deals (`closed_deals`)."""
+    if won + lost:
+        measured = won / (won + lost)
+        note = f"measured in your deals: {measured:.0%}"
+    else:
+        measured = FALLBACK_WIN_RATE
+        note = f"assumed {measured:.0%}: there are no won or lost deals to measure it from"
+    return WinRateSetting(in_use=measured if market.win_rate is None else market.win_rate, measured=measured,
+                          measured_note=note)
+
+
+def closed_deals(workspace: Workspace) -> tuple[int, int]:
+    """(won, lost) over every deal in the deals list."""
+    with workspace.connect() as con:
+        return _closed_deals(con)
+
+
+def win_rate_assumption(chosen: float, measured: float) -> float | None:
+    """What the assumptions keep for a win rate chosen in whole percent: None (follow the deals, as
+    they change) when it is the measured one to that percent, else the rate chosen."""
+    return None if abs(chosen - measured) < 0.005 else chosen
 
 
 def _win_rate(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float, str]:

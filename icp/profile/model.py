@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
+import pandas as pd
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from icp.analysis.segments import SegmentSettings
@@ -149,6 +150,19 @@ class TierRules(_Settings):
         return self.reps * self.accounts_per_rep
 
 
+def tier_rules_as_set(rules: TierRules, mode: Literal["thresholds", "capacity"], *, tier1: float | None = None,
+                      tier2: float, tier3: float, reps: int | None = None,
+                      accounts_per_rep: int | None = None) -> TierRules:
+    """`rules` with the tiers as the Targets page's sliders set them, each threshold clamped to at most
+    the one above, so no order of slider moves is refused. By capacity, Tier 1 has no threshold of its
+    own: the one kept is raised to Tier 2's when it is below. What is not given is kept from `rules`."""
+    tier1 = max(rules.tier1, tier2) if mode == "capacity" or tier1 is None else tier1
+    tier2 = min(tier2, tier1)
+    return TierRules(mode=mode, tier1=tier1, tier2=tier2, tier3=min(tier3, tier2),
+                     reps=rules.reps if reps is None else reps,
+                     accounts_per_rep=rules.accounts_per_rep if accounts_per_rep is None else accounts_per_rep)
+
+
 class MarketAssumptions(_Settings):
     """What SOM rests on; each is written out next to the figures."""
 
@@ -274,3 +288,42 @@ def parse_icp(text: str | bytes, source: str = "icp.json") -> ICP:
             problem = f"has a bad value at '{where}': {first['msg']}"
         more = len(err.errors()) - 1
         raise InputFileError(source, problem + (f" (and {more} more problems)." if more else ".")) from err
+
+
+# -- the criteria as the ICP page's table ------------------------------------------------------------
+
+def criteria_rows(icp: ICP) -> list[dict]:
+    """One row per criterion, as the ICP page's criteria table shows and edits them."""
+    return [{
+        "role": c.role, "criterion": describe(c), "values": ", ".join(c.values), "from": c.low, "to (under)": c.high,
+        "weight": c.weight, "evidence": c.evidence.sentence if c.evidence else "added by hand",
+        "stable": (f"drafted in {c.evidence.drafted_in} of {c.evidence.folds} folds"
+                   if c.evidence and c.evidence.folds else ""),
+    } for c in icp.criteria]
+
+
+def _number(value: object) -> float | None:
+    """A table cell as a bound: empty (None, NaN, NA) is no bound."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def criteria_from_rows(icp: ICP, rows: Iterable[dict]) -> ICP:
+    """The ICP with its criteria as edited in the table of `criteria_rows`: role, weight, values
+    (comma-separated, for value and list criteria) and the range's from and to. A row is the criterion
+    at its "index" key when it has one (a row deleted from the table leaves a gap), else at its place.
+    The whole ICP is validated: an empty value list, a reversed range or the same test as another
+    criterion is refused with a ValueError that says so in one sentence."""
+    try:
+        kept = []
+        for place, row in enumerate(rows):
+            old = icp.criteria[int(row.get("index", place))]
+            values = tuple(v.strip() for v in str(row["values"] or "").split(",") if v.strip())
+            kept.append(old.model_copy(update={
+                "role": row["role"], "weight": float(row["weight"]),
+                "values": values if old.kind in ("in_set", "contains") else old.values,
+                "low": _number(row["from"]), "high": _number(row["to (under)"]),
+            }))
+        # model_copy skips validation: with_edited_criteria validates the whole ICP again.
+        return icp.with_edited_criteria(kept)
+    except ValidationError as err:
+        raise ValueError(err.errors()[0]["msg"]) from err
