@@ -276,42 +276,55 @@ def targets_page(
         fast = None if search or sort != "icp_fit_score" else _page_by_score(
             con, icp, source, tiers, descending, offset, limit)
         if fast is not None:
-            # Only the page's accounts are scored (with their reasons), in the page's order. Their
-            # rowids are a relation of this connection, so the query's text, and the work of
-            # writing it, is the same for every page.
-            rowids, total = fast
-            with registered(con, _PAGE_ROWS, rowids):
-                page = f"(SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS}))"
-                frame = con.execute(f"""
-                    SELECT {', '.join(_q(c) for c in columns)} FROM ({scored(con, icp, page, reasons=True)})
-                    ORDER BY {order}""").df()
-            return frame, total
-        # The scored accounts are materialized once for the count and the page: a tier filter
-        # pushed down into the scoring would evaluate the score a second time, twice the cost.
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {_PAGE} AS
-            WITH m AS MATERIALIZED (
-                SELECT {', '.join(_q(c) for c in sortable)}, _row
-                FROM ({scored(con, icp, source.sql)}) {by_search}),
-            f AS (SELECT * FROM m {by_tier})
-            SELECT *, row_number() OVER (ORDER BY {order}) AS _pos
-            FROM (SELECT *, (SELECT count(*) FROM f) AS _total FROM f ORDER BY {order} LIMIT $limit OFFSET $offset)""",
-                    params | {"limit": limit, "offset": offset})
-        reasons = scored(con, icp, f"(SELECT * FROM {_q(source.relation)} "
-                                   f"WHERE account_key IN (SELECT account_key FROM {_PAGE}))", reasons=True)
-        shown = ", ".join("r.icp_reasons" if c == "icp_reasons" else f"p.{_q(c)}" for c in columns)
+            return _scored_rows(con, icp, source, columns, order, *fast)
+        return _filtered_page(con, icp, source, columns, order, by_search, by_tier,
+                              params | {"limit": limit, "offset": offset})
+
+
+def _scored_rows(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, columns: list[str], order: str,
+                 rowids: pa.Table, total: int) -> tuple[pd.DataFrame, int]:
+    """The page of accounts `rowids`, scored with their reasons, in the page's order. The rowids are
+    a relation of this connection, so the query's text, and the work of writing it, is the same for
+    every page."""
+    with registered(con, _PAGE_ROWS, rowids):
+        page = f"(SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS}))"
         frame = con.execute(f"""
-            SELECT {shown}, p._total FROM {_PAGE} AS p LEFT JOIN ({reasons}) AS r ON r.account_key = p.account_key
-            ORDER BY p._pos""").df()
-        if len(frame):
-            total = int(frame["_total"].iloc[0])
-        elif offset == 0:
-            total = 0
-        else:
-            # A page past the end has no row to carry the total.
-            total = con.execute(f"""
-                SELECT count(*) FROM (SELECT icp_tier FROM ({scored(con, icp, source.sql)}) {by_search}) {by_tier}""",
-                                params).fetchone()[0]
+            SELECT {', '.join(_q(c) for c in columns)} FROM ({scored(con, icp, page, reasons=True)})
+            ORDER BY {order}""").df()
+    return frame, total
+
+
+def _filtered_page(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, columns: list[str], order: str,
+                   by_search: str, by_tier: str, params: dict) -> tuple[pd.DataFrame, int]:
+    """A page of the accounts a search or tier filter keeps, in any order, and how many it keeps."""
+    sortable = [c for c in columns if c != "icp_reasons"]
+    # The scored accounts are materialized once for the count and the page: a tier filter
+    # pushed down into the scoring would evaluate the score a second time, twice the cost.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_PAGE} AS
+        WITH m AS MATERIALIZED (
+            SELECT {', '.join(_q(c) for c in sortable)}, _row
+            FROM ({scored(con, icp, source.sql)}) {by_search}),
+        f AS (SELECT * FROM m {by_tier})
+        SELECT *, row_number() OVER (ORDER BY {order}) AS _pos
+        FROM (SELECT *, (SELECT count(*) FROM f) AS _total FROM f ORDER BY {order} LIMIT $limit OFFSET $offset)""",
+                params)
+    reasons = scored(con, icp, f"(SELECT * FROM {_q(source.relation)} "
+                               f"WHERE account_key IN (SELECT account_key FROM {_PAGE}))", reasons=True)
+    shown = ", ".join("r.icp_reasons" if c == "icp_reasons" else f"p.{_q(c)}" for c in columns)
+    frame = con.execute(f"""
+        SELECT {shown}, p._total FROM {_PAGE} AS p LEFT JOIN ({reasons}) AS r ON r.account_key = p.account_key
+        ORDER BY p._pos""").df()
+    if len(frame):
+        total = int(frame["_total"].iloc[0])
+    elif params["offset"] == 0:
+        total = 0
+    else:
+        # A page past the end has no row to carry the total.
+        filters = {k: v for k, v in params.items() if k not in ("limit", "offset")}
+        total = con.execute(f"""
+            SELECT count(*) FROM (SELECT icp_tier FROM ({scored(con, icp, source.sql)}) {by_search}) {by_tier}""",
+                            filters).fetchone()[0]
     return frame.drop(columns="_total"), total
 
 
