@@ -1,14 +1,9 @@
-"""Shared fixtures: an isolated workspace folder per test, and the public files in ../shared/data."""
+"""Shared fixtures: an isolated workspace folder per test, and the demo's files, template and build made once
+per run. Plain helper functions (`write`, `shared_file`, `run_icp`, ...) are in tests/helpers.py."""
 
-import contextlib
-import io
-import subprocess
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -45,27 +40,3 @@ def built_demo(demo_files, tmp_path_factory) -> Path:
     assert main(["build", "--customers", str(demo_files["customers"]), "--deals", str(demo_files["deals"]),
                  "--universe", str(demo_files["universe"]), "--out", str(out)]) == 0
     return out
-
-
-def run_icp(*args: str) -> subprocess.CompletedProcess:
-    """`icp ARGS` in this process: the exit code, stdout and stderr `python -m icp ARGS` gives, without
-    an interpreter's start-up (seconds on a busy machine). Each command keeps one subprocess test."""
-    from icp.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return subprocess.CompletedProcess(["icp", *args], code, out.getvalue(), err.getvalue())
-
-
-def shared_file(relative: str) -> Path:
-    """A file of ../shared/data, or a clean skip when that folder is not beside the checkout."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_bytes(text.encode(encoding))
-    return path

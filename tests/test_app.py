@@ -1,31 +1,22 @@
 """The app through Streamlit's AppTest: every page renders, and the Data page works as a user uses it."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.data.workspace import Workspace
+from tests.helpers import PAGES, app
 from tests.literal_text import shown
 from ui.settings import ICP_KEY, working_icp
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(f"views/{p.name}" for p in (ROOT / "views").glob("*.py"))
 CUSTOMERS = (
     "Company name,Website,Industry,Number of Employees,ARR,Churned\n"
     "Acme,acme.io,Fintech,120,\"$48,000\",No\n"
     "Beta,beta.io,Retail,15,\"$6,000\",Yes\n"
     "Gamma,gamma.io,fintech,300,\"$90,000\",No\n"
 )
-
-
-def app(workspace: Workspace | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    if workspace is not None:
-        at.query_params["ws"] = workspace.id
-    return at
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from icp.cli import main
 from icp.export.build import scratch_workspace
 from icp.market.targets import target_source
-from tests.conftest import run_icp, shared_file
+from tests.helpers import run_icp, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ["icp.json", "icp.pdf", "market.json", "scoring.sql", "segments.csv", "targets.csv", "targets.xlsx"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from icp.cli import main
-from tests.conftest import run_icp
+from tests.helpers import run_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 

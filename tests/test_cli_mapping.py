@@ -12,7 +12,7 @@ import pytest
 from icp.cli import main
 from icp.data.mapping import mapping_json, read_mapping
 from icp.data.workspace import Workspace
-from tests.conftest import run_icp
+from tests.helpers import run_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from icp import analysis
 from icp.data.roles import header_parts
 from icp.data.workspace import Workspace
 from icp.errors import InputFileError
-from tests.conftest import write
+from tests.helpers import write
 
 
 def load(tmp_path, text: str, kind: str = "customers", name: str = "file.csv", **kwargs):

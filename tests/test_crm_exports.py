@@ -16,7 +16,7 @@ from icp.data.workspace import Workspace
 from icp.export import tables as exports
 from icp.market.targets import contract_columns, targets_export
 from icp.profile.model import ICP, Criterion
-from tests.conftest import write
+from tests.helpers import write
 from tests.literal_text import shown
 from ui.settings import ICP_KEY
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
-from tests.conftest import write
+from tests.helpers import write
 
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOMERS = (

@@ -29,7 +29,7 @@ from icp.data import excel, reader
 from icp.data.reader import list_sheets, read_into
 from icp.errors import InputFileError, LimitExceeded
 from icp.limits import Limits
-from tests.test_hostile_files import _VARIED_ROWS, SST_4E9, _bomb, _corner, _sheet_workbook, _text_cell
+from tests.hostile import _VARIED_ROWS, SST_4E9, _bomb, _corner, _sheet_workbook, _text_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 

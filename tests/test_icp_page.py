@@ -9,8 +9,7 @@ from icp.data.workspace import Workspace
 from icp.market.versions import list_versions, load_version
 from icp.profile.draft import ICP_KEY, draft_descriptions
 from icp.profile.model import ICP, Criterion
-from tests.test_app import app
-from tests.test_validation import null_customers, workspace_of
+from tests.helpers import app, null_customers, workspace_of
 from ui.settings import SUCCESS_KEY, success_settings, working_icp
 
 

@@ -2,7 +2,7 @@
 
 from icp.data.labels import label_merge_suggestions, suggest_merges
 from icp.data.workspace import Workspace
-from tests.conftest import shared_file
+from tests.helpers import shared_file
 
 CUSTOMERS = "Company,Industry,Tier\n" + "".join(
     f"Co {i},{'Technology' if i < 6 else 'Technolgy' if i < 8 else 'Retail'},{'Tier 1' if i % 2 else 'Tier 2'}\n"

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.data.workspace import Workspace
-from tests.e2e.test_maven_upload import write_maven_like
 from tests.literal_text import shown
+from tests.maven_like import write_maven_like
 
 ROOT = Path(__file__).resolve().parents[1]
 

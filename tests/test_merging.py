@@ -8,7 +8,7 @@ import pytest
 from icp.analysis.success import SuccessCriterion, SuccessSettings, score_customers
 from icp.cli import main
 from icp.data.workspace import Workspace
-from tests.conftest import write
+from tests.helpers import write
 
 # A Data Loader export: "Acme" and "Acme, Inc." are different accounts (different Ids, industries, cities).
 ACCOUNTS = """Id,Name,Website,Industry,BillingCity

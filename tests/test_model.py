@@ -4,25 +4,9 @@ import json
 
 import pytest
 
-from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.errors import InputFileError
-from icp.profile.model import ICP, Criterion, TierRules, parse_icp
-
-SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2),),
-                          value_column="arr")
-
-
-def sample() -> ICP:
-    return ICP(
-        name="Mid-market fintech", success=SUCCESS,
-        criteria=(
-            Criterion(attribute="industry", label="Industry", kind="in_set", role="must", values=("Fintech", "Café Zürich")),
-            Criterion(attribute="employees", label="Employees", kind="range", low=51, high=1001, weight=2),
-            Criterion(attribute="tech_stack", label="Tech stack", kind="contains", values=("Snowflake",)),
-            Criterion(attribute="business_model", label="Business model", kind="in_set", role="disqualify",
-                      values=("Hardware",)),
-        ),
-    )
+from icp.profile.model import Criterion, TierRules, parse_icp
+from tests.helpers import sample
 
 
 def test_json_round_trip_keeps_everything():

@@ -10,7 +10,7 @@ from icp.analysis.patterns import NumericBands, compare, numeric_bands
 from icp.analysis.stats import two_by_two
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
-from tests.conftest import shared_file
+from tests.helpers import shared_file
 
 INDUSTRIES = ["Fintech", "Healthcare", "Retail", "Manufacturing", "Media", "Logistics", "Education", "Energy"]
 TOOLS = ["Snowflake", "Salesforce", "HubSpot", "Slack", "AWS", "Azure", "Zendesk", "Stripe"]

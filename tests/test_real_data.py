@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from icp.data.workspace import Workspace
-from tests.conftest import shared_file
+from tests.helpers import shared_file
 
 pytestmark = pytest.mark.realdata
 

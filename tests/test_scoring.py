@@ -5,23 +5,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from icp.analysis.success import SuccessCriterion, SuccessSettings
-from icp.profile.model import ICP, Criterion, TierRules
+from icp.profile.model import Criterion
 from icp.profile.scoring import DIALECTS, columns_read, score_frame, score_sql, scoring_sql
+from tests.helpers import CRITERIA, EMPLOYEES, INDUSTRY, PUBLIC, make_icp
 
-SUCCESS = SuccessSettings(criteria=(SuccessCriterion(column="arr", label="ARR", direction="higher"),))
 HOSTILE = "O'Brien\"; DROP TABLE t; -- back\\slash"
-
-INDUSTRY = Criterion(attribute="industry", label="Industry", kind="in_set", role="must", values=("Fintech", "Healthcare"))
-EMPLOYEES = Criterion(attribute="employees", label="Employees", kind="range", low=51, high=1001, weight=2)
-STACK = Criterion(attribute="tech_stack", label="Tech stack", kind="contains", values=("Snowflake", "dbt"), weight=0.5)
-PUBLIC = Criterion(attribute="is_public", label="Public company", kind="flag", role="disqualify", flag=True)
-CRITERIA = (INDUSTRY, EMPLOYEES, STACK, PUBLIC)
-
-
-def make_icp(criteria=CRITERIA, **tiers) -> ICP:
-    return ICP(name="Mid-market fintech", success=SUCCESS, criteria=criteria, tiers=TierRules(**tiers))
-
 
 # Weights of must + nice: industry 1 + employees 2 + tech stack 0.5 = 3.5; score = 100 x passed / 3.5.
 # Rows are not in key order, so the capacity tie-break cannot come from insertion order.

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from icp.cli import main
 from icp.data import reader, scratch
 from icp.data.workspace import Workspace
-from tests.test_scoring import make_icp
+from tests.helpers import make_icp
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ("Company name,Website,Industry,Employees,ARR,Churned\n"

@@ -18,7 +18,7 @@ from icp.errors import IcpError, InputFileError, WorkspaceError, WorkspaceNotFou
 from icp.paths import SHARED_DEMO
 from icp.profile.draft import ICP_KEY
 from icp.profile.model import ICP
-from tests.test_app import PAGES, ROOT
+from tests.helpers import PAGES, ROOT
 
 HOUR = 3600
 

@@ -6,8 +6,8 @@ from streamlit.testing.v1 import AppTest
 
 from icp.data.owners import owner_key, owner_of
 from icp.data.workspace import Workspace
+from tests.helpers import ROOT
 from tests.literal_text import shown
-from tests.test_app import ROOT
 
 ISSUER = "https://accounts.example.com"
 AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-real-secret",

@@ -17,7 +17,7 @@ from icp.analysis.success import (
 )
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
-from tests.conftest import write
+from tests.helpers import write
 
 ARR = SuccessCriterion(column="arr", label="ARR", direction="higher", weight=2)
 TICKETS = SuccessCriterion(column="tickets", label="Tickets", direction="lower", weight=1)

@@ -17,7 +17,7 @@ from icp.analysis.success import default_settings
 from icp.data import demo
 from icp.data.workspace import Workspace
 from icp.profile.draft import draft_icp
-from tests.conftest import shared_file
+from tests.helpers import shared_file
 
 
 def _sf_id(rng: random.Random, prefix: str) -> str:

@@ -2,7 +2,6 @@
 demo, chance findings on null data, determinism, leave-one-out on small data, an overfit draft."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from pydantic import ValidationError
 from sklearn.metrics import roc_auc_score
@@ -14,45 +13,12 @@ from icp.data.workspace import Workspace
 from icp.market.validation import saved_validation, separation, validate
 from icp.profile.draft import DraftRules, assign_folds, draft_icp, open_drafter
 from icp.profile.model import ICP, Evidence, describe, parse_icp
+from tests.helpers import null_customers, workspace_of
 
-INDUSTRIES = ["Fintech", "Healthcare", "Retail", "Manufacturing", "Education", "Media", "Logistics", "Software"]
-COUNTRIES = ["United States", "Germany", "France", "United Kingdom", "Canada", "Spain", "Sweden", "Japan"]
-MODELS = ["B2B SaaS", "Marketplace", "E-commerce", "Services", "Hardware"]
-TOOLS = ["Salesforce", "HubSpot", "Snowflake", "Segment", "AWS", "GCP", "Stripe", "Zendesk", "Slack", "dbt"]
 ARR_ONLY = SuccessSettings(criteria=(Outcome(column="arr", label="ARR", direction="higher", weight=2),),
                            best_share=0.2, value_column="arr")
 # Drafts every value with a lift of 1.3 or more, whatever its evidence: a rule set made to overfit.
 EVERYTHING = DraftRules(min_evidence=("strong", "moderate", "weak", "none"))
-
-
-def null_customers(seed: int, n: int = 200, fintech_boost: float = 0.0) -> pd.DataFrame:
-    """Customers whose industry, size, country, model and tech stack are drawn independently of their
-    ARR and churn: there is nothing to find (unless `fintech_boost` multiplies Fintech ARR)."""
-    rng = np.random.default_rng(seed)
-    tools = rng.random((n, len(TOOLS))) < 0.35
-    industry = rng.choice(INDUSTRIES, n)
-    employees = np.rint(np.exp(rng.normal(np.log(120), 1.3, n))).astype(int) + 1
-    country, model = rng.choice(COUNTRIES, n), rng.choice(MODELS, n)
-    arr = np.exp(rng.normal(np.log(20_000), 0.6, n)) * np.where(industry == "Fintech", 1 + fintech_boost, 1)
-    return pd.DataFrame({
-        "Company name": [f"Null {seed} Company {i:03d}" for i in range(n)],
-        "Website": [f"null{seed}-{i:03d}.com" for i in range(n)],
-        "Industry": industry,
-        "Employees": employees,
-        "Country": country,
-        "Business Model": model,
-        "Technologies": [";".join(t for t, has in zip(TOOLS, row, strict=True) if has) for row in tools],
-        "ARR": np.rint(arr / 100) * 100,
-        "Churned": np.where(rng.random(n) < 0.25, "Yes", "No"),
-    })
-
-
-def workspace_of(frame: pd.DataFrame, folder) -> Workspace:
-    path = folder / "customers.csv"
-    frame.to_csv(path, index=False)
-    ws = Workspace.create("validation test")
-    ws.add_list("customers", path)
-    return ws
 
 
 # --- the pieces ---------------------------------------------------------------------------------------

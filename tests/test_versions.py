@@ -5,7 +5,7 @@ import pytest
 from icp.data.workspace import Workspace
 from icp.errors import WorkspaceError
 from icp.market.versions import criteria_diff, list_versions, load_version, save_version
-from tests.test_model import sample
+from tests.helpers import sample
 
 
 def test_versions_are_numbered_listed_and_reloaded_across_connections():

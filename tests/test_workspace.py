@@ -8,7 +8,7 @@ import pytest
 from icp.data.workspace import Workspace
 from icp.errors import InputFileError, WorkspaceError, WorkspaceNotFound
 from icp.limits import Limits
-from tests.conftest import write
+from tests.helpers import write
 
 CUSTOMERS = """Company name,Website,Industry,Number of Employees,Annual Revenue,Country/Region,Technologies,ARR,Churned,Customer Since
 Acme Inc.,https://www.acme.io/about,Fintech,51-200,$1.2M,USA,Snowflake; AWS,"$48,000",No,2021-03-01

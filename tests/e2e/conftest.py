@@ -11,11 +11,14 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test under tests/e2e drives a real browser: marked e2e (and slow), so `-m "not e2e"` leaves them out."""
+    """Every test under tests/e2e drives a real browser: marked e2e (and slow), so `-m "not e2e"` leaves them out,
+    and grouped, so that with two workers (scripts/test.sh) they run one after another on one of them:
+    two browsers and two servers at once on two cores would time each other out."""
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import SHARED_DATA
 from tests.e2e.harness import CHROMIUM, PAGES, SHOTS, metric, open_page, settle, upload
+from tests.helpers import SHARED_DATA
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 

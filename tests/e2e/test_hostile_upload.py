@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import CHROMIUM, PAGES, metric, settle
-from tests.test_hostile_files import _corner
+from tests.hostile import _corner
 from ui.text import WORD_JOINER
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
