@@ -39,6 +39,8 @@ def edit_cell(page, grid, row: int, across: float, text: str) -> None:
         page.keyboard.press("Escape")
         page.wait_for_timeout(400 * (attempt + 1))
         box = grid.bounding_box()
+        if box is None:  # the grid is still being drawn after the last rerun
+            continue
         page.mouse.dblclick(box["x"] + box["width"] * across, box["y"] + row_height * row + row_height / 2)
         editor = page.locator("#portal input, #portal textarea, .gdg-overlay input, .gdg-overlay textarea").first
         try:

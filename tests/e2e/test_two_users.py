@@ -129,6 +129,9 @@ def test_two_people_at_once_each_see_only_their_own_workspace(server, browser, t
         # Both start a new, empty workspace.
         at_once(people, lambda p: p.page.get_by_role("button", name="New workspace").click())
         for person in people:
+            # The click's run switches workspace and reruns: wait for the rerun's sidebar, not the click's.
+            person.page.get_by_test_id("stSidebar").get_by_text("My workspace", exact=True).wait_for(timeout=120_000)
+            settle(person.page)
             assert person.ws is not None and person.ws not in person.ids
             person.ids.append(person.ws)
             assert "My workspace" in sidebar_text(person)
