@@ -100,3 +100,4 @@ def test_market_by_segment_names_its_dimensions_in_the_users_words(maven):
     [table] = [d for d in at.dataframe if "sam_value" in d.value.columns]
     labels = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
     assert labels["industry"] == "Industry" and labels["size_band"] == "Company size", labels
+    assert [labels[f"{m}_accounts"] for m in ("tam", "sam", "som")] == ["TAM accounts", "SAM accounts", "SOM accounts"]

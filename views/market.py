@@ -94,6 +94,8 @@ def assumptions_and_market():
             unit = f" ({size.currency})" if size.currency else ""
             st.dataframe(table.head(200), hide_index=True, width="stretch", column_config={
                 **{d: st.column_config.TextColumn(dimension_label(d)) for d in dims},
+                **{f"{m}_accounts": st.column_config.NumberColumn(f"{m.upper()} accounts", format="localized")
+                   for m in ("tam", "sam", "som")},
                 "sam_value": st.column_config.NumberColumn(f"SAM value{unit}", format="compact")})
         except IcpError as err:
             said(err, show=st.caption)
