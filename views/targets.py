@@ -5,7 +5,7 @@ import streamlit as st
 from icp.errors import IcpError
 from icp.export.charts import tier_bars
 from icp.market.targets import INSUFFICIENT, target_list, targets_page
-from icp.numbers import count, percent
+from icp.numbers import count, money, percent
 from icp.profile.model import TIERS, tier_rules_as_set
 from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
 from ui.fragment import fragment
@@ -157,15 +157,14 @@ def backtest_section(icp):
         said(err)
         return
     (st.success if result.customer_auc and result.customer_auc >= 0.6 else st.warning)(literal(result.verdict))
-    from icp.numbers import money  # here, not at the top: this section's own formatter
-
     # The mean value is money (ARR, ...): written with the ICP's currency and scale ("$81.2k").
     customers = [c.model_dump() | {"value_mean": money(c.value_mean, icp.market.currency)} for c in result.customers]
     left, right = st.columns(2)
     with left:
         st.markdown("**Customers by tier**")
         st.dataframe(customers, hide_index=True, width="stretch",
-                     column_config={"best_share": st.column_config.NumberColumn("best share", format="percent"),
+                     column_config={"best_customers": st.column_config.NumberColumn("best customers"),
+                                    "best_share": st.column_config.NumberColumn("best share", format="percent"),
                                     "value_mean": st.column_config.TextColumn("mean value")})
         if result.customer_auc is not None:
             st.caption(f"AUC best vs rest: {result.customer_auc:.2f}; Tier 1 lift: "
