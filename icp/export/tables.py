@@ -26,7 +26,6 @@ Salesforce Account IDs), and `crm_warnings` says when the key a CRM matches reco
 """
 
 
-import math
 from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
@@ -250,19 +249,20 @@ def _parsed(series: pd.Series, sql: str) -> pd.Series:
     return result
 
 
-def crm_number(value) -> str | None:
-    """A number as a CRM's number field takes it: no separators, no exponent, no ".0" on a whole
-    amount (HubSpot and Salesforce read "974800000.0" as text in some locales), cents at most."""
-    if value is None or pd.isna(value):
-        return None
-    rounded = round(float(value), 2)
-    if not math.isfinite(rounded):
-        return None
-    return f"{int(rounded)}" if rounded.is_integer() else f"{rounded:.2f}".rstrip("0")
+def crm_number_sql(number: str) -> str:
+    """SQL writing the number `number` as a CRM's number field takes it: no separators, no exponent,
+    no ".0" on a whole amount (HubSpot and Salesforce read "974800000.0" as text in some locales),
+    cents at most; NULL for no number, NaN or an infinity. Run in the query that parses the column,
+    so a million accounts are written by DuckDB, not a Python loop."""
+    cents = f"round(CAST({number} AS DOUBLE), 2)"
+    return (f"CASE WHEN {cents} IS NULL OR isnan({cents}) OR isinf({cents}) THEN NULL "
+            f"WHEN {cents} = trunc({cents}) THEN CAST(CAST({cents} AS HUGEINT) AS VARCHAR) "
+            f"ELSE rtrim(printf('%.2f', {cents}), '0') END")
 
 
-def _numbers_as_text(series: pd.Series) -> pd.Series:
-    return pd.Series([crm_number(v) for v in series], index=series.index, dtype="string")
+def _is_hubspot_record_id(header: str) -> bool:
+    """The id column of HubSpot's own export, which its import matches companies on."""
+    return header.strip().casefold() == "record id"
 
 
 def _salesforce_ids(series: pd.Series) -> bool:
@@ -278,7 +278,7 @@ def _record_id(kind: str, frame: pd.DataFrame, mapping: dict[str, str]) -> tuple
     source = mapping.get("account_id")
     if source not in frame.columns:
         return None
-    if kind == "hubspot" and source.strip().casefold() == "record id":
+    if kind == "hubspot" and _is_hubspot_record_id(source):
         return "Record ID", source
     if kind == "salesforce" and _salesforce_ids(frame[source]):
         return "Id", source
@@ -296,9 +296,11 @@ def _crm_frame(kind: str, frame: pd.DataFrame, mapping: dict[str, str], tiers: I
         source = mapping.get(role)
         if source in frame.columns:
             series = frame[source]
-            if role in parsed:
+            if role in _NUMBERS:
+                series = _parsed(series, crm_number_sql(parsed[role]))
+            elif role in parsed:
                 series = _parsed(series, parsed[role])
-            out[header] = _numbers_as_text(series) if role in _NUMBERS else series
+            out[header] = series
     for header, column in icp_columns:
         if column in frame.columns:
             series = frame[column]
@@ -378,7 +380,7 @@ def crm_notes(workspace: Workspace, kind: str) -> list[str]:
 
         rows = con.execute(f"SELECT count(*) FROM {sql}").fetchone()[0]
         if "account_id" in mapping and "account_id" in have:
-            if kind == "hubspot" and mapping["account_id"].strip().casefold() == "record id":
+            if kind == "hubspot" and _is_hubspot_record_id(mapping["account_id"]):
                 headers.add("Record ID")
             if kind == "salesforce" and con.execute(
                     f"SELECT count(v) > 0 AND bool_and(regexp_full_match(v, ?)) FROM (SELECT nullif(trim("
