@@ -51,10 +51,20 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 # --- the app ------------------------------------------------------------------------------------------
 
 
-def app(workspace: Workspace | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+def app(workspace: Workspace | None = None, timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if workspace is not None:
         at.query_params["ws"] = workspace.id
+    return at
+
+
+def open_page(workspace: Workspace, page: str, timeout: float = 120) -> AppTest:
+    """The app on `workspace`, switched to `page` (e.g. "views/targets.py") as a user's click does,
+    with no exception shown."""
+    at = app(workspace, timeout)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
     return at
 
 

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.data.workspace import Workspace
+from tests.helpers import open_page
 from tests.literal_text import shown
 from ui.settings import ICP_KEY, working_icp
 
@@ -15,15 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def demo_copy(demo_template, workspace_folder):
     return Workspace.copy_of(demo_template, "Demo copy")
-
-
-def _page(workspace: Workspace, page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["ws"] = workspace.id
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
 
 
 def _texts(at: AppTest) -> str:
@@ -43,7 +35,7 @@ def test_market_page_warns_when_there_is_no_must_and_names_the_strongest(demo_co
     icp = working_icp(demo_copy)
     _save(demo_copy, criteria=tuple(c.model_copy(update={"role": "nice"}) if c.role == "must" else c
                                     for c in icp.criteria))
-    at = _page(demo_copy, "views/market.py")
+    at = open_page(demo_copy, "views/market.py")
     [warning] = [shown(w.value) for w in at.warning if "no must criterion" in shown(w.value)]
     assert "SAM is the whole TAM" in warning and "Make the strongest finding a must" in warning
 
@@ -52,7 +44,7 @@ def test_market_page_money_has_currency_and_scale_and_som_is_not_zero_beside_mon
     icp = working_icp(demo_copy)
     _save(demo_copy, market=icp.market.model_copy(update={"currency": "USD", "reachable_share": 0.01,
                                                            "win_rate": 0.01}))
-    at = _page(demo_copy, "views/market.py")
+    at = open_page(demo_copy, "views/market.py")
     captions = " ".join(shown(c.value) for c in at.caption)
     assert "$" in captions and ("M in value" in captions or "k in value" in captions), captions
     assert "mean ARR" in captions
@@ -62,7 +54,7 @@ def test_market_page_money_has_currency_and_scale_and_som_is_not_zero_beside_mon
 
 
 def test_market_page_sets_the_currency(demo_copy):
-    at = _page(demo_copy, "views/market.py")
+    at = open_page(demo_copy, "views/market.py")
     at.text_input(key="market_currency").set_value("EUR").run()
     assert not at.exception
     assert working_icp(demo_copy).market.currency == "EUR"
@@ -72,7 +64,7 @@ def test_market_page_sets_the_currency(demo_copy):
 def test_targets_page_says_what_caps_tier_1_and_shows_shares_without_arrows(demo_copy):
     icp = working_icp(demo_copy)
     _save(demo_copy, tiers=icp.tiers.model_copy(update={"mode": "capacity", "reps": 100, "accounts_per_rep": 1000}))
-    at = _page(demo_copy, "views/targets.py")
+    at = open_page(demo_copy, "views/targets.py")
     assert any("Tier 1 is capped by SAM" in shown(i.value) for i in at.info)
     tiers = [m for m in at.metric if m.label.startswith(("Tier", "Not a fit"))]
     assert tiers and all(not m.delta for m in tiers)
@@ -106,10 +98,10 @@ def test_a_changed_success_definition_is_said_on_the_targets_and_market_pages(de
     from ui.settings import SUCCESS_KEY, success_settings
 
     working_icp(demo_copy)
-    at = _page(demo_copy, page)
+    at = open_page(demo_copy, page)
     assert not any("defined otherwise" in shown(w.value) for w in at.warning)
     demo_copy.save_settings(SUCCESS_KEY, success_settings(demo_copy).model_copy(update={"best_share": 0.5}))
-    at = _page(demo_copy, page)
+    at = open_page(demo_copy, page)
     [warning] = [shown(w.value) for w in at.warning if "defined otherwise" in shown(w.value)]
     assert "drafted when best customers were defined otherwise" in warning and "ICP page" in warning
     assert any(link.proto.page.endswith("views/icp.py") or "icp" in link.proto.page

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from icp.data.workspace import Workspace
+from tests.helpers import open_page
 from tests.literal_text import shown
 from tests.maven_like import write_maven_like
 
@@ -25,15 +26,6 @@ def maven(tmp_path) -> Workspace:
     return ws
 
 
-def _page(workspace: Workspace, page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.query_params["ws"] = workspace.id
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _formats(table) -> dict[str, str]:
     """How the table shows each configured column: {column: NumberColumn format}."""
     config = json.loads(table.proto.columns or "{}")
@@ -46,7 +38,7 @@ def _texts(at: AppTest) -> str:
 
 
 def test_success_tables_show_rates_as_percentages_and_money_compact(maven):
-    at = _page(maven, "views/success.py")
+    at = open_page(maven, "views/success.py", timeout=180)
     assert "Win rate: 69.7% on average" in _texts(at)  # the summary writes the rate as a percentage
     for table in at.dataframe:  # best customers, and the rest
         formats = _formats(table)
@@ -61,7 +53,7 @@ def test_success_tables_show_rates_as_percentages_and_money_compact(maven):
 
 
 def test_segments_first_view_ranks_segments_and_says_which_minimum_and_why(maven):
-    at = _page(maven, "views/segments.py")
+    at = open_page(maven, "views/segments.py", timeout=180)
     assert at.multiselect(key="segment_dimensions").value == ["industry", "size_band"]
     minimum = at.slider(key="segment_min_accounts").value
     assert 3 <= minimum < 10
@@ -74,13 +66,13 @@ def test_segments_first_view_ranks_segments_and_says_which_minimum_and_why(maven
     # A minimum the user sets is kept, and the caption says so.
     at.slider(key="segment_min_accounts").set_value(2).run()
     assert not at.exception
-    again = _page(maven, "views/segments.py")
+    again = open_page(maven, "views/segments.py", timeout=180)
     assert again.slider(key="segment_min_accounts").value == 2
     assert f"set by you ({minimum} would follow these segments' sizes)" in _texts(again)
 
 
 def test_targets_grid_shows_numbers_readably_and_keeps_them_as_numbers(maven):
-    at = _page(maven, "views/targets.py")
+    at = open_page(maven, "views/targets.py", timeout=180)
     [grid] = [d for d in at.dataframe if "icp_tier" in d.value.columns]
     formats = _formats(grid)
     assert grid.value["revenue"].max() >= 1e9  # the universe's "3.0 Billion", read as a number
@@ -89,14 +81,14 @@ def test_targets_grid_shows_numbers_readably_and_keeps_them_as_numbers(maven):
 
 
 def test_export_sql_preview_wraps_its_long_lines(maven):
-    at = _page(maven, "views/export.py")
+    at = open_page(maven, "views/export.py", timeout=180)
     [sql] = [c for c in at.code if c.language == "sql"]
     assert max(len(line) for line in sql.value.splitlines()) > 100  # lines a narrow column would cut off
     assert sql.proto.wrap_lines
 
 
 def test_market_by_segment_names_its_dimensions_in_the_users_words(maven):
-    at = _page(maven, "views/market.py")
+    at = open_page(maven, "views/market.py", timeout=180)
     [table] = [d for d in at.dataframe if "sam_value" in d.value.columns]
     labels = {name: c.get("label") for name, c in json.loads(table.proto.columns).items()}
     assert labels["industry"] == "Industry" and labels["size_band"] == "Company size", labels

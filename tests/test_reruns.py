@@ -5,11 +5,11 @@ shows on the next run all the same."""
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import icp.data.workspace
 from icp.data.demo import write_demo
 from icp.data.workspace import Workspace
+from tests.helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["views/data.py", "views/success.py", "views/icp.py", "views/market.py", "views/targets.py"]
@@ -28,18 +28,9 @@ def workspace(small):
     return ws
 
 
-def _app(workspace: Workspace, page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["ws"] = workspace.id
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_a_warm_rerun_opens_the_workspace_a_few_times(workspace, page, monkeypatch):
-    at = _app(workspace, page)
+    at = open_page(workspace, page)
     at.run()  # warm: every cache filled
     opened = []
     connect = icp.data.workspace.duckdb.connect
@@ -58,7 +49,7 @@ def test_a_warm_rerun_opens_the_workspace_a_few_times(workspace, page, monkeypat
 
 
 def test_another_tabs_change_shows_on_the_next_run(workspace):
-    at = _app(workspace, "views/data.py")
+    at = open_page(workspace, "views/data.py")
     assert "Reruns" in " ".join(m.value for m in at.sidebar.markdown)
     Workspace(workspace.id).rename("Renamed elsewhere")
     at.run()
