@@ -5,33 +5,27 @@ would write them: one boolean Series per criterion, a weighted sum, `np.select` 
 `explode` for list criteria. It is exact, not approximate, so the benchmark can check it gives the
 DuckDB scores before comparing speeds:
 
-- weights are summed as the decimals the SQL writes them as (scaled to whole numbers), not as
-  binary floats, so 3.7 + 2.9 is 6.6 here as it is in DuckDB;
-- the score is rounded half away from zero, as DuckDB's ROUND does (NumPy rounds half to even);
-- text is trimmed of spaces only, as SQL TRIM does.
+- weights are counted in whole thousandths and the score in tenths is rounded half up in integers,
+  (2 x 1000 x passed + all) // (2 x all), as the scoring SQL does in every engine;
+- text is trimmed of exactly the characters the scoring SQL trims (`icp.trim`), then lower-cased.
 """
-
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from icp.profile.model import ICP, Criterion
+from icp.profile.scoring import WEIGHT_UNITS, weight_units
+from icp.trim import TRIM_CHARACTERS, normalize
 
 NOT_A_FIT = "Not a fit"
 
 
-def _literal(value: float) -> str:
-    """The number as the scoring SQL writes it (icp.profile.scoring._number)."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
-
-
 def _lowered(values: tuple[str, ...]) -> list[str]:
-    return list(dict.fromkeys(v.strip().lower() for v in values))
+    return list(dict.fromkeys(normalize(v) for v in values))
 
 
 def _text(column: pd.Series) -> pd.Series:
-    return column.astype("string").str.strip(" ").str.lower()
+    return column.astype("string").str.strip(TRIM_CHARACTERS).str.lower()
 
 
 def passes(frame: pd.DataFrame, criterion: Criterion) -> pd.Series:
@@ -57,33 +51,22 @@ def passes(frame: pd.DataFrame, criterion: Criterion) -> pd.Series:
     return hit.fillna(False).astype(bool)
 
 
-def _won(counted: list[tuple[Criterion, pd.Series]]) -> np.ndarray:
-    """Sum of the passed weights, exactly as DuckDB sums the decimal literals, as a float."""
-    literals = [_literal(c.weight) for c, _ in counted]
-    if any("e" in lit.lower() for lit in literals):  # DuckDB reads these as DOUBLE: float sums then
-        return sum(p.to_numpy() * c.weight for c, p in counted)
-    scale = max((len(lit.partition(".")[2]) for lit in literals), default=0)
-    whole = [int(Decimal(lit) * 10**scale) for lit in literals]
-    total = sum(p.to_numpy().astype(np.int64) * w for (_, p), w in zip(counted, whole, strict=True))
-    return total / 10**scale
-
-
-def _round1(x: np.ndarray) -> np.ndarray:
-    """ROUND(x, 1) as DuckDB computes it: std::round(x * 10) / 10, halves away from zero."""
-    scaled = x * 10.0
-    whole = np.trunc(scaled)
-    whole += np.where(np.abs(scaled - whole) >= 0.5, np.sign(scaled), 0.0)
-    return whole / 10.0
+def _fit(counted: list[tuple[int, pd.Series]]) -> np.ndarray:
+    """The fit score of passing the criteria `counted` (weight units, passed): tenths of a percent
+    rounded half up in whole numbers, then divided by ten."""
+    total = sum(units for units, _ in counted)
+    won = sum(p.to_numpy().astype(np.int64) * units for units, p in counted)
+    return ((2 * WEIGHT_UNITS * won + total) // (2 * total)) / 10.0
 
 
 def score(frame: pd.DataFrame, icp: ICP, key: str = "account_key") -> pd.DataFrame:
     """icp_fit_score, icp_tier and icp_in_sam of every row of `frame` (same index)."""
     frame = frame.reset_index(drop=True)
     tested = [(c, passes(frame, c)) for c in icp.criteria]
-    counted = [(c, p) for c, p in tested if c.role != "disqualify" and c.weight > 0]
+    counted = [(weight_units(c.weight), p) for c, p in tested if c.role != "disqualify"]
+    counted = [(units, p) for units, p in counted if units > 0]
     if counted:
-        total = sum(c.weight for c, _ in counted)
-        fit = _round1(100 * _won(counted) / total)
+        fit = _fit(counted)
     else:
         fit = np.zeros(len(frame))  # no must or nice criterion: no ICP yet, nothing is a fit
     disqualified = np.zeros(len(frame), dtype=bool)

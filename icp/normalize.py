@@ -17,6 +17,8 @@ import duckdb
 import pycountry
 from rapidfuzz import fuzz, process
 
+from icp.trim import TRIM_CLASS_BODY
+
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -141,7 +143,7 @@ _MISSING = (
 # agree. Each fast path is written inline, not as a call to a second macro, because DuckDB expands
 # a macro's calls when it creates it, and every connection creates them all.
 # A value with no space other than single inner spaces: _icp_squash leaves it as it is.
-_SQUASHED = r"[^\s\p{Z}]+(?: [^\s\p{Z}]+)*"
+_SQUASHED = f"[^{TRIM_CLASS_BODY}]+(?: [^{TRIM_CLASS_BODY}]+)*"
 # A lower-case ASCII domain, the DOMAIN_RE shape: nothing for icp_domain to strip (unless "www...").
 _BARE_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]"
 # ASCII letters and digits in single-spaced words: only the legal tail is left for icp_name_key.
@@ -168,7 +170,9 @@ _FAST_PATHS: dict[str, tuple[str, str]] = {
 # name(params) -> body, in dependency order.
 _MACROS: dict[str, str] = {
     # Every Unicode space (NBSP from Excel, tabs, newlines) becomes one space; "" becomes NULL.
-    "_icp_squash(s)": r"nullif(trim(regexp_replace(s, '[\s\p{Z}]+', ' ', 'g')), '')",
+    # A space is any character scoring trims (icp.trim): RE2's \s and \p{Z} left out vertical tabs,
+    # U+001C-001F and U+0085, so "\x85Fintech" was a label of its own yet scored as Fintech.
+    "_icp_squash(s)": f"nullif(trim(regexp_replace(s, '[{TRIM_CLASS_BODY}]+', ' ', 'g')), '')",
     # A cell as a value: NULL when empty or a placeholder for "missing" (pandas' NA spellings,
     # dashes as accountants write them, "unknown").
     "icp_cell(s)": f"""CASE WHEN lower(_icp_squash(s)) IN {_in(*_MISSING)} THEN NULL ELSE _icp_squash(s) END""",

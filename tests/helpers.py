@@ -4,6 +4,7 @@ builders are in tests/hostile.py and the maven-like CRM export in tests/maven_li
 
 import contextlib
 import io
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -135,3 +136,22 @@ def sample() -> ICP:
                       values=("Hardware",)),
         ),
     )
+
+
+def local_spark(app_name: str):
+    """A local PySpark session on one core (reused when one is running in this process); skips the
+    test when Java or PySpark is missing."""
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed, so PySpark cannot start")
+    pytest.importorskip("pyspark", reason="PySpark is not installed (the test extras bring it)")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[1]").appName(app_name)
+               .config("spark.sql.shuffle.partitions", "1")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.driver.host", "127.0.0.1")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session

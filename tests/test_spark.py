@@ -1,7 +1,6 @@
 """The exported scoring.sql gives the same scores and tiers in Spark as in DuckDB, account by account."""
 
 import random
-import shutil
 
 import duckdb
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from icp.analysis.success import SuccessCriterion, SuccessSettings
 from icp.profile.model import ICP, Criterion, TierRules
 from icp.profile.scoring import scoring_sql
+from tests.helpers import local_spark
 
 # PySpark warns about pandas 3 on import; these tests never hand Spark a pandas frame.
 pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
@@ -47,19 +47,7 @@ def accounts(n: int = 500) -> list[tuple]:
 
 @pytest.fixture(scope="session")
 def spark():
-    if shutil.which("java") is None:
-        pytest.skip("Java is not installed, so PySpark cannot start")
-    pytest.importorskip("pyspark", reason="PySpark is not installed (the test extras bring it)")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[1]").appName("icp-scoring-test")
-               .config("spark.sql.shuffle.partitions", "1")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark("icp-scoring-test")
     yield session
     session.stop()
 

@@ -3,14 +3,18 @@
 What an account passes (each criterion on one column of the accounts):
 
 - an account passes a criterion only when its value is known (NULL never passes), and
-  - `in_set`: lower(trim(value)) equals one of the criterion's values, lower-cased and trimmed;
-  - `range`: low <= value < high (a missing bound is open);
+  - `in_set`: the value, trimmed and lower-cased, equals one of the criterion's values, trimmed
+    and lower-cased. Trimmed means of exactly the characters Python's str.strip() removes
+    (`icp.trim`), in the app and in every dialect;
+  - `range`: low <= value < high (a missing bound is open; NaN is in no range);
   - `contains`: the list holds an item that, trimmed and lower-cased, equals one of the values;
   - `flag`: value = flag.
-- Fit score (DOUBLE, 0-100, rounded to 1 decimal) = 100 x the weight of the passed `must` and
-  `nice` criteria / the weight of all `must` and `nice` criteria (weight 0 counts for nothing);
-  0 when no `must` or `nice` criterion has a weight (no ICP yet: nothing is a fit); 0 when any
-  `disqualify` criterion passes.
+- Fit score (DOUBLE, 0-100, 1 decimal) = 100 x the weight of the passed `must` and `nice`
+  criteria / the weight of all `must` and `nice` criteria, in integers: weights are counted in
+  whole thousandths (`weight_units`), and the score in tenths is 1000 x passed / all, rounded
+  half up exactly ((2 x 1000 x passed + all) DIV (2 x all)), then divided by 10. A weight under
+  half a thousandth counts for nothing; 0 when no `must` or `nice` criterion has a weight (no
+  ICP yet: nothing is a fit); 0 when any `disqualify` criterion passes.
 - `icp_in_sam`: every `must` passes and no `disqualify` passes. This is what defines SAM.
 - Tier: a tier ranks SAM accounts. Outside SAM (a must missed or not known, or a disqualifier
   passed) and at a score of 0 an account is 'Not a fit'. In SAM: 'Tier 1' in thresholds mode at
@@ -25,10 +29,13 @@ What an account passes (each criterion on one column of the accounts):
 - Column types: numbers DOUBLE, lists VARCHAR[] (the dialect's array of strings), flags BOOLEAN,
   categories VARCHAR.
 
-The query is a sqlglot expression tree rendered for the dialect, so column names are always quoted
-identifiers and every value of the ICP is a literal escaped by the dialect's own rules; no user
-text is ever formatted into SQL. Only the list predicate differs in shape per dialect (see
-`_contains`). Tiers compare the rounded score, so no account shown at 75.0 misses a 75 threshold.
+The query is a sqlglot expression tree rendered for the dialect, so column names are identifiers
+(quoted, except Snowflake's plain names: `_identifiers`) and every value of the ICP is a literal
+escaped by the dialect's own rules; no user text is ever formatted into SQL. What differs per
+dialect: the list predicate (`_contains`), how the trim characters are written and PostgreSQL's
+lower-casing collation (`_normalized`), Snowflake's integer division (`_int_div`), and
+PostgreSQL's exported query, shaped so each criterion is tested once (`_query_once`). Tiers
+compare the score as output, so no account shown at 75.0 misses a 75 threshold.
 
 Inside the app, DuckDB runs the same rules shaped for speed (`score_sql` in its DuckDB dialect):
 each criterion is tested once, in a level of its own that EXCLUDE drops from the output, and a
@@ -40,6 +47,7 @@ passed criteria rather than to accounts. The exported scoring.sql keeps the port
 import functools
 import itertools
 import math
+import re
 from functools import reduce
 
 import pandas as pd
@@ -47,7 +55,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+from icp import trim
 from icp.profile.model import COLUMN_TYPES, ICP, Criterion, TierRules, describe
+from icp.relation import Relation
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
 # sqlglot loads a dialect on its first use. Two server threads first using one at once could
@@ -59,7 +69,28 @@ _EXPORT_KEY = "account_key"  # the tie-break column the exported scoring.sql rea
 _OUTPUTS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons")
 _ALIAS = "s"
 _ITEM = "item"  # lambda / UNNEST variable of the list predicate; quoted, so it never clashes with keywords
+_ROW = "icp_account"  # the whole row of an account in PostgreSQL's scoring.sql (see _query_once)
 _HELPER = "__icp_pass_"  # columns holding each criterion's test in DuckDB's score_sql, dropped from its output
+# Weights (0-10, any float) are counted in whole thousandths, so the score is integer arithmetic,
+# exact and the same in every engine: PostgreSQL rounded 100 x a DOUBLE sum through 15 significant
+# digits (51.24999999999999 to 51.3, 51.2 elsewhere) and BigQuery added FLOAT64 weights.
+WEIGHT_UNITS = 1000
+# PostgreSQL lower-cases by the database's collation: in a C-locale database 'Ô' stays 'Ô'. ICU's
+# root locale lower-cases every letter whatever the database's own.
+_POSTGRES_LOWER_COLLATION = "und-x-icu"
+# Snowflake upper-cases unquoted names, so a table made the ordinary way (CREATE TABLE accounts
+# (industry ...)) is ACCOUNTS(INDUSTRY) and a quoted "industry" finds nothing. A plain name goes
+# unquoted; one that is not plain, or a reserved word (docs.snowflake.com, "Reserved & limited
+# keywords"), stays quoted and must be spelled exactly so.
+_SNOWFLAKE_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_SNOWFLAKE_RESERVED = frozenset("""
+    ACCOUNT ALL ALTER AND ANY AS ASC BETWEEN BY CASE CAST CHECK COLUMN CONNECT CONNECTION CONSTRAINT
+    CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DATABASE DELETE DESC
+    DISTINCT DROP ELSE EXISTS FALSE FOLLOWING FOR FROM FULL GRANT GROUP GSCLUSTER HAVING ILIKE IN
+    INCREMENT INNER INSERT INTERSECT INTO IS ISSUE JOIN LATERAL LEFT LIKE LOCALTIME LOCALTIMESTAMP
+    MINUS NATURAL NOT NULL OF ON OR ORDER ORGANIZATION OUTER QUALIFY REGEXP REVOKE RIGHT RLIKE ROW
+    ROWS SAMPLE SCHEMA SELECT SET SOME START TABLE TABLESAMPLE THEN TO TRIGGER TRUE TRY_CAST UNION
+    UNIQUE UPDATE USING VALUES VIEW WHEN WHENEVER WHERE WINDOW WITH""".split())
 
 
 def columns_read(icp: ICP) -> dict[str, str]:
@@ -73,7 +104,7 @@ def columns_read(icp: ICP) -> dict[str, str]:
     return types
 
 
-def score_sql(icp: ICP, source: str, *, key: str = "account_key", reasons: bool = True,
+def score_sql(icp: ICP, source: Relation | str, *, key: str = "account_key", reasons: bool = True,
               dialect: str = "duckdb", ordered: bool = True,
               spellings: tuple[tuple[str, ...] | None, ...] | None = None) -> str:
     """SELECT s.*, icp_fit_score, icp_tier, icp_in_sam[, icp_reasons] FROM source, best first.
@@ -81,8 +112,8 @@ def score_sql(icp: ICP, source: str, *, key: str = "account_key", reasons: bool 
     `ordered=False` leaves out the final ORDER BY, for callers that count, join or order by
     their own keys: sorting a million scored accounts costs several times the scoring itself.
 
-    `source` is a table name or a parenthesized subquery, written in DuckDB SQL (it is parsed and
-    rendered for `dialect`); `key` is the column that breaks ties in order and in capacity mode.
+    `source` is a Relation (a table, or a query in DuckDB SQL, parsed and rendered for `dialect`)
+    or a plain string naming a table (possibly qualified); `key` is the column that breaks ties in order and in capacity mode.
     The source must not have columns named like the outputs already (`score_frame` drops them).
 
     `spellings` (DuckDB only), one entry per criterion: for a `contains` criterion, every distinct
@@ -118,7 +149,7 @@ def _score_sql(criteria: tuple[Criterion, ...], tiers: TierRules, source: str, k
                    dialect=dialect, passes=passes, hidden=helpers)
     if not ordered:
         query.set("order", None)
-    return query.sql(dialect=dialect)
+    return _identifiers(query, dialect).sql(dialect=dialect)
 
 
 # Up to this many spellings, a list is matched by one list_contains per spelling (native, fast).
@@ -149,7 +180,8 @@ def spellings_sql(criterion: Criterion) -> str:
     item = exp.column(_ITEM, quoted=True)
     items = exp.Unnest(expressions=[exp.Placeholder()], alias=exp.TableAlias(
         this=exp.to_identifier("items", quoted=True), columns=[exp.to_identifier(_ITEM, quoted=True)]))
-    return exp.select(item).from_(items).where(_normalized(item.copy()).isin(*_lowered(criterion.values))).sql("duckdb")
+    return exp.select(item).from_(items).where(
+        _normalized(item.copy(), "duckdb").isin(*_lowered(criterion.values))).sql("duckdb")
 
 
 @functools.lru_cache(maxsize=256)
@@ -187,12 +219,15 @@ def scoring_sql(icp: ICP, dialect: str = "duckdb") -> str:
     """
     _check_dialect(dialect)
     capacity_key = _EXPORT_KEY if icp.tiers.mode == "capacity" else None
-    query = _query(icp.criteria, icp.tiers, _source("accounts"), key=None, capacity_key=capacity_key,
-                   in_sam=False, reasons=False, dialect=dialect)
-    return _header(icp, dialect, capacity_key) + query.sql(dialect=dialect, pretty=True) + ";\n"
+    if dialect == "postgres" and icp.criteria:
+        query = _query_once(icp.criteria, icp.tiers, _source("accounts"), capacity_key, dialect)
+    else:
+        query = _query(icp.criteria, icp.tiers, _source("accounts"), key=None, capacity_key=capacity_key,
+                       in_sam=False, reasons=False, dialect=dialect)
+    return _header(icp, dialect, capacity_key) + _identifiers(query, dialect).sql(dialect=dialect, pretty=True) + ";\n"
 
 
-def score_frame(con, icp: ICP, source: str, key: str = "account_key") -> pd.DataFrame:
+def score_frame(con, icp: ICP, source: Relation | str, key: str = "account_key") -> pd.DataFrame:
     """`score_sql` run on a DuckDB connection, reasons included.
 
     Scores from an earlier run (a targets.csv scored again) are replaced: left in, the old
@@ -203,7 +238,7 @@ def score_frame(con, icp: ICP, source: str, key: str = "account_key") -> pd.Data
     stale = [exp.column(name, quoted=True) for name in _OUTPUTS if name in present]
     if stale:
         accounts.set("alias", None)
-        source = exp.select(exp.Star(except_=stale)).from_(accounts).subquery().sql("duckdb")
+        source = Relation.of_query(exp.select(exp.Star(except_=stale)).from_(accounts).sql("duckdb"))
     return con.execute(score_sql(icp, source, key=key)).df()
 
 
@@ -219,7 +254,7 @@ def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expres
     # score_sql has one, the `hidden` columns of each criterion's test, below these two).
     if passes is None:
         passes = [(c, _passes(c, dialect)) for c in criteria]
-    scored = exp.select(_star(), exp.alias_(_score(passes), "icp_fit_score", quoted=True)).from_(source)
+    scored = exp.select(_star(), exp.alias_(_score(passes, dialect), "icp_fit_score", quoted=True)).from_(source)
     sam = _in_sam(passes)
     outputs = [_star(hidden), exp.alias_(_tier(tiers, sam, capacity_key), "icp_tier", quoted=True)]
     if in_sam:
@@ -239,14 +274,69 @@ def _query(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expres
     return exp.select(*outputs).from_(scored.subquery(exp.to_identifier(_ALIAS, quoted=True))).order_by(*order)
 
 
-def _source(source: str) -> exp.Expression:
-    """The accounts to score, aliased `s`: a parenthesized subquery or a (possibly qualified) table name."""
-    if source.lstrip().startswith("("):
+def _query_once(criteria: tuple[Criterion, ...], tiers: TierRules, source: exp.Expression,
+                capacity_key: str | None, dialect: str) -> exp.Select:
+    """The exported query shaped so that each criterion and the score are computed once per account.
+
+    PostgreSQL flattens the levels of `_query` and pastes the score expression, tests and all,
+    into every tier comparison and the sort: its list tests (EXISTS over UNNEST) ran about 11
+    times per account, 29 s for a million. Here the first level tests each criterion once and
+    carries the account as one whole-row value, the second (a LATERAL, which PostgreSQL caches
+    per combination of passed criteria) computes the score and SAM flag, OFFSET 0 keeps either
+    from being flattened, and `(row).*` gives back exactly the columns of accounts. Testing in a
+    LATERAL beside `s.*` instead cost a quarter more CPU: PostgreSQL caches that level too, and
+    every account misses the cache.
+    """
+    row = exp.to_identifier(_ROW, quoted=True)
+    tests = exp.select(exp.alias_(exp.column(row.copy()), _ROW, quoted=True),
+                       *(exp.alias_(_passes(c, dialect), f"p{i}", quoted=True) for i, c in enumerate(criteria)))
+    # The account's alias is a name an accounts column will not have (icp_ names are the
+    # output's): a column called like the alias would be read instead of the whole row.
+    for column in tests.find_all(exp.Column):
+        if column.table == _ALIAS:
+            column.set("table", row.copy())
+    accounts = source.copy()
+    accounts.set("alias", exp.TableAlias(this=row.copy()))
+    tests = tests.from_(accounts).offset(0)
+    passes = [(c, exp.column(f"p{i}", table="p", quoted=True)) for i, c in enumerate(criteria)]
+    sam = _in_sam(passes)
+    scored = exp.select(exp.alias_(_score(passes, dialect), "icp_fit_score", quoted=True))
+    if not isinstance(sam, exp.Boolean):
+        scored = scored.select(exp.alias_(sam, "icp_in_sam", quoted=True))
+        sam = exp.column("icp_in_sam", table="q", quoted=True)
+    score = exp.column("icp_fit_score", table="q", quoted=True)
+    key = None
+    if capacity_key is not None:
+        key = exp.Dot(this=exp.Paren(this=exp.column(row.copy(), table="p", quoted=True)),
+                      expression=exp.to_identifier(capacity_key, quoted=True))
+    every_column = exp.Dot(this=exp.Paren(this=exp.column(row.copy(), table="p", quoted=True)), expression=exp.Star())
+    query = exp.select(every_column, score, exp.alias_(_tier(tiers, sam, capacity_key, score, key), "icp_tier",
+                                                      quoted=True))
+    lateral = exp.Lateral(this=scored.offset(0).subquery(), alias=exp.TableAlias(this=exp.to_identifier("q", quoted=True)))
+    query = query.from_(tests.subquery(exp.to_identifier("p", quoted=True))).join(lateral, join_type="CROSS")
+    return query.order_by(exp.Ordered(this=score.copy(), desc=True))
+
+
+def _identifiers(query: exp.Expression, dialect: str) -> exp.Expression:
+    """Snowflake's names unquoted where a name made the ordinary way is found only so (see
+    _SNOWFLAKE_PLAIN); the other dialects keep every name quoted, which matches ordinary names."""
+    if dialect == "snowflake":
+        for identifier in query.find_all(exp.Identifier):
+            name = identifier.name
+            identifier.set("quoted", not _SNOWFLAKE_PLAIN.fullmatch(name) or name.upper() in _SNOWFLAKE_RESERVED)
+    return query
+
+
+def _source(source: Relation | str) -> exp.Expression:
+    """The accounts to score, aliased `s`: a Relation, or a plain string naming a (possibly qualified) table."""
+    if isinstance(source, Relation) and source.table is None:
         accounts = sqlglot.parse_one(source, read="duckdb")
         if not isinstance(accounts, exp.Subquery):
-            raise ValueError(f"source is neither a table name nor one parenthesized subquery: {source!r}")
+            raise ValueError(f"source is not one query: {source!r}")
     else:
-        accounts = exp.to_table(source, dialect="duckdb")
+        if not isinstance(source, Relation) and source.lstrip().startswith("("):
+            raise TypeError(f"a query to score is a Relation (Relation.of_query), not a string: {source[:60]!r}")
+        accounts = exp.to_table(source.table if isinstance(source, Relation) else source, dialect="duckdb")
         for part in accounts.parts:
             part.set("quoted", True)
     accounts.set("alias", exp.TableAlias(this=exp.to_identifier(_ALIAS, quoted=True)))
@@ -263,13 +353,18 @@ def _passes(criterion: Criterion, dialect: str, spellings: tuple[str, ...] | Non
             raise ValueError("spellings are the passing items of a contains criterion, in DuckDB")
         return _spelled(column, spellings)
     if criterion.kind == "in_set":
-        test: exp.Expression = _normalized(column).isin(*_lowered(criterion.values))
+        test: exp.Expression = _normalized(column, dialect).isin(*_lowered(criterion.values))
     elif criterion.kind == "range":
         bounds = []
         if criterion.low is not None:
             bounds.append(exp.GTE(this=column.copy(), expression=_number(criterion.low)))
         if criterion.high is not None:
             bounds.append(exp.LT(this=column.copy(), expression=_number(criterion.high)))
+        else:
+            # NaN is not a number, so it is in no range. DuckDB, PostgreSQL, Snowflake and Spark sort
+            # NaN above every number (NaN >= 51 holds), BigQuery compares it false: an upper bound
+            # sends it out everywhere, and infinity itself stays in.
+            bounds.append(exp.LTE(this=column.copy(), expression=exp.cast(exp.Literal.string("inf"), "DOUBLE")))
         test = exp.and_(*bounds)
     elif criterion.kind == "contains":
         test = _contains(column, criterion.values, dialect)
@@ -305,7 +400,7 @@ def _contains(column: exp.Column, values: tuple[str, ...], dialect: str) -> exp.
     item = exp.column(_ITEM, quoted=True)
     if dialect == "snowflake":
         item = exp.cast(item, "VARCHAR")
-    test = _normalized(item).isin(*_lowered(values))
+    test = _normalized(item, dialect).isin(*_lowered(values))
     if dialect in ("postgres", "bigquery"):
         unnest = exp.Unnest(expressions=[column], alias=exp.TableAlias(
             this=exp.to_identifier("items", quoted=True), columns=[exp.to_identifier(_ITEM, quoted=True)]))
@@ -314,20 +409,43 @@ def _contains(column: exp.Column, values: tuple[str, ...], dialect: str) -> exp.
     return exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0))
 
 
-def _score(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
-    counted = [(c, p) for c, p in passes if c.role != "disqualify" and c.weight > 0]
+def weight_units(weight: float) -> int:
+    """A criterion's weight as the whole number of 1/WEIGHT_UNITS the score counts it in."""
+    return round(weight * WEIGHT_UNITS)
+
+
+def _score(passes: list[tuple[Criterion, exp.Expression]], dialect: str) -> exp.Expression:
+    counted = [(weight_units(c.weight), p) for c, p in passes if c.role != "disqualify"]
+    counted = [(units, p) for units, p in counted if units > 0]
     # No must or nice criterion with a weight: no ICP yet, and no account is a fit.
     score: exp.Expression = exp.Literal.number(0)
     if counted:
-        won = _sum([exp.Case(ifs=[exp.If(this=p.copy(), true=_number(c.weight))], default=exp.Literal.number(0))
-                    for c, p in counted])
-        share = exp.Div(this=exp.Mul(this=exp.Literal.number(100), expression=exp.cast(won, "DOUBLE")),
-                        expression=_number(sum(c.weight for c, _ in counted)))
-        score = exp.Round(this=share, decimals=exp.Literal.number(1))
+        total = sum(units for units, _ in counted)
+        # BIGINT before multiplying: PostgreSQL's and Spark's INTEGER would overflow past 2^31.
+        won = exp.cast(_sum([exp.Case(ifs=[exp.If(this=p.copy(), true=exp.Literal.number(units))],
+                                      default=exp.Literal.number(0)) for units, p in counted]), "BIGINT")
+        # Tenths of a percent, 1000 x won / total rounded half up exactly: (2 x 1000 x won + total) DIV (2 x total).
+        dividend = exp.Add(this=exp.Mul(this=exp.Literal.number(2 * WEIGHT_UNITS), expression=won),
+                           expression=exp.Literal.number(total))
+        tenths = _int_div(exp.Paren(this=dividend), exp.Literal.number(2 * total), dialect)
+        score = exp.Div(this=exp.cast(tenths, "DOUBLE"), expression=exp.Literal.number(10))
     disqualified = [p.copy() for c, p in passes if c.role == "disqualify"]
     if disqualified:
         score = exp.Case(ifs=[exp.If(this=exp.or_(*disqualified), true=exp.Literal.number(0))], default=score)
     return exp.cast(score, "DOUBLE")
+
+
+def _int_div(dividend: exp.Expression, divisor: exp.Expression, dialect: str) -> exp.Expression:
+    """Floor division of non-negative integers.
+
+    sqlglot writes Snowflake's as CAST(TRUNC(a / b)), where a / b is a NUMBER rounded to a few
+    decimals that can round up to the next whole number. There it is FLOOR of a DOUBLE quotient:
+    a and b are whole numbers far below 2^53, so the division errs by under 1e-13 while a quotient
+    that is not whole stays at least 1 / b below the next whole number, and FLOOR is exact.
+    """
+    if dialect == "snowflake":
+        return exp.Floor(this=exp.Div(this=exp.cast(dividend, "DOUBLE"), expression=divisor))
+    return exp.IntDiv(this=dividend, expression=divisor)
 
 
 def _in_sam(passes: list[tuple[Criterion, exp.Expression]]) -> exp.Expression:
@@ -349,9 +467,11 @@ def _insufficient(passes: list[tuple[Criterion, exp.Expression]],
     return exp.and_(*tests)
 
 
-def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None) -> exp.Expression:
-    """The tier CASE; `capacity_key` is read only in capacity mode, where callers always give one."""
-    score = _col("icp_fit_score")
+def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None,
+          score: exp.Expression | None = None, key: exp.Expression | None = None) -> exp.Expression:
+    """The tier CASE of `score` (default: s.icp_fit_score); `capacity_key` is read only in capacity
+    mode, where callers always give one, as `key` when given (default: s.<capacity_key>)."""
+    score = score if score is not None else _col("icp_fit_score")
     # A disqualified account (or one meeting nothing) scores 0 and is never tiered, whatever Tier 3 is;
     # nor is one outside SAM (a must missed, or not known): a tier ranks the accounts the ICP is for.
     ifs = [exp.If(this=exp.LTE(this=score.copy(), expression=exp.Literal.number(0)),
@@ -362,7 +482,7 @@ def _tier(rules: TierRules, sam: exp.Expression, capacity_key: str | None) -> ex
         # Partitioned by SAM membership, so the numbering counts only accounts in SAM; a constant
         # partition is left out because BigQuery refuses to partition by a constant.
         window = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-            exp.Ordered(this=score.copy(), desc=True), _ascending(_col(capacity_key))]))
+            exp.Ordered(this=score.copy(), desc=True), _ascending(key if key is not None else _col(capacity_key))]))
         if not isinstance(sam, exp.Boolean):
             window.set("partition_by", [sam.copy()])
         first = exp.LTE(this=window, expression=exp.Literal.number(rules.capacity))
@@ -470,8 +590,31 @@ def _header(icp: ICP, dialect: str, capacity_key: str | None) -> str:
     lines += [
         "Returns every column of accounts plus icp_fit_score (0-100, 1 decimal) and icp_tier",
         "(Tier 1, Tier 2, Tier 3, Not a fit), best first. A missing value never passes a criterion.",
+        "Text is compared trimmed of exactly the characters Python's str.strip() removes",
+        f"({trim.TRIM_DESCRIPTION}),",
+        f"then lower-cased. The score is integer arithmetic: weights in 1/{WEIGHT_UNITS}ths, the score in",
+        "tenths rounded half up exactly, so it is the same in every engine.",
+        *_DIALECT_NOTES[dialect],
     ]
     return "".join(f"-- {line}\n" for line in lines)
+
+
+_DIALECT_NOTES = {
+    "duckdb": ["Names are quoted as written; a lower-case name matches a column made without quotes."],
+    "postgres": [
+        f'Lower-cases through the ICU collation "{_POSTGRES_LOWER_COLLATION}" (ASCII text through "C", which is the',
+        "same and faster) whatever the database's locale (in the C locale lower() changes only ASCII):",
+        "needs PostgreSQL built with ICU, as Debian's and most packages are, and a UTF-8 database.",
+        "Names are quoted as written; a lower-case name matches a column made without quotes.",
+    ],
+    "snowflake": [
+        "Names made of letters, digits, _ and $ that are not reserved words are unquoted, so they match",
+        "a table and columns created without quotes (Snowflake stores those upper-case; the result's",
+        "columns are ICP_FIT_SCORE and ICP_TIER); any other name is quoted and must be spelled exactly so.",
+    ],
+    "bigquery": ["Names are quoted as written; BigQuery matches column names whatever their case."],
+    "spark": ["Names are quoted as written; Spark matches column names whatever their case."],
+}
 
 
 def _type(duckdb_type: str, dialect: str) -> str:
@@ -507,12 +650,40 @@ def _ascending(expression: exp.Expression) -> exp.Ordered:
     return exp.Ordered(this=expression, desc=False, nulls_first=False)
 
 
-def _normalized(value: exp.Expression) -> exp.Expression:
-    return exp.Lower(this=exp.Trim(this=value))
+def _normalized(value: exp.Expression, dialect: str) -> exp.Expression:
+    """`value` trimmed of exactly icp.trim.TRIM_CHARACTERS and lower-cased, as `trim.normalize` does.
+
+    Each engine is given the characters, because their own TRIMs disagree (icp/trim.py); DuckDB
+    trims with icp.trim's regular expression, the fastest there. The characters are written so the
+    file stays plain ASCII where the dialect allows: PostgreSQL's U&'\\0009...' and BigQuery's code
+    points; Snowflake and Spark read them from one literal (control characters escaped).
+    """
+    if dialect == "duckdb":
+        return exp.Lower(this=trim.trimmed(value))
+    if dialect == "postgres":
+        characters: exp.Expression = exp.UnicodeString(this="".join(f"\\{ord(ch):04X}" for ch in trim.TRIM_CHARACTERS))
+    elif dialect == "bigquery":
+        characters = exp.CodePointsToString(this=exp.Array(
+            expressions=[exp.Literal.number(ord(ch)) for ch in trim.TRIM_CHARACTERS]))
+    else:
+        characters = exp.Literal.string(trim.TRIM_CHARACTERS)
+    trimmed = exp.Trim(this=value.copy(), expression=characters, position="BOTH")
+    if dialect != "postgres":
+        return exp.Lower(this=trimmed)
+
+    def lowered(collation: str) -> exp.Expression:
+        # Each branch re-labelled "default", or the CASE would mix two explicit collations.
+        low = exp.Lower(this=exp.Collate(this=trimmed.copy(), expression=exp.to_identifier(collation, quoted=True)))
+        return exp.Collate(this=low, expression=exp.to_identifier("default", quoted=True))
+
+    # ICU's lower() costs twice the C collation's, which lower-cases ASCII exactly as ICU does: a
+    # third of the time of 1M accounts' list tests went there. Only text with other letters needs ICU.
+    ascii = exp.EQ(this=exp.func("OCTET_LENGTH", value.copy()), expression=exp.Length(this=value.copy()))
+    return exp.Case(ifs=[exp.If(this=ascii, true=lowered("C"))], default=lowered(_POSTGRES_LOWER_COLLATION))
 
 
 def _lowered(values: tuple[str, ...]) -> list[exp.Literal]:
-    return [exp.Literal.string(v) for v in dict.fromkeys(v.strip().lower() for v in values)]
+    return [exp.Literal.string(v) for v in dict.fromkeys(trim.normalize(v) for v in values)]
 
 
 def _number(value: float) -> exp.Literal:
