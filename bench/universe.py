@@ -9,6 +9,11 @@ same correlations, so the demo's ICP finds its planted fit in them). Domains are
 bought list; names may repeat, as they do in real markets. About 2% of the industry, employees,
 revenue and tech-stack cells are blank, as in a vendor export. Written in chunks through Arrow,
 so ten million rows need a few hundred MB of memory and about a minute.
+
+`--shape crm` writes the same companies as a CRM export writes them instead: nine columns headed
+otherwise, the website with a `www.` prefix, the country as its ISO code, the tech stack joined
+with ", " and a True/False column (`Public`), with no blank cells; `crm_icp` is an ICP for it with
+a list criterion, a range, a category and a flag the file lacks.
 """
 
 import argparse
@@ -113,6 +118,45 @@ def _chunk(rng: np.random.Generator, m: int, seen: dict[str, int]) -> dict[str, 
     }
 
 
+SHAPES = ("demo", "crm")
+CRM_COLUMNS = ("Company Name", "Website", "Industry", "Employee Count", "Country", "Year Founded", "Annual Revenue",
+               "Tech Stack", "Public")
+
+
+def _crm_table(columns: dict, rng: np.random.Generator) -> pa.Table:
+    """The rows of `_chunk` as a CRM export writes them (see the module's `--shape crm`)."""
+    iso = {name: code for code, name in _NAMES.items()}
+    country = [iso.get(c, c) for c in columns["Country"]]
+    employees = np.asarray(columns["Employees"])
+    public = rng.random(len(employees)) < np.clip(employees / 20_000, 0.01, 0.6)
+    values = {
+        "Company Name": list(columns["Company"]), "Website": ["www." + d for d in columns["Domain"]],
+        "Industry": list(columns["Industry"]), "Employee Count": employees, "Country": country,
+        "Year Founded": np.asarray(columns["Founded"]), "Annual Revenue": np.asarray(columns["Revenue"]),
+        "Tech Stack": [s.replace("; ", ", ") for s in columns["Technologies"]],
+        "Public": np.where(public, "True", "False").tolist(),
+    }
+    numbers = ("Employee Count", "Year Founded", "Annual Revenue")
+    return pa.Table.from_arrays([pa.array(values[n], pa.int64() if n in numbers else pa.string()) for n in CRM_COLUMNS],
+                                names=list(CRM_COLUMNS))
+
+
+def crm_icp():
+    """An ICP for the `crm` shape: tech stack has Snowflake (a list), 51-5,000 employees (a range),
+    Fintech or Healthcare (a category), and SOC 2 certified (a flag no column holds)."""
+    from icp.analysis.success import SuccessSettings
+    from icp.profile.model import ICP, Criterion
+
+    return ICP(success=SuccessSettings(criteria=()), criteria=(
+        Criterion(attribute="tech_stack", label="Tech stack", kind="contains", role="must", values=("Snowflake",),
+                  weight=3),
+        Criterion(attribute="employees", label="Employees", kind="range", role="must", low=51, high=5001, weight=2),
+        Criterion(attribute="industry", label="Industry", kind="in_set", role="nice", values=("Fintech", "Healthcare"),
+                  weight=2),
+        Criterion(attribute="soc2_certified", label="SOC 2 certified", kind="flag", role="nice", flag=True, weight=1),
+    ))
+
+
 def _table(columns: dict, rng: np.random.Generator | None) -> pa.Table:
     arrays = []
     for name in COLUMNS:
@@ -125,10 +169,13 @@ def _table(columns: dict, rng: np.random.Generator | None) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(COLUMNS))
 
 
-def write_universe(path: str | Path, n: int, seed: int = SEED) -> Path:
-    """Write a universe CSV of `n` accounts to `path` (UTF-8, header row, comma separated)."""
+def write_universe(path: str | Path, n: int, seed: int = SEED, shape: str = "demo") -> Path:
+    """Write a universe CSV of `n` accounts to `path` (UTF-8, header row, comma separated), in the
+    demo's columns or (`shape="crm"`) as a CRM export writes them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if shape == "crm":
+        return _write_crm(path, n, seed)
     base = demo.generate(demo.DEMO_SEED).universe.head(n)
     seen = {d: 1 for d in base["Domain"]}
     rng = np.random.default_rng(seed)
@@ -142,12 +189,34 @@ def write_universe(path: str | Path, n: int, seed: int = SEED) -> Path:
     return path
 
 
+def _write_crm(path: Path, n: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    seen: dict[str, int] = {}
+    writer = None
+    try:
+        left = n
+        while left > 0:
+            m = min(CHUNK, left)
+            table = _crm_table(_chunk(rng, m, seen), rng)
+            writer = writer or pacsv.CSVWriter(path, table.schema)
+            writer.write_table(table)
+            left -= m
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("size", help="number of accounts: 100k, 1M, 10M, 2500, ...")
     parser.add_argument("out", type=Path, help="CSV file to write")
+    parser.add_argument("--shape", choices=SHAPES, default="demo", help="the demo's columns, or a CRM export's")
+    parser.add_argument("--icp", type=Path, help="with --shape crm: also write its ICP (crm_icp) here")
     args = parser.parse_args()
-    path = write_universe(args.out, parse_size(args.size))
+    path = write_universe(args.out, parse_size(args.size), shape=args.shape)
+    if args.icp:
+        args.icp.write_text(crm_icp().model_dump_json(indent=2), encoding="utf-8")
     print(f"{path}: {path.stat().st_size / 2**20:,.1f} MB", file=sys.stderr)
 
 

@@ -133,7 +133,7 @@ def _untouched(path: Path) -> bool:
     before the demo was shared) holding exactly the demo's lists and settings under its name. A
     file that cannot be read now (in use, damaged) is kept."""
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True, config=scratch.duckdb_config())
     except duckdb.Error:
         return False
     try:

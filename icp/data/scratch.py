@@ -162,3 +162,36 @@ def sweep_stages(out: Path) -> list[Path]:
             shutil.rmtree(stage, ignore_errors=True)
             removed.append(stage)
     return removed
+
+
+# DuckDB's settings for every connection the engine opens, from the environment. Its own default
+# memory limit is 80% of the machine, which a 10M-row sort or join will fill before it spills; the
+# limit makes it spill to the temp directory instead, so a big file costs disk, not the machine.
+MEMORY_LIMIT_ENV = "ICP_MEMORY_LIMIT"
+TEMP_DIR_ENV = "ICP_TEMP_DIR"
+_SIZE = re.compile(r"\s*\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|b|bytes?)?\s*|\s*\d+(?:\.\d+)?\s*%\s*", re.IGNORECASE)
+
+
+def duckdb_config(memory_limit: str | None = None, temp_directory: str | os.PathLike[str] | None = None
+                  ) -> dict[str, str]:
+    """The `config` of a DuckDB connection: `ICP_MEMORY_LIMIT` (as DuckDB writes sizes, "1GB",
+    "512MB", or a share of the machine's memory, "50%"), else `memory_limit`, else DuckDB's own;
+    `ICP_TEMP_DIR` for the files it spills to, else `temp_directory`, else DuckDB's own (beside a
+    database file, `.tmp` in the working folder for one in memory)."""
+    config = {}
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or memory_limit
+    if limit:
+        if not _SIZE.fullmatch(limit):
+            from icp.errors import IcpError
+
+            raise IcpError(f"{MEMORY_LIMIT_ENV}={limit!r}: write a size such as 1GB, 512MB or 50%.")
+        if limit.endswith("%"):
+            share = float(limit[:-1]) / 100
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+            limit = f"{max(64, int(total * share / 2**20))}MB" if total else None
+        if limit:
+            config["memory_limit"] = limit
+    temp = os.environ.get(TEMP_DIR_ENV, "").strip() or temp_directory
+    if temp:
+        config["temp_directory"] = str(temp)
+    return config

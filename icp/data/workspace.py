@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from icp import normalize
-from icp.data import demo
+from icp.data import demo, scratch
 from icp.data.ingest import (
     MAX_EMPLOYEES,
     auto_roles,
@@ -103,7 +103,7 @@ class Workspace:
     def create(cls, name: str = "Untitled workspace", folder: Path | None = None) -> "Workspace":
         workspace_id = new_workspace_id()
         path = workspace_file(workspace_id, folder)
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config=scratch.duckdb_config())
         try:
             con.execute(_SCHEMA)
             con.executemany("INSERT INTO _meta VALUES (?, ?)", [
@@ -179,7 +179,7 @@ class Workspace:
         only ingest asks for them; every read a page makes opens without."""
         try:
             # The shared demo is only ever opened read-only: every visitor reads the one file.
-            con = duckdb.connect(str(self.path), read_only=read_only or self.shared)
+            con = duckdb.connect(str(self.path), read_only=read_only or self.shared, config=scratch.duckdb_config())
         except duckdb.Error as err:
             if _damaged(err):
                 raise WorkspaceError(_DAMAGED) from err

@@ -27,6 +27,7 @@ from icp.errors import IcpError, InputFileError
 from icp.limits import Limits
 from icp.profile.model import ICP, parse_icp
 from icp.profile.scoring import columns_read
+from icp.relation import Relation
 
 # `--segment-by` takes role names; numbers segment by their bands.
 _BAND_OF = {"employees": "size_band", "revenue": "revenue_band"}
@@ -237,7 +238,7 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
     if not path.exists():
         raise InputFileError(display, "does not exist.")
     with scratch.folder("score") as folder, _staged(out.parent) as stage:
-        con = duckdb.connect(config={"temp_directory": str(folder)})
+        con = duckdb.connect(config=scratch.duckdb_config(_SCORE_MEMORY, folder))
         try:
             con.execute("SET enable_progress_bar = false")
             normalize.install(con)
@@ -247,7 +248,7 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
 
             icp = _scorable_targets(con, path, display, icp, mapping, links, scales)
             if warnings is not None:
-                told = [no_icp_yet(icp)] + carry_warnings(resolve(con, icp, "targets", "targets", measure=True))
+                told = [no_icp_yet(icp)] + carry_warnings(resolve(con, icp, Relation.of_table("targets"), "targets", measure=True))
                 warnings += [w.replace("Targets:", f"{display}:", 1) for w in told if w]
             _write_targets_csv(con, icp, stage / out.name)
         finally:
@@ -256,6 +257,9 @@ def score_file(icp_path: str | Path, accounts: str | Path, out: str | Path,
 
 
 _RAW = "_incoming"
+# DuckDB's memory for `icp score` unless ICP_MEMORY_LIMIT says otherwise: past it, the file's rows
+# spill to the scratch folder, so a file of any size runs in about this much and the process's own.
+_SCORE_MEMORY = "600MB"
 
 
 # The columns deriving others, which a criterion reading only the derived one still needs.
@@ -286,30 +290,44 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
             needed |= linked
             plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
         if not set(columns_read(icp)) <= {p.name for p in plans}:
-            # A criterion the file names otherwise: every column is built, for icp.carry to find it in.
-            plans = plan_columns(con, _RAW, read.columns, roles, profiles=profiles, choices=choices)
-            needed = {p.name for p in plans}
+            # A criterion the file names otherwise: icp.carry links it to a column only if that
+            # column's name is close to the criterion's, so those columns are built too (a
+            # column's plan and values do not depend on which others are built), and no others.
+            needed |= _link_candidates(icp, plans)
+            plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
         build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed],
-                         reports=False, ordered=False)
+                         reports=False, ordered=False, derived=needed)
     except duckdb.Error as err:  # as Workspace.add_list says it
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputFileError(display, f"could not be normalized ({first}).") from err
     return icp
 
 
+def _link_candidates(icp: ICP, plans) -> set[str]:
+    """The columns without a role icp.carry.resolve may link a criterion to: those whose name is
+    close enough to the criterion's attribute or label (a column without a role is never named
+    like a role, and a role column is never linked)."""
+    from icp.profile.carry import MIN_NAME, _by_attribute, _label, name_similarity
+
+    names = [[attribute, _label(attribute, criteria)] for attribute, criteria in _by_attribute(icp).items()]
+    return {p.name for p in plans if p.role is None
+            and any(name_similarity(spelled, p.name) >= MIN_NAME for spelled in names)}
+
+
 def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> None:
     """targets.csv from the accounts in `con` (see `score_file`); through pandas when a column is
     not text, as the exports write it."""
+    from icp.data.catalog import query_columns
     from icp.export.tables import targets_csv
     from icp.market.targets import _export_sql, _source, safe_columns, targets_csv_sql
 
-    found = targets_csv_sql(con, icp, _RAW, safe_columns(con, _RAW))
+    raw = Relation.of_table(_RAW)
+    found = targets_csv_sql(con, icp, raw, safe_columns(con, raw))
     if found is None:
-        raw = con.execute(f"DESCRIBE SELECT * FROM {_RAW}").fetchall()
-        frame = con.execute(_export_sql(con, icp, _source(con), _RAW, {r[0]: r[1] for r in raw})).df()
+        frame = con.execute(_export_sql(con, icp, _source(con), raw, query_columns(con, raw))).df()
         out.write_bytes(targets_csv(frame))
         return
-    sql, names = found
+    sql, names, params = found
     # The header as pandas writes it (csv module, minimal quoting, CRLF), then the rows by DuckDB
     # with the same quoting: a cell is quoted when it holds a comma, a quote or a line break.
     header = [cells.neutralize(name) for name in names]
@@ -318,23 +336,23 @@ def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> N
     named = "SELECT " + ", ".join(f"c{i} AS {normalize.quote_ident(h)}" for i, h in enumerate(header)) + f" FROM ({sql})"
     # DuckDB writes the header itself where it writes these names as the csv module does (tried
     # on no rows first): that spares copying the whole file behind a header written apart.
-    if _copy(con, f"{named} LIMIT 0", out, header=True) and out.read_bytes() == line.getvalue().encode():
-        _copy(con, named, out, header=True)
+    if _copy(con, f"{named} LIMIT 0", out, True, params) and out.read_bytes() == line.getvalue().encode():
+        _copy(con, named, out, True, params)
         return
     out.write_bytes(line.getvalue().encode())
     rows = out.with_name(out.name + ".rows")
-    _copy(con, sql, rows, header=False)
+    _copy(con, sql, rows, False, params)
     with open(out, "ab") as target, open(rows, "rb") as source:
         shutil.copyfileobj(source, target, 2**20)
     rows.unlink()
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path, header: bool) -> bool:
-    """COPY the rows of `sql` to a CSV file quoted as targets.csv is; False when DuckDB will not
-    take the column names of a header."""
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path, header: bool, params: dict | None = None) -> bool:
+    """COPY the rows of `sql` (binding `params`) to a CSV file quoted as targets.csv is; False when
+    DuckDB will not take the column names of a header."""
     try:
         con.execute(f"COPY ({sql}) TO '{_sql_text(str(out))}' (FORMAT csv, HEADER {str(header).lower()}, "
-                    "DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\r\n', COMMENT '')")
+                    "DELIMITER ',', QUOTE '\"', ESCAPE '\"', NEW_LINE '\r\n', COMMENT '')", params)
     except duckdb.Error:
         if header:
             return False

@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from icp import cells, normalize
+from icp.data import scratch
 from icp.data.workspace import Workspace
 from icp.export import xlsx
 from icp.market.targets import target_list, target_source
@@ -235,7 +236,7 @@ def role_mapping(workspace: Workspace, list_kind: str) -> dict[str, str]:
 def _parsed(series: pd.Series, sql: str) -> pd.Series:
     """A column read with the workspace's own normalization macros (see icp.normalize)."""
     values = pd.DataFrame({"i": range(len(series)), "v": series.astype("string").to_numpy()})
-    con = duckdb.connect()
+    con = duckdb.connect(config=scratch.duckdb_config())
     try:
         normalize.install(con)
         con.register("values_", values)
