@@ -298,3 +298,58 @@ def test_the_planted_icp_predicts_success_on_the_demo(demo_template):
     counts = tier_counts(ws, icp)
     assert counts["accounts"].sum() == _count(ws, sql)
     assert counts.set_index("tier").loc["Tier 1", "accounts"] > 0
+
+
+# -- the backtest re-tiered: counted once per criteria, tiered by any thresholds --------------------
+
+def _backtest_afresh(ws: Workspace, icp: ICP):
+    """The backtest scored from scratch with the ICP's own tier rules: every customer and deal
+    account tiered by the scoring SQL, as `backtest` computed it before its counts were kept."""
+    from icp.market import targets
+
+    with ws.connect() as con:
+        tiered = targets._tiered_by_score(con, icp)
+        customers, deals = targets._customer_histogram(con, tiered), targets._deal_histogram(con, tiered)
+    part = targets._customer_part(customers) | targets._deal_part(deals)
+    return targets.Backtest(**part, verdict=targets._verdict(part))
+
+
+THRESHOLDS = [(75, 50, 25), (100, 100, 100), (100, 50, 0), (50, 50, 50), (90, 40, 10), (0, 0, 0), (60, 30, 5)]
+
+
+@pytest.mark.parametrize("tiers", THRESHOLDS)
+def test_the_backtest_retiered_from_its_counts_is_the_one_scored_afresh(history, tiers):
+    from icp.market.targets import backtest_counts, backtest_of
+
+    icp = ICP_.model_copy(update={"tiers": TierRules(tier1=tiers[0], tier2=tiers[1], tier3=tiers[2])})
+    counts = backtest_counts(history, ICP_)  # counted with the default tiers: the thresholds play no part
+    assert backtest_of(counts, icp.tiers) == _backtest_afresh(history, icp) == backtest(history, icp)
+
+
+def test_the_backtest_counts_do_not_depend_on_the_tier_rules(history):
+    from icp.market.targets import backtest_counts
+
+    first = backtest_counts(history, ICP_)
+    for tiers in THRESHOLDS[1:]:
+        other = backtest_counts(history, ICP_.model_copy(update={"tiers": TierRules(
+            tier1=tiers[0], tier2=tiers[1], tier3=tiers[2])}))
+        pd.testing.assert_frame_equal(other.customers, first.customers)
+        pd.testing.assert_frame_equal(other.deals, first.deals)
+
+
+def test_the_backtest_in_capacity_mode_retiered_is_the_one_scored_afresh(history):
+    capacity = ICP_.model_copy(update={"tiers": TierRules(mode="capacity", reps=1, accounts_per_rep=1)})
+    assert backtest(history, capacity) == _backtest_afresh(history, capacity)
+
+
+def test_the_demo_backtest_retiered_at_every_threshold_is_the_one_scored_afresh(demo_template):
+    """Many score levels, the universe's deal accounts, value means: the same figures, to the last digit."""
+    from icp.analysis.success import default_settings
+    from icp.market.targets import backtest_counts, backtest_of
+
+    ws = Workspace.copy_of(demo_template, "Demo")
+    icp = ICP(criteria=DEMO_ICP_CRITERIA, success=default_settings(ws))
+    counts = backtest_counts(ws, icp)
+    for tiers in [*THRESHOLDS, (80, 60, 20), (67, 33, 17)]:
+        tiered = icp.model_copy(update={"tiers": TierRules(tier1=tiers[0], tier2=tiers[1], tier3=tiers[2])})
+        assert backtest_of(counts, tiered.tiers) == _backtest_afresh(ws, tiered), tiers

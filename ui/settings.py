@@ -26,6 +26,12 @@ def working_icp(workspace: Workspace) -> ICP:
     saved = workspace.load_settings(ICP_KEY, ICP)
     if saved is not None:
         return saved
-    drafted = draft_icp(workspace, success_settings(workspace))
+    if get_script_run_ctx() is None:
+        drafted = draft_icp(workspace, success_settings(workspace))
+    else:
+        import streamlit as st
+
+        with st.spinner("Drafting the ICP from the evidence…"):  # seconds on a large customer list
+            drafted = draft_icp(workspace, success_settings(workspace))
     workspace.save_settings(ICP_KEY, drafted)
     return drafted

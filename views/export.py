@@ -7,7 +7,6 @@ import streamlit as st
 
 from icp.errors import IcpError
 from icp.export import tables as exports
-from icp.export.pdf import one_pager
 from icp.market.targets import target_list, targets_export
 from icp.profile.model import TIERS, parse_icp
 from icp.profile.scoring import DIALECTS, scoring_sql
@@ -24,6 +23,12 @@ icp = working_icp(workspace)
 slug = "".join(ch if ch.isalnum() else "-" for ch in icp.name.lower()).strip("-") or "icp"
 
 
+def one_pager_pdf(size: str) -> bytes:
+    from icp.export.pdf import one_pager  # fpdf takes half a second to import: only when the PDF is asked for
+
+    return one_pager(workspace, icp, page_size=size)
+
+
 def targets(numbers_read: bool = False):
     return targets_export(workspace, icp, numbers_read=numbers_read)
 
@@ -36,7 +41,7 @@ def crm(kind: str, tiers: list[str]) -> bytes:
 
 st.subheader("ICP one-pager")
 page_size = st.radio("Page size", ["A4", "Letter"], horizontal=True, key="pdf_size")
-st.download_button("Download the one-pager (PDF)", lambda: one_pager(workspace, icp, page_size=page_size),
+st.download_button("Download the one-pager (PDF)", lambda: one_pager_pdf(page_size),
                    file_name=f"{slug}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:",
                    type="primary", on_click="ignore")
 if st.toggle("Show a preview of the first page", key="pdf_preview"):

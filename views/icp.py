@@ -6,11 +6,9 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from icp.analysis import pattern_attributes
 from icp.errors import IcpError
 from icp.market.sizing import no_icp_yet
 from icp.market.versions import criteria_diff, list_versions, load_version, save_version, tier_changes
-from icp.profile.carry import candidates as carry_candidates
 from icp.profile.draft import (
     draft_icp,
     evidence_for,
@@ -21,7 +19,7 @@ from icp.profile.draft import (
     written_by_hand,
 )
 from icp.profile.model import ColumnLink, Criterion, Persona, Template, criteria_from_rows, criteria_rows
-from ui.cache import carry_report, market_size, tier_counts
+from ui.cache import carry_candidates, carry_report, market_size, pattern_attributes, tier_counts
 from ui.fragment import fragment
 from ui.said import said
 from ui.settings import ICP_KEY, success_settings, working_icp
@@ -152,7 +150,7 @@ if len(frame) and not edited.equals(frame):
 def add_a_criterion():
     """Picking an attribute and its values reruns only this form; Add saves and reruns the page."""
     with st.expander("Add a criterion"):
-        attributes = {a.name: a for a in pattern_attributes(workspace)}
+        attributes = {a.name: a for a in pattern_attributes(workspace.id, workspace.data_version)}
         name = st.selectbox("Attribute", list(attributes), format_func=lambda n: attributes[n].label, key="add_attr")
         attribute = attributes[name]
         role = st.radio("Role", ROLES, index=ROLES.index("nice"), horizontal=True, key="add_role")
@@ -203,7 +201,7 @@ def criteria_in_each_list():
         if warning := resolution.sentence():
             st.warning(literal(warning), icon=":material/warning:")
     none = "(none)"
-    options = sorted({c for r in resolutions for c in carry_candidates(workspace, icp, r.list, r.attribute)})
+    options = carry_candidates(workspace.id, version, icp.model_dump_json(), [(r.list, r.attribute) for r in resolutions])
     table = pd.DataFrame([{
         "list": r.list, "criterion": r.label, "column": r.column or none,
         "found": (f"linked ({r.confidence:.2f})" if r.how == "linked" else

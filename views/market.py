@@ -6,15 +6,13 @@ from icp.analysis.attributes import dimension_label
 from icp.errors import IcpError
 from icp.export.charts import market_funnel
 from icp.market.sizing import (
-    closed_deals,
-    market_by_segment,
     value_name,
     win_rate_assumption,
     win_rate_setting,
 )
 from icp.numbers import count, money
 from icp.profile.model import MarketAssumptions
-from ui.cache import market_size
+from ui.cache import closed_deals, market_by_segment, market_size
 from ui.fragment import fragment
 from ui.said import said
 from ui.settings import ICP_KEY, working_icp
@@ -38,7 +36,7 @@ def assumptions_and_market():
                "disqualifier. SOM: the part of SAM you can reach and win within the horizon.")
     with st.container(border=True):
         left, right = st.columns(2)
-        rate = win_rate_setting(m, *closed_deals(workspace))
+        rate = win_rate_setting(m, *closed_deals(workspace.id, workspace.data_version))
         reachable = left.slider("Reachable share of SAM", 1, 100, int(round(m.reachable_share * 100)), format="%d%%",
                                 key="market_reach") / 100
         horizon = left.slider("Horizon (years)", 0.5, 5.0, float(m.horizon_years), 0.5, key="market_horizon")
@@ -90,7 +88,7 @@ def assumptions_and_market():
         st.subheader("By segment")
         dims = list(icp.segments.dimensions)
         try:
-            table = market_by_segment(workspace, icp, dims)
+            table = market_by_segment(workspace.id, workspace.data_version, icp.model_dump_json(), tuple(dims))
             unit = f" ({size.currency})" if size.currency else ""
             st.dataframe(table.head(200), hide_index=True, width="stretch", column_config={
                 **{d: st.column_config.TextColumn(dimension_label(d)) for d in dims},

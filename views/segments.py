@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from icp.analysis import cluster_features, segment_options
 from icp.analysis.segments import (
     MinimumChoice,
     RankWeights,
@@ -16,7 +15,7 @@ from icp.analysis.segments import (
 from icp.errors import IcpError
 from icp.export.charts import cluster_scatter, segment_chart
 from icp.export.tables import segments_csv_text
-from ui.cache import clusters, rule_segments
+from ui.cache import clusters, pattern_attributes, rule_segments, segment_options
 from ui.fragment import fragment
 from ui.said import said
 from ui.settings import success_settings
@@ -42,7 +41,7 @@ require_customers(workspace)
 
 success = success_settings(workspace)
 version = workspace.data_version
-options = {a.name: a.label for a in segment_options(workspace)}
+options = {a.name: a.label for a in segment_options(workspace.id, workspace.data_version)}
 
 
 @fragment
@@ -134,7 +133,7 @@ def rule_segments_section():
 @fragment
 def clusters_section():
     """Features and k with the clusters they give; a change reruns only this tab."""
-    features = {a.name: a.label for a in cluster_features(workspace)}
+    features = {a.name: a.label for a in pattern_attributes(workspace.id, workspace.data_version)}
     chosen = st.multiselect("Cluster on", list(features), default=list(features), format_func=features.get,
                             key="cluster_features")
     automatic = st.toggle("Choose the number of clusters automatically (silhouette)", value=True, key="cluster_auto")

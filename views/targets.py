@@ -4,10 +4,18 @@ import streamlit as st
 
 from icp.errors import IcpError
 from icp.export.charts import tier_bars
-from icp.market.targets import INSUFFICIENT, target_list, targets_page
+from icp.market.targets import INSUFFICIENT
 from icp.numbers import count, money, percent
 from icp.profile.model import TIERS, tier_rules_as_set
-from ui.cache import backtest, carry_report, target_description, tier_counts, tier_limit, validated
+from ui.cache import (
+    backtest,
+    carry_report,
+    target_description,
+    target_kind,
+    targets_page,
+    tier_summary,
+    validated,
+)
 from ui.fragment import fragment
 from ui.said import said
 from ui.settings import ICP_KEY, working_icp
@@ -59,16 +67,17 @@ def tiers_and_table(icp):
     if new != rules:
         icp = icp.model_copy(update={"tiers": new})
         workspace.save_settings(ICP_KEY, icp)
-    listed = target_list(workspace)
-    for resolution in carry_report(workspace.id, workspace.data_version, icp.model_dump_json()):
+        workspace.pin()  # what the rest of the run reads comes from memory again, not from the file
+    version, icp_json = workspace.data_version, icp.model_dump_json()
+    listed = target_kind(workspace.id, version)
+    for resolution in carry_report(workspace.id, version, icp_json):
         if resolution.list == listed and (warning := resolution.sentence()):
             st.warning(literal(warning), icon=":material/warning:")
     try:
-        counts = tier_counts(workspace.id, workspace.data_version, icp.model_dump_json())
+        counts, limit = tier_summary(workspace.id, version, icp_json)
     except IcpError as err:  # no ICP yet: no tiers to show
         said(err, show=st.info)
         return icp
-    limit = tier_limit(workspace.id, workspace.data_version, icp.model_dump_json())
     if limit:
         st.info(literal(limit), icon=":material/info:")
     cols = st.columns(len(counts))
@@ -92,8 +101,8 @@ def tiers_and_table(icp):
     descending = f3.toggle("Highest first", value=True, key="target_desc")
     page = f4.number_input("Page", min_value=1, value=1, key="target_page")
     try:
-        rows, total = targets_page(workspace, icp, tiers=shown_tiers or None, search=search or None, sort=sort,
-                                   descending=descending, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+        rows, total = targets_page(workspace.id, version, icp_json, tuple(shown_tiers) or None, search or None,
+                                   sort, descending, (page - 1) * PAGE_ROWS, PAGE_ROWS)
     except IcpError as err:
         said(err)
         return icp
