@@ -56,7 +56,10 @@ MB = 2**20
 SLIDER_TARGET_S = 0.25
 INGEST_RATIO = 2.0
 INGEST_PEAK_MB = 1536
-SCORE_CLI_RATIO = 3.0
+SCORE_CLI_RATIO = 4.0
+SCORE_CLI_RATIO_BIG = 3.0
+SCORE_PEAK_MB = 1024
+SCORE_PEAK_MB_BIG = 2048
 PANDAS_SPEEDUP = 10.0
 CLUSTER_TARGET_S = 10.0
 PDF_TARGET_S = 3.0
@@ -132,9 +135,11 @@ def worker(fn):
 @worker
 def generate(p: dict) -> dict:
     sys.path.insert(0, str(BENCH))
-    from universe import write_universe
+    from universe import crm_icp, write_universe
 
-    path = write_universe(p["csv"], p["rows"])
+    path = write_universe(p["csv"], p["rows"], shape=p.get("shape", "demo"))
+    if p.get("icp"):
+        Path(p["icp"]).write_text(crm_icp().model_dump_json(indent=2), encoding="utf-8")
     return {"mb": path.stat().st_size / MB}
 
 
@@ -189,6 +194,24 @@ def ingest(p: dict) -> dict:
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "ws": workspace.id, "rows": report.rows_kept, "rss_before_mb": before,
             "db_mb": workspace.path.stat().st_size / MB}
+
+
+@worker
+def demo_icp(p: dict) -> dict:
+    """The ICP drafted from the demo customers and deals alone (as `slider` drafts it, from the
+    customers), for `--only score`."""
+    from icp.analysis.success import default_settings
+    from icp.data.demo import write_demo
+    from icp.data.workspace import Workspace
+    from icp.profile.draft import draft_icp
+
+    files = write_demo(Path(p["demo_dir"]))
+    workspace = Workspace.create("bench icp")
+    for kind in ("customers", "deals"):
+        workspace.add_list(kind, files[kind])
+    icp = draft_icp(workspace, default_settings(workspace))
+    Path(p["icp"]).write_text(icp.model_dump_json(indent=2), encoding="utf-8")
+    return {"criteria": len(icp.criteria)}
 
 
 def _rss_mb() -> float:
@@ -283,7 +306,7 @@ def pandas_reference(p: dict) -> dict:
         # process it also finds the list items that pass (see icp.market.combinations._spellings).
         with workspace.connect() as con:
             rows = con.execute(f"SELECT icp_tier, icp_in_sam, count(*) FROM "
-                               f"({scored(con, icp, rows_of('universe'))}) GROUP BY ALL").fetchall()
+                               f"{scored(con, icp, rows_of('universe'))} GROUP BY ALL").fetchall()
         return {(tier, bool(sam)): int(n) for tier, sam, n in rows}
 
     duckdb_first_s, by_duckdb = _timed(duckdb_counts)
@@ -308,7 +331,7 @@ def check_rows(con, icp, frame) -> int:
     from icp.market.combinations import scored
 
     duck = con.execute(f"SELECT account_key, icp_fit_score, icp_tier, icp_in_sam "
-                       f"FROM ({scored(con, icp, rows_of('universe'))})").df()
+                       f"FROM {scored(con, icp, rows_of('universe'))}").df()
     mine = pandas_scoring.score(frame, icp).assign(account_key=frame["account_key"].to_numpy())
     both = duck.merge(mine, on="account_key", suffixes=("_duckdb", "_pandas"), validate="one_to_one")
     assert len(both) == len(frame) == len(duck)
@@ -324,12 +347,13 @@ def clusters(p: dict) -> dict:
     from icp.analysis import cluster_features
     from icp.analysis.clusters import cluster_accounts
     from icp.data.catalog import columns_of
+    from icp.relation import Relation
 
     workspace = _workspace(p)
     with workspace.connect() as con:
         present = columns_of(con, "universe")
         features = [a for a in cluster_features(workspace) if a.name in present]
-        seconds, result = _timed(lambda: cluster_accounts(con, "SELECT * FROM universe", features))
+        seconds, result = _timed(lambda: cluster_accounts(con, Relation.of_table("universe"), features))
     return {"seconds": seconds, "k": result.n_clusters, "features": len(features), "rows": len(result.labels)}
 
 
@@ -408,7 +432,7 @@ def _median_run(times: int, measure) -> dict:
                           "peak_mb": max(r["peak_mb"] for r in results)}
 
 
-def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> dict:
+def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3, score_only: bool = False) -> dict:
     name = label(rows)
     # The figures the ratio targets compare are medians of `runs` runs, but at 10M (a minute each).
     times = runs if rows < BIG_ROWS else 1
@@ -416,7 +440,8 @@ def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> di
     log(f"[{name}] writing the universe CSV")
     figures: dict = {"rows": rows, "generate": work("generate", {"csv": str(csv), "rows": rows}, scratch)}
     log(f"[{name}] floors")
-    figures["floor_read"] = work("floor_read", {"csv": str(csv)}, scratch)
+    if not score_only:
+        figures["floor_read"] = work("floor_read", {"csv": str(csv)}, scratch)
     db = scratch / f"floor-{name}.duckdb"
 
     def into_table(text: bool) -> dict:
@@ -425,8 +450,9 @@ def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> di
         db.unlink(missing_ok=True)
         return result
 
-    figures["floor_ctas"] = _median_run(times, lambda: into_table(False))
-    figures["floor_text"] = _median_run(times, lambda: into_table(True))
+    if not score_only:
+        figures["floor_ctas"] = _median_run(times, lambda: into_table(False))
+        figures["floor_text"] = _median_run(times, lambda: into_table(True))
     copied = scratch / f"copy-{name}.csv"
 
     def copy(sql: str) -> dict:
@@ -437,7 +463,7 @@ def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> di
     figures["floor_copy"] = _median_run(times, lambda: copy(
         f"COPY (SELECT * FROM read_csv('{csv}')) TO '{copied}' (HEADER)"))
     # What targets.csv needs at the least: every cell as uploaded, best first (here: by revenue).
-    figures["floor_copy_sorted"] = _median_run(times, lambda: copy(
+    figures["floor_copy_sorted"] = {} if score_only else _median_run(times, lambda: copy(
         f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true) "
         f"ORDER BY TRY_CAST(\"Revenue\" AS DOUBLE) DESC) TO '{copied}' (HEADER)"))
 
@@ -458,14 +484,17 @@ def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> di
     icp_path = scratch / f"icp-{name}.json"
     out = scratch / f"targets-{name}.csv"
 
-    def cli() -> dict:
-        wall, peak, code = run_process([sys.executable, "-m", "icp", "score", "--icp", str(icp_path), "--accounts",
-                                        str(csv), "--out", str(out)],
+    def scored_by_cli(icp: Path, accounts: Path, written: Path) -> dict:
+        wall, peak, code = run_process([sys.executable, "-m", "icp", "score", "--icp", str(icp), "--accounts",
+                                        str(accounts), "--out", str(written)],
                                        os.environ | {"ICP_DATA_DIR": str(scratch / "workspaces")})
-        out.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
         if code != 0:
-            raise RuntimeError(f"icp score failed (exit {code})")
+            raise RuntimeError(f"icp score of {accounts.name} failed (exit {code})")
         return {"seconds": wall, "peak_mb": peak}
+
+    def cli() -> dict:
+        return scored_by_cli(icp_path, csv, out)
 
     def ingest() -> dict:
         result = work("ingest", {"csv": str(csv), "label": name, "demo_dir": str(scratch / "demo")}, scratch)
@@ -473,11 +502,26 @@ def measure_size(rows: int, scratch: Path, full: bool, log, runs: int = 3) -> di
         return result
 
     made: list[str] = []
-    if step("ingest", lambda: _median_run(times, ingest)):
+    if score_only:
+        # The demo-shaped file is scored with the ICP drafted from the demo customers, as below.
+        work("demo_icp", {"icp": str(icp_path), "demo_dir": str(scratch / "demo")}, scratch)
+        step("cli_score", lambda: _median_run(times, cli))
+    elif step("ingest", lambda: _median_run(times, ingest)):
         ws = figures["ingest"]["ws"]
         _remove_workspaces(scratch, made[:-1])
         if step("slider", lambda: work("slider", {"ws": ws, "icp": str(icp_path), "runs": runs}, scratch)):
             step("cli_score", lambda: _median_run(times, cli))
+    # The same accounts as a CRM export writes them (bench/universe.py --shape crm), scored with an
+    # ICP of a list, a range, a category and a flag the file lacks: `icp score` against its floor.
+    crm, crm_icp, crm_out = scratch / f"crm-{name}.csv", scratch / f"crm-icp-{name}.json", scratch / f"crm-{name}-out.csv"
+    log(f"[{name}] CRM-shaped file")
+    figures["crm_generate"] = work("generate", {"csv": str(crm), "rows": rows, "shape": "crm", "icp": str(crm_icp)},
+                                   scratch)
+    figures["crm_floor_copy"] = _median_run(times, lambda: copy(
+        f"COPY (SELECT * FROM read_csv('{crm}')) TO '{copied}' (HEADER)"))
+
+    step("crm_cli_score", lambda: _median_run(times, lambda: scored_by_cli(crm_icp, crm, crm_out)))
+    crm.unlink(missing_ok=True)
     full = full and ws is not None and "failed" not in figures.get("slider", {"failed": ""})
     if full:
         step("pandas", lambda: work("pandas_reference", {"ws": ws, "icp": str(icp_path),
@@ -496,14 +540,15 @@ def _remove_workspaces(scratch: Path, ids: list[str]) -> None:
             path.unlink()
 
 
-def run(sizes: list[int], full_up_to: int, scratch: Path, log, quick: bool = False) -> dict:
+def run(sizes: list[int], full_up_to: int, scratch: Path, log, quick: bool = False, score_only: bool = False) -> dict:
     (scratch / "workspaces").mkdir(parents=True, exist_ok=True)
     results = {"machine": machine(), "date": datetime.date.today().isoformat(), "sizes": {}}
-    if not quick:
+    if not quick and not score_only:
         log("demo one-pager PDF")
         results["pdf_demo"] = work("pdf_demo", {}, scratch)
     for rows in sizes:
-        results["sizes"][label(rows)] = measure_size(rows, scratch, rows <= full_up_to, log, 1 if quick else 3)
+        results["sizes"][label(rows)] = measure_size(rows, scratch, rows <= full_up_to and not score_only, log,
+                                                     1 if quick else 3, score_only)
     results["load_after"] = os.getloadavg()[0]
     return results
 
@@ -535,7 +580,7 @@ def targets(results: dict) -> list[dict]:
         rows.append({"what": what, "figure": figure, "floor": floor, "ratio": ratio, "target": target,
                      "pass": passed})
 
-    if one:
+    if one and "slider" in one:
         s = one["slider"]
         agg = s["agg_table_s"]
         for key, words in (("threshold", "a tier threshold"), ("criterion", "one criterion")):
@@ -549,9 +594,21 @@ def targets(results: dict) -> list[dict]:
         peak, floor_peak = one["ingest"]["peak_mb"], one["floor_ctas"]["peak_mb"]
         add("Ingest of a 1M-row CSV: peak memory (whole process)", _mb(peak), f"{_mb(floor_peak)} bare `read_csv`",
             _ratio(peak / floor_peak), f"≤ {INGEST_PEAK_MB / 1024:g} GB", peak <= INGEST_PEAK_MB)
+    if one:
         cli, copy = one["cli_score"]["seconds"], one["floor_copy"]["seconds"]
         add("`icp score` on 1M accounts, CSV to CSV (own process)", _s(cli), f"{_s(copy)} bare `COPY` CSV to CSV",
             _ratio(cli / copy), f"≤ {SCORE_CLI_RATIO:g}x", cli / copy <= SCORE_CLI_RATIO)
+        if "crm_cli_score" in one and "failed" not in one["crm_cli_score"]:
+            cli, copy = one["crm_cli_score"]["seconds"], one["crm_floor_copy"]["seconds"]
+            add("`icp score` on 1M accounts of a CRM export (list, range, category, a flag it lacks)", _s(cli),
+                f"{_s(copy)} bare `COPY` CSV to CSV", _ratio(cli / copy), f"≤ {SCORE_CLI_RATIO:g}x",
+                cli / copy <= SCORE_CLI_RATIO)
+        for key, words in (("cli_score", "`icp score` on 1M accounts"),
+                           ("crm_cli_score", "`icp score` on 1M accounts of a CRM export")):
+            if key in one and "peak_mb" in one[key]:
+                peak = one[key]["peak_mb"]
+                add(f"{words}: peak memory (whole process)", _mb(peak), "–", "–", f"≤ {SCORE_PEAK_MB / 1024:g} GB",
+                    peak <= SCORE_PEAK_MB)
         if "pandas" in one:
             duck, pan = one["pandas"]["duckdb_first_s"], one["pandas"]["pandas_s"]
             add("Scoring 1M accounts (score, tier, SAM; DuckDB's first run) against plain pandas", _s(duck),
@@ -561,7 +618,7 @@ def targets(results: dict) -> list[dict]:
             c = one["clusters"]["seconds"]
             add("Clustering 1M accounts (`cluster_accounts`, k by silhouette)", _s(c), "–", "–",
                 f"≤ {_s(CLUSTER_TARGET_S)}", c <= CLUSTER_TARGET_S)
-    if big:
+    if big and "floor_ctas" in big:
         steps = ("ingest", "slider", "cli_score")
         done = all(k in big and "failed" not in big[k] for k in steps)
         peaks = {k: big[k]["peak_mb"] for k in steps if k in big and "peak_mb" in big[k]}
@@ -570,6 +627,16 @@ def targets(results: dict) -> list[dict]:
             ("completed; " if done else f"**failed: {', '.join(failed)}**; ")
             + ", ".join(f"{k} {_mb(v)}" for k, v in peaks.items()),
             f"{_mb(big['floor_ctas']['peak_mb'])} bare `read_csv`", "–", "no out-of-memory", done)
+    if big:
+        for key, floor, words in (("cli_score", "floor_copy", "`icp score` on 10M accounts"),
+                                  ("crm_cli_score", "crm_floor_copy", "`icp score` on 10M accounts of a CRM export")):
+            if key not in big or "failed" in big[key] or floor not in big:
+                continue
+            cli, copy, peak = big[key]["seconds"], big[floor]["seconds"], big[key]["peak_mb"]
+            add(words, _s(cli), f"{_s(copy)} bare `COPY` CSV to CSV", _ratio(cli / copy),
+                f"≤ {SCORE_CLI_RATIO_BIG:g}x", cli / copy <= SCORE_CLI_RATIO_BIG)
+            add(f"{words}: peak memory (whole process)", _mb(peak), "–", "–", f"≤ {SCORE_PEAK_MB_BIG / 1024:g} GB",
+                peak <= SCORE_PEAK_MB_BIG)
     demo = results.get("pdf_demo")
     if demo:
         add("ICP one-pager PDF of the demo (`one_pager`, median of 3)", _s(demo["median_s"]), "–", "–",
@@ -609,6 +676,12 @@ def details(results: dict) -> tuple[list[str], list[list[str]]]:
         ("`icp score` CSV to CSV (own process)", lambda f: _s(f["cli_score"]["seconds"])),
         ("`icp score` / `COPY` floor", lambda f: _ratio(f["cli_score"]["seconds"] / f["floor_copy"]["seconds"])),
         ("`icp score`: peak memory", lambda f: _mb(f["cli_score"]["peak_mb"])),
+        ("CRM-shaped file (bench/universe.py --shape crm)", lambda f: f"{f['crm_generate']['mb']:,.0f} MB"),
+        ("… floor: `COPY` CSV to CSV (own process)", lambda f: _s(f["crm_floor_copy"]["seconds"])),
+        ("… `icp score` CSV to CSV (own process)", lambda f: _s(f["crm_cli_score"]["seconds"])),
+        ("… `icp score` / `COPY` floor",
+         lambda f: _ratio(f["crm_cli_score"]["seconds"] / f["crm_floor_copy"]["seconds"])),
+        ("… `icp score`: peak memory", lambda f: _mb(f["crm_cli_score"]["peak_mb"])),
         ("scoring in DuckDB (score, tier, SAM counts): first run", lambda f: _s(f["pandas"]["duckdb_first_s"])),
         ("… and again", lambda f: _s(f["pandas"]["duckdb_s"])),
         ("the same in plain pandas (typed table already in memory)", lambda f: _s(f["pandas"]["pandas_s"])),
@@ -661,10 +734,16 @@ def _why(one: dict) -> dict[str, str]:
             "and a new role mapping read) and the typed, normalized table with duplicates merged, where "
             "the floor writes one table of typed columns, which DuckDB compresses faster than text." + keep),
         "`icp score` on 1M accounts, CSV to CSV (own process)": (
-            "targets.csv is every uploaded cell unchanged, best first, and made safe for a spreadsheet; "
-            "on top of that `icp score` starts Python and imports the engine, normalizes the columns "
-            "the ICP and the account key read, looks for repeated accounts and scores, where the floor "
-            "copies the file as it is." + sort),
+            "targets.csv is every uploaded cell unchanged, best first, and made safe for a spreadsheet, "
+            "with the reasons of each account (about as many bytes again as the file); on top of that "
+            "`icp score` starts Python and imports the engine (about 2 s of CPU, 1.5 s of it scikit-learn "
+            "and SciPy, which icp.profile.model imports through icp.analysis), reads the file as text into "
+            "a table, normalizes the columns the ICP and the account key read, looks for repeated accounts, "
+            "searches every cell for a formula and scores, where the floor copies the file as it is." + sort),
+        "`icp score` on 1M accounts of a CRM export (list, range, category, a flag it lacks)": (
+            "As above; its floor copies numbers typed as numbers, where `icp score` keeps every cell as "
+            "text, and the ICP's flag names no column, so the columns whose names are close enough for "
+            "icp.carry to link it are normalized too (here none)."),
     }
 
 
@@ -732,6 +811,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="one run of each measurement and no demo PDF: a smoke test of this script")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed after)")
+    parser.add_argument("--only", choices=["score"],
+                        help="measure `icp score` alone (both file shapes) and its floor; print, never write the docs")
     parser.add_argument("--json", type=Path, help="also write every figure here as JSON")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="measure nothing: print and write the docs from the figures of an earlier --json")
@@ -746,6 +827,8 @@ def main() -> None:
 
     if args.quick and not args.no_docs:
         parser.error("--quick figures are a smoke test, not for docs/benchmarks.md: add --no-docs")
+    if args.only and not args.no_docs:
+        parser.error("--only measures a part of docs/benchmarks.md: add --no-docs (and --json to keep the figures)")
     if args.from_json:
         publish(json.loads(args.from_json.read_text(encoding="utf-8")), args.no_docs)
         return
@@ -762,7 +845,7 @@ def main() -> None:
         print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
     try:
-        results = run(sizes, parse_size(args.full_up_to), scratch, log, args.quick)
+        results = run(sizes, parse_size(args.full_up_to), scratch, log, args.quick, args.only == "score")
     finally:
         if args.work is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -771,13 +854,24 @@ def main() -> None:
     publish(results, args.no_docs)
 
 
+# Sections of docs/benchmarks.md other scripts write (bench/sql_engines.py, bench/app.py): kept as they are.
+_OTHER_SECTIONS = ("## Scoring SQL in PostgreSQL", "<!-- app:start -->")
+
+
+def _other_sections() -> str:
+    """The part of docs/benchmarks.md from the first section another script writes to the end."""
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else ""
+    starts = [text.find(mark) for mark in _OTHER_SECTIONS if mark in text]
+    return "\n" + text[min(starts):] if starts else ""
+
+
 def publish(results: dict, no_docs: bool) -> None:
     header, rows = details(results)
     print(_markdown(header, rows))
     print()
     print(target_table(results))
     if not no_docs:
-        DOCS.write_text(report(results), encoding="utf-8")
+        DOCS.write_text(report(results) + _other_sections(), encoding="utf-8")
         print(f"\nwrote {DOCS.relative_to(ROOT)}", file=sys.stderr)
 
 

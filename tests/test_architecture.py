@@ -111,3 +111,12 @@ def test_every_slider_sits_in_a_fragment_so_it_reruns_only_its_section(page):
     sliders = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith("slider")]
     outside = [n.lineno for n in sliders if id(n) not in inside]
     assert not outside, f"views/{page}: sliders outside any fragment on lines {outside}"
+
+
+def test_scoring_a_file_does_not_import_scikit_learn():
+    """`icp score` and every new app process import the engine; scikit-learn and SciPy (a second or two)
+    are imported only by the clustering that uses them."""
+    code = ("import sys, icp.cli, icp.export.build, icp.market.targets, icp.profile.draft\n"
+            "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

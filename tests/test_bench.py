@@ -62,7 +62,7 @@ def _compare(workspace: Workspace, table: str, rules: ICP) -> int:
     with workspace.connect() as con:
         frame = con.execute(f"SELECT * FROM {table}").df()
         duck = con.execute(f"SELECT account_key, icp_fit_score, icp_tier, icp_in_sam "
-                           f"FROM ({scored(con, rules, rows_of(table))})").df()
+                           f"FROM {scored(con, rules, rows_of(table))}").df()
     mine = pandas_scoring.score(frame, rules).assign(account_key=frame["account_key"].to_numpy())
     both = duck.merge(mine, on="account_key", suffixes=("_duckdb", "_pandas"), validate="one_to_one")
     assert len(both) == len(frame)
@@ -79,7 +79,7 @@ def test_the_pandas_reference_scores_the_universe_as_duckdb_does(workspace, tier
     rules = icp(tiers=tiers)
     with workspace.connect() as con:
         frame = con.execute("SELECT * FROM universe").df()
-        counts = con.execute(f"SELECT icp_tier, icp_in_sam, count(*) FROM ({scored(con, rules, rows_of('universe'))}) "
+        counts = con.execute(f"SELECT icp_tier, icp_in_sam, count(*) FROM {scored(con, rules, rows_of('universe'))} "
                              "GROUP BY ALL").fetchall()
     assert pandas_scoring.tier_and_sam_counts(frame, rules) == {(t, bool(s)): n for t, s, n in counts}
 
@@ -107,6 +107,9 @@ def test_the_scale_benchmark_runs_end_to_end(tmp_path):
     assert figures["pandas"]["rows_checked"] == 2_000
     assert figures["slider"]["tam"] == 2_000 and 0 <= figures["slider"]["sam"] <= 2_000
     assert figures["clusters"]["rows"] == 2_000
+    # The CRM-shaped file (bench/universe.py --shape crm) is scored too, beside its own floor.
+    assert figures["crm_generate"]["mb"] > 0 and "failed" not in figures["crm_cli_score"]
+    assert figures["crm_cli_score"]["peak_mb"] > 0 and figures["crm_floor_copy"]["seconds"] > 0
 
 
 def test_a_ratio_figure_is_the_median_of_its_runs():

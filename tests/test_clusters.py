@@ -12,9 +12,12 @@ from sklearn.metrics import adjusted_rand_score
 from icp.analysis.attributes import Attribute
 from icp.analysis.clusters import AccountClusterer, cluster_accounts, cluster_profiles, column_kinds
 from icp.errors import AnalysisError
+from icp.relation import Relation
 
 INDUSTRIES = np.array(["Fintech", "Retail", "Health", "Media"])
 STACK = np.array(["python", "java", "aws", "gcp", "slack"])
+
+CUSTOMERS = Relation.of_table("customers")
 
 
 def planted(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -170,7 +173,7 @@ def _customers(n: int, seed: int = 0) -> duckdb.DuckDBPyConnection:
 
 def test_cluster_accounts_from_duckdb():
     con = _customers(600)
-    result = cluster_accounts(con, "SELECT * FROM customers", FEATURES)
+    result = cluster_accounts(con, CUSTOMERS, FEATURES)
     assert result.n_clusters == 3 and 3 in result.silhouette
     assert len(result.labels) == 600 and result.labels["account_key"].is_unique
     truth = con.execute("SELECT account_key, value_score FROM customers").df()
@@ -185,8 +188,8 @@ def test_cluster_accounts_from_duckdb():
 
 def test_cluster_accounts_is_deterministic_and_uses_the_value_column():
     con = _customers(400, seed=9)
-    first = cluster_accounts(con, "SELECT * FROM customers", FEATURES, n_clusters=3, value_column="arr")
-    second = cluster_accounts(con, "SELECT * FROM customers", FEATURES, n_clusters=3, value_column="arr")
+    first = cluster_accounts(con, CUSTOMERS, FEATURES, n_clusters=3, value_column="arr")
+    second = cluster_accounts(con, CUSTOMERS, FEATURES, n_clusters=3, value_column="arr")
     pd.testing.assert_frame_equal(first.labels, second.labels)
     assert first.silhouette == {}
     assert sorted(first.profiles["value_mean"]) == pytest.approx([0, 1000, 2000])
@@ -194,7 +197,7 @@ def test_cluster_accounts_is_deterministic_and_uses_the_value_column():
 
 def test_scatter_is_capped_at_five_thousand_points():
     con = _customers(6000)
-    result = cluster_accounts(con, "SELECT * FROM customers", FEATURES[:2], n_clusters=3, sample_size=1000)
+    result = cluster_accounts(con, CUSTOMERS, FEATURES[:2], n_clusters=3, sample_size=1000)
     assert len(result.labels) == 6000 and len(result.points) == 5000
     assert set(result.points["account_key"]) <= set(result.labels["account_key"])
     by_key = result.labels.set_index("account_key")["cluster"]
@@ -203,7 +206,7 @@ def test_scatter_is_capped_at_five_thousand_points():
 
 def test_cluster_accounts_needs_features():
     with pytest.raises(AnalysisError, match="at least one feature"):
-        cluster_accounts(_customers(10), "SELECT * FROM customers", [])
+        cluster_accounts(_customers(10), CUSTOMERS, [])
 
 
 # --- names a founder reads ----------------------------------------------------------------------
@@ -229,7 +232,7 @@ def test_a_category_value_names_its_cluster_and_clashing_names_get_the_number():
 
 
 def test_cluster_map_points_carry_names_and_axes_are_named_by_features():
-    result = cluster_accounts(_customers(600), "SELECT * FROM customers", FEATURES)
+    result = cluster_accounts(_customers(600), CUSTOMERS, FEATURES)
     by_cluster = result.profiles.set_index("cluster")["name"]
     assert (result.points["name"].to_numpy() == by_cluster[result.points["cluster"]].to_numpy()).all()
     assert not any(name.isdigit() for name in result.points["name"])

@@ -10,6 +10,7 @@ from icp.analysis.patterns import NumericBands, compare, numeric_bands
 from icp.analysis.stats import two_by_two
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
+from icp.relation import Relation
 from tests.helpers import shared_file
 
 INDUSTRIES = ["Fintech", "Healthcare", "Retail", "Manufacturing", "Media", "Logistics", "Education", "Energy"]
@@ -29,7 +30,7 @@ ATTRIBUTES = [
     Attribute(name="uses_api", label="Uses API", kind="flag"),
 ]
 PLANTED = {"industry", "employees", "tech_stack"}
-SOURCE = "SELECT * FROM customers"
+SOURCE = Relation.of_table("customers")
 
 
 def synthetic(seed: int, planted: bool = True, n: int = 600) -> pd.DataFrame:
@@ -134,11 +135,11 @@ def test_null_effect_data_rarely_show_anything_and_then_the_headline_says_so():
 
 # --- sentences, counts and the FDR family ---------------------------------------------------------
 
-HAND_TABLE = """
+HAND_TABLE = Relation.of_query("""
     SELECT i < 1500 AS is_best,
         CASE WHEN i < 410 THEN 'Fintech' WHEN i < 422 THEN 'Quantum' WHEN i < 1500 THEN 'Other'
              WHEN i < 1900 THEN 'Fintech' WHEN i < 2200 THEN 'Hardware' ELSE 'Other' END AS industry
-    FROM range(6000) t(i)"""
+    FROM range(6000) t(i)""")
 INDUSTRY = [Attribute(name="industry", label="Industry", kind="category", role="industry")]
 
 
@@ -367,7 +368,7 @@ def test_maven_sectors_do_not_separate_high_win_rate_accounts():
     assert len(sector) == 1
     label = f"win_rate > (SELECT median(win_rate) FROM {CUSTOMER_VIEW})"
     with ws.connect() as con:
-        report = compare(con, f"SELECT * FROM {CUSTOMER_VIEW}", label, sector)
+        report = compare(con, Relation.of_table(CUSTOMER_VIEW), label, sector)
     assert (report.group_size, report.rest_size) == (42, 43)
     assert report.tested >= 8 and all(f.q_value >= 0.05 for f in report.findings)
     assert report.headline.startswith("No attribute separates best customers from the rest beyond chance (")

@@ -7,7 +7,6 @@ import io
 import random
 import re
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -191,23 +190,21 @@ def test_rowids_with_gaps_are_numbered_in_order_all_the_same(con):
     assert con.execute("SELECT _row, v FROM g ORDER BY rowid").fetchall() == [(1, "v0"), (2, "v2"), (3, "v3"), (4, "v5")]
 
 
-def test_a_million_rows_go_straight_through_duckdb(con, tmp_path):
+def test_a_million_rows_go_straight_through_duckdb(con, tmp_path, monkeypatch):
     path = tmp_path / "big.csv"
     con.execute(
         f"COPY (SELECT i AS seq, 'name ' || i AS name, i % 97 AS n FROM range(1000000) t(i)) "
         f"TO '{path}' (HEADER)"
     )
-    started = time.perf_counter()
-    con.execute(f"CREATE TEMP TABLE plain AS SELECT * FROM read_csv('{path}', all_varchar = true)")
-    duckdb_alone = time.perf_counter() - started
 
-    started = time.perf_counter()
+    def no_python_copy(*args, **kwargs):
+        raise AssertionError("a clean file was copied through the csv module")
+
+    monkeypatch.setattr(reader, "_requoted_table", no_python_copy)
     result = read_into(con, "t", path)
-    ours = time.perf_counter() - started
 
     assert result.rows == 1_000_000
     assert con.execute('SELECT count(*) FROM "t" WHERE _row <> seq::BIGINT + 1').fetchone() == (0,)
-    assert ours < 4 * duckdb_alone + 1.5, (ours, duckdb_alone)
 
 
 # --- Excel ---------------------------------------------------------------------------------------
@@ -458,13 +455,11 @@ def test_xlsx_row_limit(con, tmp_path):
     )
 
 
-def test_million_character_cell_is_refused_quickly(con, tmp_path):
+def test_million_character_cell_is_refused_with_its_size(con, tmp_path):
     path = _write(tmp_path / "essay.csv", b"id,note\n1,short\n2," + b"x" * 1_000_000 + b"\n")
-    started = time.perf_counter()
     _refused(
         con, path, LimitExceeded, match="column 'note' has 1,000,000 characters, over the limit of 100,000"
     )
-    assert time.perf_counter() - started < 5
 
 
 def test_line_longer_than_the_parser_allows(con, tmp_path):
@@ -727,12 +722,22 @@ def test_an_unterminated_quote_is_refused_even_when_the_field_count_matches(con,
     _refused(con, path, match=r"line 3 has a quoted value whose closing quote is missing\.$")
 
 
-def test_an_unterminated_quote_in_a_large_file_is_refused_without_reading_it_whole(con, tmp_path, reading):
+def test_an_unterminated_quote_in_a_large_file_is_refused_without_reading_it_whole(con, tmp_path, reading,
+                                                                                  monkeypatch):
     tail = b"".join(b"%d,name %d\n" % (i, i) for i in range(300_000))  # 4.5 MB after the open quote
     path = _write(tmp_path / "q.csv", b'id,name\n1,27" monitor\n2,"Acme\n' + tail)
-    started = time.perf_counter()
+    deepest = []
+    next_line = reader._Lines.__next__
+
+    def counted(lines):
+        line = next_line(lines)
+        deepest.append(lines.read)
+        return line
+
+    monkeypatch.setattr(reader._Lines, "__next__", counted)
     _refused(con, path, match=r"line 3 has a quoted value whose closing quote is missing\.$")
-    assert time.perf_counter() - started < 2
+    # The open value is given up on once it is longer than a line may be, far from the file's end.
+    assert deepest and max(deepest) < 300_000 // 2
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,10 @@ from icp.analysis.segments import (
     split_small,
 )
 from icp.errors import AnalysisError
+from icp.relation import Relation
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SOURCE = "SELECT * FROM customers"
+SOURCE = Relation.of_table("customers")
 
 
 def _connect(rows: list[dict]) -> duckdb.DuckDBPyConnection:
@@ -323,7 +324,8 @@ def test_win_rate_per_sector_matches_the_maven_pipeline():
     ws = Workspace.create()
     ws.add_list("customers", accounts_csv)
     ws.add_list("deals", pipeline_csv)
-    source = "SELECT *, win_rate * 100 AS value_score, win_rate > 0.63 AS is_best FROM customer_accounts"
+    source = Relation.of_query("SELECT *, win_rate * 100 AS value_score, win_rate > 0.63 AS is_best "
+                               "FROM customer_accounts")
     with ws.connect() as con:
         frame = rule_segments(con, source, ["industry"], value_column=None)
 

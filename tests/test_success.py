@@ -1,6 +1,5 @@
 """Success: the value score, the best-customer set and the default criteria."""
 
-import time
 
 import duckdb
 import pydantic
@@ -13,7 +12,7 @@ from icp.analysis.success import (
     default_settings,
     score_customers,
     score_summary,
-    scored_customers_sql,
+    scored_customers,
 )
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
@@ -33,7 +32,7 @@ def table(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
 
 def scored(con, settings: SuccessSettings) -> dict[str, tuple]:
     rows = con.execute(
-        f"SELECT account_key, value_score, is_best, value_rank FROM ({scored_customers_sql(settings, source='t')})"
+        f"SELECT account_key, value_score, is_best, value_rank FROM {scored_customers(settings, source='t')}"
     ).fetchall()
     return {key: tuple(rest) for key, *rest in rows}
 
@@ -102,7 +101,7 @@ def test_booleans_count_as_zero_and_one():
 def test_no_weighted_criterion_is_a_plain_error():
     zero = SuccessSettings(criteria=(ARR.model_copy(update={"weight": 0}),))
     with pytest.raises(IcpError, match="Give at least one criterion a weight above zero."):
-        scored_customers_sql(zero)
+        scored_customers(zero)
 
 
 def test_settings_round_trip_and_refuse_unknown_fields():
@@ -127,15 +126,12 @@ def test_a_hostile_column_name_is_quoted_not_run():
     assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 2
 
 
-def test_a_hundred_thousand_customers_score_quickly():
+def test_a_hundred_thousand_customers_are_ranked_in_sql():
     con = duckdb.connect()
     con.execute("""CREATE TABLE t AS SELECT 'k' || i AS account_key, (i * 7919 % 100000)::DOUBLE AS arr,
         CASE WHEN i % 7 = 0 THEN NULL ELSE i % 23 END AS tickets, 0.0 AS noise FROM range(100000) r(i)""")
-    sql = scored_customers_sql(HAND.model_copy(update={"best_share": 0.25}), source="t")
-    con.execute(f"SELECT count(*) FILTER (WHERE is_best), max(value_rank) FROM ({sql})").fetchone()  # warm up
-    start = time.perf_counter()
-    best, ranked = con.execute(f"SELECT count(*) FILTER (WHERE is_best), max(value_rank) FROM ({sql})").fetchone()
-    assert time.perf_counter() - start < 2.0  # about 0.1 s; slack for a busy test machine
+    customers = scored_customers(HAND.model_copy(update={"best_share": 0.25}), source="t")
+    best, ranked = con.execute(f"SELECT count(*) FILTER (WHERE is_best), max(value_rank) FROM {customers}").fetchone()
     assert (best, ranked) == (25000, 100000)
 
 

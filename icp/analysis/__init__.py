@@ -6,19 +6,21 @@ hands it to the engine module that does the work (patterns, segments, clusters).
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from icp.analysis import clusters, patterns, segments
+from icp.analysis import patterns, segments
 from icp.analysis.attributes import Attribute, customer_attributes
-from icp.analysis.success import SuccessSettings, scored_customers_sql
+from icp.analysis.success import SuccessSettings, scored_customers
 from icp.data.catalog import registered
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
 from icp.errors import AnalysisError
 from icp.normalize import quote_ident
+from icp.relation import Relation, as_relation
 
 SIDES: dict[str, tuple[str, str, str]] = {
     # side: (label in the UI, SQL label over the scored customers, group name in sentences)
@@ -33,11 +35,14 @@ _DERIVED_BANDS = {"size_band": "employees", "revenue_band": "revenue"}
 # for the one comparison, so the keys are data DuckDB reads, never text in the query.
 ACCOUNTS_RELATION = "_icp_accounts"
 
+if TYPE_CHECKING:
+    from icp.analysis import clusters
 
-def analysis_source(settings: SuccessSettings) -> str:
-    """Scored customers plus the lowest-value flag, as one SELECT other SQL can wrap."""
-    return (
-        f"WITH scored AS ({scored_customers_sql(settings)}) "
+
+def analysis_source(settings: SuccessSettings) -> Relation:
+    """Scored customers plus the lowest-value flag."""
+    return Relation.of_query(
+        f"WITH scored AS {scored_customers(settings)} "
         "SELECT *, CASE WHEN value_score IS NOT NULL THEN value_score <= "
         "(SELECT quantile_cont(value_score, 0.25) FROM scored) END AS is_low_value FROM scored"
     )
@@ -64,11 +69,11 @@ def available_sides(workspace: Workspace) -> list[str]:
     return sides
 
 
-def restricted_source(source_sql: str, relation: str = ACCOUNTS_RELATION) -> str:
-    """The rows of `source_sql` whose account_key is one of the keys in `relation` (a registered
-    table or a temp table with an account_key VARCHAR column)."""
-    return (f"SELECT * FROM ({source_sql}) AS _all WHERE CAST(account_key AS VARCHAR) IN "
-            f"(SELECT account_key FROM {quote_ident(relation)})")
+def restricted_source(source: Relation, keys: str = ACCOUNTS_RELATION) -> Relation:
+    """The rows of `source` whose account_key is one of the keys in the table named `keys` (a
+    registered table or a temp table with an account_key VARCHAR column)."""
+    return Relation.of_query(f"SELECT * FROM {as_relation(source)} AS _all WHERE CAST(account_key AS VARCHAR) IN "
+                             f"(SELECT account_key FROM {quote_ident(keys)})")
 
 
 @contextmanager
@@ -83,9 +88,9 @@ def registered_keys(con: duckdb.DuckDBPyConnection, keys: Collection[str],
         yield relation
 
 
-def compare_side(con: duckdb.DuckDBPyConnection, source_sql: str, side: str, attributes: list[Attribute],
+def compare_side(con: duckdb.DuckDBPyConnection, source: Relation, side: str, attributes: list[Attribute],
                  accounts: Collection[str] | None = None) -> patterns.PatternReport:
-    """The pattern report of one side over the rows of `source_sql` (scored customers, as
+    """The pattern report of one side over the rows of `source` (scored customers, as
     `analysis_source` gives them), restricted to the customers whose account_key is in `accounts`
     when given. The labels (best, churned, lowest-value) are those of the source, so a subset is
     compared with the labels the whole data gave it."""
@@ -93,9 +98,9 @@ def compare_side(con: duckdb.DuckDBPyConnection, source_sql: str, side: str, att
         raise AnalysisError(f"'{side}' is not a comparison; use one of {', '.join(SIDES)}.")
     _, label_sql, group_name = SIDES[side]
     if accounts is None:
-        return patterns.compare(con, source_sql, label_sql, attributes, group_name=group_name)
-    with registered_keys(con, accounts) as relation:
-        return patterns.compare(con, restricted_source(source_sql, relation), label_sql, attributes,
+        return patterns.compare(con, source, label_sql, attributes, group_name=group_name)
+    with registered_keys(con, accounts) as keys:
+        return patterns.compare(con, restricted_source(source, keys), label_sql, attributes,
                                 group_name=group_name)
 
 
@@ -134,7 +139,11 @@ def cluster_features(workspace: Workspace) -> list[Attribute]:
 
 
 def cluster_customers(workspace: Workspace, settings: SuccessSettings, features: list[str],
-                      n_clusters: int | None = None) -> clusters.ClusterResult:
+                      n_clusters: int | None = None) -> "clusters.ClusterResult":
+    # Imported here: scikit-learn and SciPy take a second or two to import, which every CLI run
+    # and every new app process would pay for a feature only the Segments page uses.
+    from icp.analysis import clusters
+
     chosen = [a for a in cluster_features(workspace) if a.name in set(features)]
     with workspace.connect() as con:
         return clusters.cluster_accounts(con, analysis_source(settings), chosen,

@@ -27,6 +27,7 @@ from icp.errors import AnalysisError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.numbers import RATES, figure, percent
+from icp.relation import Relation, as_relation
 
 UNKNOWN = "(unknown)"
 TOP_CATEGORIES = 12
@@ -416,22 +417,22 @@ def _arrow_lists(arrow_type: pa.DataType) -> pd.ArrowDtype | None:
     return pd.ArrowDtype(arrow_type) if pa.types.is_list(arrow_type) else None
 
 
-def cluster_accounts(con: duckdb.DuckDBPyConnection, source_sql: str, features: list[Attribute], *,
+def cluster_accounts(con: duckdb.DuckDBPyConnection, source: Relation, features: list[Attribute], *,
                      value_column: str | None = None, n_clusters: int | None = None,
                      random_state: int = 0, sample_size: int = 20_000) -> ClusterResult:
-    """Cluster the accounts of `source_sql` on `features` (read alone, ordered by account_key so
+    """Cluster the accounts of `source` on `features` (read alone, ordered by account_key so
     the same data always gives the same clusters). Profiles use `value_column` (else
     `value_score`) and `is_best` when the source has them."""
     if not features:
         raise AnalysisError("Pick at least one feature to cluster on.")
-    present = {row[0] for row in con.execute(f"DESCRIBE ({source_sql})").fetchall()}
+    present = {row[0] for row in con.execute(f"DESCRIBE {as_relation(source).select()}").fetchall()}
     value = value_column or "value_score"
     extras = [f"CAST({_q(value)} AS DOUBLE) AS _value"] if value in present else []
     extras += [f"CAST({_q('is_best')} AS BOOLEAN) AS is_best"] if "is_best" in present else []
     picks = ", ".join([f"{_q('account_key')} AS _key", *map(_select, features), *extras])
     # Through Arrow: lists stay columnar (pandas' object cells would cost seconds at 1M rows).
     flags = {"yes": "yes", "no": "no"} if any(a.kind == "flag" for a in features) else None
-    frame = con.sql(f"SELECT {picks} FROM ({source_sql}) AS s ORDER BY _key",
+    frame = con.sql(f"SELECT {picks} FROM {source} AS s ORDER BY _key",
                     params=flags).to_arrow_table().to_pandas(types_mapper=_arrow_lists)
     X = frame[[a.name for a in features]]
     model = AccountClusterer(n_clusters=n_clusters, sample_size=sample_size, random_state=random_state).fit(X)

@@ -26,6 +26,8 @@ from icp.analysis.stats import (
 from icp.frozen import Frozen
 from icp.normalize import quote_ident
 from icp.numbers import YEARS, figure
+from icp.relation import Relation, as_relation
+from icp.trim import normalized_sql, trimmed_sql
 
 # Below this many accounts on either side a shared value is an anecdote, not a pattern.
 MIN_SIDE = 3
@@ -131,49 +133,49 @@ _STANDARD = {
 # --- SQL ---------------------------------------------------------------------------------------
 
 
-def _labelled(source_sql: str, label_sql: str) -> str:
+def _labelled(source: Relation, label_sql: str) -> Relation:
     """The source rows with the group label as a column; rows whose label is NULL take no side."""
-    return (
-        f"SELECT * FROM (SELECT CAST(({label_sql}) AS BOOLEAN) AS {_GROUP}, * FROM ({source_sql}) AS _source) "
+    return Relation.of_query(
+        f"SELECT * FROM (SELECT CAST(({label_sql}) AS BOOLEAN) AS {_GROUP}, * FROM {as_relation(source)} AS _source) "
         f"WHERE {_GROUP} IS NOT NULL"
     )
 
 
-def _sizes(con: duckdb.DuckDBPyConnection, labelled: str, column: str | None = None) -> tuple[int, int]:
+def _sizes(con: duckdb.DuckDBPyConnection, labelled: Relation, column: str | None = None) -> tuple[int, int]:
     """Group and rest sizes, counting only accounts where `column` is known when one is given."""
     known = f"{quote_ident(column)} IS NOT NULL" if column else "TRUE"
     return con.execute(
-        f"WITH labelled AS ({labelled}) SELECT count(*) FILTER (WHERE {_GROUP}), count(*) FILTER (WHERE NOT {_GROUP}) "
+        f"WITH labelled AS {labelled} SELECT count(*) FILTER (WHERE {_GROUP}), count(*) FILTER (WHERE NOT {_GROUP}) "
         f"FROM labelled WHERE {known}"
     ).fetchone()
 
 
-def _list_rows(con, labelled: str, column: str) -> list[tuple[str, int, int]]:
+def _list_rows(con, labelled: Relation, column: str) -> list[tuple[str, int, int]]:
     """(item, in group, in rest) per list item, case-insensitive; an account counts once per item.
 
     An item is shown in its most common spelling (ties: the first alphabetically).
     """
     col = quote_ident(column)
     return con.execute(f"""
-        WITH labelled AS ({labelled}),
+        WITH labelled AS {labelled},
         known AS (SELECT {_GROUP} AS g, {col} AS items FROM labelled WHERE {col} IS NOT NULL),
         account_items AS (
-            SELECT g, unnest(list_distinct(list_transform(items, lambda x: lower(trim(x))))) AS key FROM known),
+            SELECT g, unnest(list_distinct(list_transform(items, lambda x: {normalized_sql('x')}))) AS key FROM known),
         spellings AS (
-            SELECT lower(trim(item)) AS key, trim(item) AS spelling, count(*) AS n
+            SELECT {normalized_sql('item')} AS key, {trimmed_sql('item')} AS spelling, count(*) AS n
             FROM (SELECT unnest(items) AS item FROM known) GROUP BY ALL),
         names AS (SELECT key, first(spelling ORDER BY n DESC, spelling) AS value FROM spellings GROUP BY key)
         SELECT any_value(names.value), count(*) FILTER (WHERE g), count(*) FILTER (WHERE NOT g)
         FROM account_items JOIN names USING (key) WHERE key <> '' GROUP BY key ORDER BY 1""").fetchall()
 
 
-def _band_rows(con, labelled: str, column: str, scheme: _Scheme) -> dict[int, tuple[int, int]]:
+def _band_rows(con, labelled: Relation, column: str, scheme: _Scheme) -> dict[int, tuple[int, int]]:
     """{band index: (in group, in rest)}; band edges are bound parameters."""
     col = quote_ident(column)
     edges = [band.high for band in scheme.bands[:-1]]
     whens = " ".join(f"WHEN {col} < ? THEN {i}" for i in range(len(edges)))
     rows = con.execute(
-        f"WITH labelled AS ({labelled}) SELECT CASE {whens} ELSE {len(edges)} END AS band, "
+        f"WITH labelled AS {labelled} SELECT CASE {whens} ELSE {len(edges)} END AS band, "
         f"count(*) FILTER (WHERE {_GROUP}), count(*) FILTER (WHERE NOT {_GROUP}) "
         f"FROM labelled WHERE {col} IS NOT NULL GROUP BY 1",
         edges,
@@ -201,7 +203,7 @@ def _value_sql(attribute: Attribute) -> str:
     return f"CAST({quote_ident(attribute.name)} AS VARCHAR)"
 
 
-def _all_value_rows(con, labelled: str, attributes: list[Attribute]) -> dict[str, list[tuple[str, int, int]]]:
+def _all_value_rows(con, labelled: Relation, attributes: list[Attribute]) -> dict[str, list[tuple[str, int, int]]]:
     """`_value_rows` of every category and flag attribute in one query (one UNION ALL branch each):
     a report over many attributes, drafted again fold by fold, pays for one query, not one each."""
     if not attributes:
@@ -211,7 +213,7 @@ def _all_value_rows(con, labelled: str, attributes: list[Attribute]) -> dict[str
         f"count(*) FILTER (WHERE NOT {_GROUP}) AS r FROM labelled WHERE {quote_ident(attribute.name)} IS NOT NULL "
         "GROUP BY 2" for i, attribute in enumerate(attributes))
     found: dict[str, list[tuple[str, int, int]]] = {a.name: [] for a in attributes}
-    for i, value, g, r in con.execute(f"WITH labelled AS ({labelled}) {branches} ORDER BY 1, 2").fetchall():
+    for i, value, g, r in con.execute(f"WITH labelled AS {labelled} {branches} ORDER BY 1, 2").fetchall():
         found[attributes[i].name].append((value, g, r))
     return found
 
@@ -226,7 +228,7 @@ def _flag_counts(rows: list[tuple[str, int, int]], min_count: int) -> list[Count
     return [count for count in counts if count.value == "yes"]
 
 
-def _list_counts(con, labelled: str, attribute: Attribute, min_count: int) -> list[Count]:
+def _list_counts(con, labelled: Relation, attribute: Attribute, min_count: int) -> list[Count]:
     group_size, rest_size = _sizes(con, labelled, attribute.name)
     if group_size == 0 or rest_size == 0:
         return []
@@ -247,11 +249,11 @@ def _round_edge(x: float, spread: float) -> float:
     return float(round(x, 1 - magnitude))
 
 
-def _quantile_scheme(con, labelled: str, attribute: Attribute, bands: int) -> _Scheme | None:
+def _quantile_scheme(con, labelled: Relation, attribute: Attribute, bands: int) -> _Scheme | None:
     """Quantile bands with readable, deduplicated edges; None when they leave fewer than two bands."""
     col = quote_ident(attribute.name)
     quantiles, low, high = con.execute(
-        f"WITH labelled AS ({labelled}) SELECT quantile_cont({col}, ?), min({col}), max({col}) FROM labelled",
+        f"WITH labelled AS {labelled} SELECT quantile_cont({col}, ?), min({col}), max({col}) FROM labelled",
         [[i / bands for i in range(1, bands)]],
     ).fetchone()
     if low is None or low == high:
@@ -274,7 +276,7 @@ def _range_text(first: _Band, last: _Band, dash: str) -> str:
     return f"{first.low_text}{dash}{last.high_text}"
 
 
-def _scheme(con, labelled: str, attribute: Attribute, bands: int, min_count: int):
+def _scheme(con, labelled: Relation, attribute: Attribute, bands: int, min_count: int):
     """The role's standard bands when the data spread over at least two of them, else quantile bands.
 
     Returns (scheme, counts per band), or None when there is nothing to cut.
@@ -325,11 +327,11 @@ def _best_range(bands: list[tuple[_Band, int, int]], sizes: tuple[int, int], das
 
 
 def numeric_bands(
-    con: duckdb.DuckDBPyConnection, source_sql: str, attribute: Attribute, label_sql: str, bands: int = 5,
+    con: duckdb.DuckDBPyConnection, source: Relation, attribute: Attribute, label_sql: str, bands: int = 5,
     min_count: int = 5,
 ) -> NumericBands:
     """Counts per band of a numeric attribute (each with at least min_count accounts), and the best range."""
-    labelled = _labelled(source_sql, label_sql)
+    labelled = _labelled(source, label_sql)
     cut = _scheme(con, labelled, attribute, bands, min_count)
     if cut is None:
         return NumericBands(bands=[], best=None)
@@ -351,13 +353,13 @@ def numeric_bands(
     return NumericBands(bands=flagged, best=next(c for c in flagged if c.best_range))
 
 
-def _counts(con, source_sql: str, label_sql: str, attribute: Attribute, min_count: int, bands: int,
+def _counts(con, source: Relation, label_sql: str, attribute: Attribute, min_count: int, bands: int,
             values: dict[str, list[tuple[str, int, int]]]) -> list[Count]:
     """The counts tested for one attribute; `values`: the category and flag rows, fetched at once."""
     if attribute.kind == "number":
-        return numeric_bands(con, source_sql, attribute, label_sql, bands, min_count).tested()
+        return numeric_bands(con, source, attribute, label_sql, bands, min_count).tested()
     if attribute.kind == "list":
-        return _list_counts(con, _labelled(source_sql, label_sql), attribute, min_count)
+        return _list_counts(con, _labelled(source, label_sql), attribute, min_count)
     counter = _flag_counts if attribute.kind == "flag" else _category_counts
     return counter(values[attribute.name], min_count)
 
@@ -437,21 +439,21 @@ def _too_few(group_size: int, rest_size: int, group_name: str) -> PatternReport:
 
 
 def compare(
-    con: duckdb.DuckDBPyConnection, source_sql: str, label_sql: str, attributes: list[Attribute], *,
+    con: duckdb.DuckDBPyConnection, source: Relation, label_sql: str, attributes: list[Attribute], *,
     group_name: str = "best customers", min_count: int = 5, bands: int = 5,
 ) -> PatternReport:
     """Test every value of every attribute for the group (rows where label_sql is true) against the rest.
 
-    source_sql is any SELECT; label_sql a boolean expression over its columns (NULL: left out).
+    `source`: the rows to compare; label_sql a boolean expression over its columns (NULL: left out).
     """
-    group_size, rest_size = _sizes(con, _labelled(source_sql, label_sql))
+    group_size, rest_size = _sizes(con, _labelled(source, label_sql))
     if min(group_size, rest_size) < MIN_SIDE:
         return _too_few(group_size, rest_size, group_name)
-    values = _all_value_rows(con, _labelled(source_sql, label_sql),
+    values = _all_value_rows(con, _labelled(source, label_sql),
                              [a for a in attributes if a.kind in ("category", "flag")])
     tested = [
         (index, attribute, count) for index, attribute in enumerate(attributes)
-        for count in _counts(con, source_sql, label_sql, attribute, min_count, bands, values)
+        for count in _counts(con, source, label_sql, attribute, min_count, bands, values)
     ]
     tables = [
         two_by_two(c.in_group, c.group_size - c.in_group, c.in_rest, c.rest_size - c.in_rest) for _, _, c in tested

@@ -16,6 +16,7 @@ from icp.analysis.stats import wilson_interval
 from icp.errors import AnalysisError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
+from icp.relation import Relation, as_relation
 
 UNKNOWN = "(unknown)"
 # Strength of the beta prior, in pseudo-observations, when the spread across segments cannot
@@ -190,8 +191,8 @@ def segment_dimensions(attributes: list[Attribute]) -> list[Attribute]:
     return list(found.values())
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, source_sql: str) -> dict[str, str]:
-    return {row[0]: row[1] for row in con.execute(f"DESCRIBE ({source_sql})").fetchall()}
+def _source_columns(con: duckdb.DuckDBPyConnection, source: Relation) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {as_relation(source).select()}").fetchall()}
 
 
 def _number_label(value: float) -> str:
@@ -200,11 +201,11 @@ def _number_label(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _band_expr(con, source_sql: str, column: str, slot: int, params: dict) -> str:
+def _band_expr(con, source: Relation, column: str, slot: int, params: dict) -> str:
     """CASE over the column's quartile cut points (bound as parameters), labels like "10–50"."""
     low, cuts, high = con.execute(
         f"SELECT min(c), quantile_disc(c, {list(_QUANTILES)}), max(c) "
-        f"FROM (SELECT {_q(column)} AS c FROM ({source_sql}) AS s)"
+        f"FROM (SELECT {_q(column)} AS c FROM {source} AS s)"
     ).fetchone()
     if low is None:
         return "$unknown"
@@ -221,9 +222,9 @@ def _band_expr(con, source_sql: str, column: str, slot: int, params: dict) -> st
     return f"CASE WHEN {column_ref} IS NULL THEN $unknown {' '.join(cases)} ELSE $band_{slot}_last END"
 
 
-def _dimension_expr(con, source_sql: str, column: str, dtype: str, slot: int, params: dict) -> str:
+def _dimension_expr(con, source: Relation, column: str, dtype: str, slot: int, params: dict) -> str:
     if dtype.startswith(_NUMERIC_TYPES):
-        return _band_expr(con, source_sql, column, slot, params)
+        return _band_expr(con, source, column, slot, params)
     return f"coalesce(nullif(CAST({_q(column)} AS VARCHAR), ''), $unknown)"
 
 
@@ -282,17 +283,17 @@ def _deal_cycles(dims: list[str]) -> str:
         GROUP BY {keys}"""
 
 
-def _segment_sql(con, source_sql: str, dimensions: list[str], value: str, columns: dict[str, str]):
+def _segment_sql(con, source: Relation, dimensions: list[str], value: str, columns: dict[str, str]):
     """One GROUP BY over the source (plus one over its won deals when they can be reached)."""
     params: dict = {"unknown": UNKNOWN}
     dims = [_q(d) for d in dimensions]
-    picks = [f"{_dimension_expr(con, source_sql, d, columns[d], i, params)} AS {_q(d)}"
+    picks = [f"{_dimension_expr(con, source, d, columns[d], i, params)} AS {_q(d)}"
              for i, d in enumerate(dimensions)]
     by_deals = _has_deal_cycles(con) and "account_key" in columns
     picks += _measure_picks(columns, value, by_deals)
     dim_list = ", ".join(dims)
     sql = f"""
-        WITH src AS (SELECT {', '.join(picks)} FROM ({source_sql}) AS s),
+        WITH src AS (SELECT {', '.join(picks)} FROM {source} AS s),
         seg AS (SELECT {dim_list}, {_AGGREGATES} FROM src GROUP BY {dim_list})"""
     if not by_deals:
         return sql + " SELECT * FROM seg", params
@@ -424,26 +425,26 @@ def _measures(raw: pd.DataFrame, dimensions: list[str]) -> pd.DataFrame:
 
 def rule_segments(
     con: duckdb.DuckDBPyConnection,
-    source_sql: str,
+    source: Relation,
     dimensions: list[str],
     *,
     value_column: str | None,
     weights: RankWeights = DEFAULT_WEIGHTS,
     min_accounts: int = 1,
 ) -> pd.DataFrame:
-    """One row per combination of the dimensions' values present in `source_sql`, ranked (1 = best).
+    """One row per combination of the dimensions' values present in `source`, ranked (1 = best).
 
-    The source is a SELECT over customers with `value_score` and `is_best` (icp/analysis/success.py);
+    The source is the customers with `value_score` and `is_best` (icp/analysis/success.py);
     `deals_won`, `deals_lost`, `median_cycle_days`, `churned` and `account_key` are used when present.
     The value measured is `value_column` when given, else `value_score`.
     """
-    columns = _source_columns(con, source_sql)
+    columns = _source_columns(con, source)
     _check_dimensions(dimensions, columns)
     value = value_column or "value_score"
     missing = [c for c in (value, "is_best") if c not in columns]
     if missing:
         raise AnalysisError(f"The customer data has no {' or '.join(missing)} column; score the customers first.")
-    sql, params = _segment_sql(con, source_sql, dimensions, value, columns)
+    sql, params = _segment_sql(con, source, dimensions, value, columns)
     frame = _measures(con.execute(sql, params).df(), dimensions)
     # The priors learned from every segment; segments under min_accounts are ranked after the rest.
     return rank_segments(frame, weights, min_accounts)

@@ -20,6 +20,7 @@ from icp.errors import IcpError
 from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.numbers import RATES, compact, percent
+from icp.relation import Relation
 
 Direction = Literal["higher", "lower"]
 
@@ -196,8 +197,8 @@ def _is_best(settings: SuccessSettings) -> str:
     return f"coalesce(value_rank <= {wanted}, false)"
 
 
-def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW) -> str:
-    """SELECT of every row of `source` plus value_score, is_best and value_rank (1 = best).
+def scored_customers(settings: SuccessSettings, source: str = CUSTOMER_VIEW) -> Relation:
+    """Every row of `source` plus value_score, is_best and value_rank (1 = best).
 
     Unscored customers have a NULL score and rank and are never best. Ties are ranked by
     account_key, so the best set is the same on every run. `source` is a table, view or CTE
@@ -206,7 +207,7 @@ def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW)
     weighted = _check_weighted(settings)
     percentiles = ", ".join(f"{_percentile(c)} AS {_q(f'_icp_p{i}')}" for i, c in enumerate(weighted))
     helpers = ", ".join(_q(f"_icp_p{i}") for i in range(len(weighted)))
-    return f"""
+    return Relation.of_query(f"""
         SELECT * EXCLUDE ("_icp_scored", value_rank), {_is_best(settings)} AS is_best, value_rank
         FROM (
             SELECT *,
@@ -215,7 +216,7 @@ def scored_customers_sql(settings: SuccessSettings, source: str = CUSTOMER_VIEW)
                 count(value_score) OVER () AS "_icp_scored"
             FROM (
                 SELECT * EXCLUDE ({helpers}), {_score(weighted)} AS value_score
-                FROM (SELECT c.*, {percentiles} FROM {_q(source)} c)))"""
+                FROM (SELECT c.*, {percentiles} FROM {_q(source)} c)))""")
 
 
 def _check_weighted(settings: SuccessSettings) -> tuple[SuccessCriterion, ...]:
@@ -265,7 +266,7 @@ def score_customers(workspace: Workspace, settings: SuccessSettings, limit: int 
         names = _checked_columns(con, settings)
         shown = ["account_key", *(["account_name"] if "account_name" in names else []),
                  "value_score", "is_best", "value_rank", *_criterion_columns(settings)]
-        sql = (f"SELECT {', '.join(_q(c) for c in shown)} FROM ({scored_customers_sql(settings)}) "
+        sql = (f"SELECT {', '.join(_q(c) for c in shown)} FROM {scored_customers(settings)} "
                "ORDER BY value_rank NULLS LAST, account_key LIMIT ?")
         # LIMIT NULL means no limit in DuckDB, so the full list needs no second query text.
         return con.execute(sql, [limit]).df()
@@ -281,7 +282,7 @@ def score_summary(workspace: Workspace, settings: SuccessSettings) -> SuccessSum
         _checked_columns(con, settings)
         row = con.execute(
             f"SELECT count(value_score), count(*) - count(value_score), count(*) FILTER (WHERE is_best), "
-            f"min(value_score) FILTER (WHERE is_best), {per_criterion} FROM ({scored_customers_sql(settings)})"
+            f"min(value_score) FILTER (WHERE is_best), {per_criterion} FROM {scored_customers(settings)}"
         ).fetchone()
     scored, unscored, best, threshold = row[:4]
     criteria = tuple(

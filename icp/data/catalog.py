@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import duckdb
 
 from icp.normalize import quote_ident as _q
+from icp.relation import Relation, as_relation
 
 # -- reading the workspace -------------------------------------------------------------------------
 
@@ -35,13 +36,14 @@ def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return dict(catalog.get(relation, {}))
 
 
-def query_columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
-    """Column name -> type of a parenthesized subquery's result."""
-    return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()}
+def query_columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> dict[str, str]:
+    """Column name -> type of the rows of `relation`."""
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {as_relation(relation).select()}").fetchall()}
 
 
-def rows_of(relation: str) -> str:
-    return f"(SELECT * FROM {_q(relation)})"
+def rows_of(name: str) -> Relation:
+    """Every row of the table or view `name`, as a query (which scoring can alias and wrap)."""
+    return Relation.of_query(f"SELECT * FROM {_q(name)}")
 
 
 def stamp(con: duckdb.DuckDBPyConnection) -> tuple | None:

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from icp.analysis.success import scored_customers_sql
+from icp.analysis.success import scored_customers
 from icp.data.catalog import columns_of, query_columns, registered, rows_of, stamp
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.memo import MEMO, remembered
@@ -20,6 +20,7 @@ from icp.errors import IcpError
 from icp.normalize import quote_ident as _q
 from icp.profile.model import ICP, Criterion, TierRules
 from icp.profile.scoring import columns_read, combinations_sql, pass_sql, score_sql, spellings_sql
+from icp.relation import Relation, as_relation
 
 SCORE_COLUMNS = ("icp_fit_score", "icp_tier", "icp_in_sam", "icp_insufficient", "icp_reasons")
 # Combinations are counted with a dense histogram up to this many criteria, else by sorting.
@@ -28,38 +29,40 @@ _DENSE_CRITERIA = 20
 _MAX_ITEMS = 100_000
 
 
-def _scorable(con: duckdb.DuckDBPyConnection, sql: str, icp: ICP) -> str:
-    """The subquery `sql` ready for `score_sql`: an empty column for each attribute the ICP reads
+def _scorable(con: duckdb.DuckDBPyConnection, source: Relation, icp: ICP) -> Relation:
+    """The accounts of `source` ready for `score_sql`: an empty column for each attribute the ICP reads
     that it lacks (a missing value passes no criterion, so a universe bought without, say, a tech
     stack is scored on what it has instead of failing), and without columns named like the score's
     own (a targets.csv scored before and uploaded again would otherwise shadow the new score)."""
-    have = query_columns(con, sql)
+    have = query_columns(con, source)
     stale = [name for name in have if name.casefold() in SCORE_COLUMNS]
     missing = {name: kind for name, kind in columns_read(icp).items() if name not in have}
     if not stale and not missing:
-        return sql
+        return source
     star = f"* EXCLUDE ({', '.join(_q(name) for name in stale)})" if stale else "*"
     extra = "".join(f", CAST(NULL AS {kind}) AS {_q(name)}" for name, kind in missing.items())
-    return f"(SELECT {star}{extra} FROM {sql})"
+    return Relation.of_query(f"SELECT {star}{extra} FROM {source}")
 
 
-def scored(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str, *, reasons: bool = False) -> str:
-    """`score_sql` over the subquery `sql`, unordered: every caller here counts, joins or orders by
-    its own keys (sorting first cost 1.7 s against 0.3 s for the tier counts of 1M accounts).
-    List criteria are matched on the spellings that pass among the source's distinct items."""
-    return score_sql(icp, _scorable(con, sql, icp), reasons=reasons, ordered=False,
-                     spellings=_spellings(con, icp, sql))
+def scored(con: duckdb.DuckDBPyConnection, icp: ICP, source: Relation, *, reasons: bool = False) -> Relation:
+    """The accounts of `source` with their fit (`score_sql`), unordered: every caller here counts,
+    joins or orders by its own keys (sorting first cost 1.7 s against 0.3 s for the tier counts of
+    1M accounts). List criteria are matched on the spellings that pass among the source's distinct items."""
+    source = as_relation(source)
+    return Relation.of_query(score_sql(icp, _scorable(con, source, icp), reasons=reasons, ordered=False,
+                                       spellings=_spellings(con, icp, source)))
 
 
-def _spellings(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str) -> tuple[tuple[str, ...] | None, ...] | None:
-    """For each `contains` criterion on a list column of the subquery `sql`, the items that pass
+def _spellings(con: duckdb.DuckDBPyConnection, icp: ICP,
+               source: Relation) -> tuple[tuple[str, ...] | None, ...] | None:
+    """For each `contains` criterion on a list column of `source`, the items that pass
     its item test (see `score_sql`) among every item the column can hold; None for the other
     criteria, or for all. In a workspace those are the items of that column in any of its tables,
     remembered per data version, which include those of any subquery over them; elsewhere, the
-    items of `sql` itself."""
+    items of `source` itself."""
     if not any(c.kind == "contains" for c in icp.criteria):
         return None
-    have = query_columns(con, sql)
+    have = query_columns(con, source)
     workspace = stamp(con) is not None
     found: list[tuple[str, ...] | None] = []
     for criterion in icp.criteria:
@@ -67,7 +70,7 @@ def _spellings(con: duckdb.DuckDBPyConnection, icp: ICP, sql: str) -> tuple[tupl
         if criterion.kind != "contains" or have.get(column) != "VARCHAR[]":
             found.append(None)
             continue
-        items = _list_items(con, column) if workspace else _distinct_items(con, [sql], column)
+        items = _list_items(con, column) if workspace else _distinct_items(con, [source], column)
         found.append(None if items is None else tuple(
             row[0] for row in con.execute(spellings_sql(criterion), [items]).fetchall()))
     return tuple(found) if any(f is not None for f in found) else None
@@ -81,12 +84,12 @@ def _list_items(con: duckdb.DuckDBPyConnection, column: str) -> list[str] | None
             "SELECT c.table_name FROM duckdb_columns() AS c JOIN duckdb_tables() AS t "
             "USING (database_name, schema_name, table_name) "
             "WHERE c.column_name = ? AND c.data_type = 'VARCHAR[]' AND NOT t.temporary", [column]).fetchall()]
-        return _distinct_items(con, [_q(t) for t in tables], column)
+        return _distinct_items(con, [Relation.of_table(t) for t in tables], column)
     return remembered(con, ("items", column), scan, size=lambda items: 1024 + sum(64 + len(i) for i in items or ()))
 
 
-def _distinct_items(con: duckdb.DuckDBPyConnection, sources: list[str], column: str) -> list[str] | None:
-    """The distinct items of a list column of `sources` (tables or subqueries); None past
+def _distinct_items(con: duckdb.DuckDBPyConnection, sources: list[Relation], column: str) -> list[str] | None:
+    """The distinct items of a list column of `sources`; None past
     _MAX_ITEMS, where keeping them is not worth it."""
     if not sources:
         return []
@@ -157,8 +160,8 @@ def _known(con: duckdb.DuckDBPyConnection, here: tuple, table: str, column: str,
     return MEMO.get((here, "known", table, column), scan)
 
 
-def not_customers(con: duckdb.DuckDBPyConnection, customers: str, select: str = "u.*") -> str:
-    """Subquery of the universe accounts (`u`) that match no customer of the table `customers` by
+def not_customers(con: duckdb.DuckDBPyConnection, customers: str, select: str = "u.*") -> Relation:
+    """The universe accounts (`u`) that match no customer of the table `customers` by
     account key, domain or normalized name: the accounts targets are drawn from when there is no
     targets list. The one rule for "the universe minus the customers", for pages and counts alike.
 
@@ -168,7 +171,7 @@ def not_customers(con: duckdb.DuckDBPyConnection, customers: str, select: str = 
     universe, theirs = columns_of(con, "universe"), columns_of(con, customers)
     keys = [k for k in ("account_key", "domain", "name_key") if k in universe and k in theirs]
     joins = " ".join(f"ANTI JOIN {_q(customers)} AS c{i} ON c{i}.{_q(k)} = u.{_q(k)}" for i, k in enumerate(keys))
-    return f"(SELECT {select} FROM universe AS u {joins})"
+    return Relation.of_query(f"SELECT {select} FROM universe AS u {joins}")
 
 
 def _not_customers_mask(con: duckdb.DuckDBPyConnection, here: tuple, customers: str, rows: int) -> np.ndarray:
@@ -281,7 +284,7 @@ def sam_tally(con: duckdb.DuckDBPyConnection, icp: ICP, table: str,
     return tally(con, icp, table, **kwargs)
 
 
-def customers_sql(con: duckdb.DuckDBPyConnection, icp: ICP) -> str:
+def customers_scored(con: duckdb.DuckDBPyConnection, icp: ICP) -> Relation:
     """Every customer with its ICP fit (icp_fit_score, icp_tier, icp_in_sam) and its success under
     the ICP's success settings (value_score, is_best), as one query."""
     view = columns_of(con, CUSTOMER_VIEW)
@@ -289,5 +292,5 @@ def customers_sql(con: duckdb.DuckDBPyConnection, icp: ICP) -> str:
     if missing:
         raise IcpError(f"The customers have no {', '.join(missing)} column any more; "
                        "pick the success criteria again on the Success page.")
-    return (f'WITH "_icp_fit" AS ({scored(con, icp, rows_of(CUSTOMER_VIEW))}) '
-            f"SELECT * FROM ({scored_customers_sql(icp.success, source='_icp_fit')})")
+    return Relation.of_query(f'WITH "_icp_fit" AS {scored(con, icp, rows_of(CUSTOMER_VIEW))} '
+                             f"SELECT * FROM {scored_customers(icp.success, source='_icp_fit')}")

@@ -20,11 +20,12 @@ from icp.data.memo import remembered
 from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.frozen import Frozen
-from icp.market.combinations import customers_sql, predicate, sam_tally, scored
+from icp.market.combinations import customers_scored, predicate, sam_tally, scored
 from icp.normalize import quote_ident as _q
 from icp.numbers import money, percent
 from icp.profile.carry import carried, resolve, warnings
 from icp.profile.model import ICP, Criterion, MarketAssumptions, describe
+from icp.relation import Relation
 
 # Used when neither the assumptions nor the deals give a win rate; said so next to the figures.
 FALLBACK_WIN_RATE = 0.2
@@ -179,7 +180,7 @@ def _measured_acv(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[float | Non
     in_icp, n_in, overall, n_all = con.execute(f"""
         SELECT avg({v}) FILTER (WHERE is_best AND icp_in_sam), count({v}) FILTER (WHERE is_best AND icp_in_sam),
                avg({v}) FILTER (WHERE is_best), count({v}) FILTER (WHERE is_best)
-        FROM ({customers_sql(con, icp)})""").fetchone()
+        FROM {customers_scored(con, icp)}""").fetchone()
     if not n_all:
         none = f"none: no best customer has a {label} value"
         return None, none, None, None, none
@@ -259,11 +260,11 @@ def _sam_words(icp: ICP) -> str:
 
 def _tam_sam(con: duckdb.DuckDBPyConnection, icp: ICP) -> tuple[int, int]:
     """Accounts in the universe, and those of them in SAM."""
-    icp = carried(con, icp, _q("universe"), "universe")
+    icp = carried(con, icp, Relation.of_table("universe"), "universe")
     counts = sam_tally(con, icp, "universe")
     if counts is None:
         return con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE icp_in_sam) FROM ({scored(con, icp, rows_of('universe'))})"
+            f"SELECT count(*), count(*) FILTER (WHERE icp_in_sam) FROM {scored(con, icp, rows_of('universe'))}"
         ).fetchall()[0]
     return sum(counts.values()), sum(n for (_, in_sam, _), n in counts.items() if in_sam)
 
@@ -354,7 +355,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, icp: ICP, won_lost: tuple[int, int
     found: list[str] = [no_must] if no_must else []
     if columns_of(con, "universe"):
         key = ("carry", tuple((c.role, predicate(c), c.label) for c in icp.criteria), icp.carry)
-        found += remembered(con, key, lambda: warnings(resolve(con, icp, _q("universe"), "universe", measure=True)))
+        found += remembered(con, key, lambda: warnings(resolve(con, icp, Relation.of_table("universe"), "universe", measure=True)))
     if won_lost is not None and sum(won_lost) < DIRECTIONAL_BELOW:
         found.append(f"The win rate rests on {sum(won_lost):,} closed deals: directional.")
     if best_in_acv is not None and best_in_acv < DIRECTIONAL_BELOW:
@@ -478,13 +479,13 @@ def market_by_segment(workspace: Workspace, icp: ICP, dimensions: list[str]) -> 
         win_rate, _ = _win_rate(con, icp)
         acv, _, _ = _acv(con, icp)
         rules = _sam_rules(icp)
-        icp = carried(con, icp, _q("universe"), "universe")
+        icp = carried(con, icp, Relation.of_table("universe"), "universe")
         picks = ", ".join(f"coalesce(nullif(CAST({_q(d)} AS VARCHAR), ''), $unknown) AS {_q(d)}" for d in dimensions)
         dims = ", ".join(_q(d) for d in dimensions)
         # Remembered by what decides SAM: the Market page asks again on every rerun of its sliders.
         counted = remembered(con, ("segments", rules, tuple(dimensions)), lambda: con.execute(f"""
             SELECT {picks}, count(*) AS tam_accounts, count(*) FILTER (WHERE icp_in_sam) AS sam_accounts
-            FROM ({scored(con, icp, rows_of('universe'))})
+            FROM {scored(con, icp, rows_of('universe'))}
             GROUP BY ALL ORDER BY sam_accounts DESC, tam_accounts DESC, {dims}""", {"unknown": _UNKNOWN}).df())
         frame = counted.copy()
     frame["tam_accounts"] = frame["tam_accounts"].astype("int64")

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from icp import cells
-from icp.data.catalog import columns_of, query_columns, registered, rows_of
+from icp.data.catalog import columns_of, query_columns, registered, rows_of, stamp
 from icp.data.ingest import merged_rows_table
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.memo import remembered
@@ -27,9 +27,11 @@ from icp.errors import IcpError
 from icp.frozen import Frozen
 from icp.market.combinations import (
     Combinations,
+    _not_customers_mask,
+    _table_rows,
     combinations,
     counted,
-    customers_sql,
+    customers_scored,
     hides_rowid,
     not_customers,
     scored,
@@ -38,7 +40,8 @@ from icp.market.sizing import no_icp_yet
 from icp.normalize import quote_ident as _q
 from icp.numbers import percent
 from icp.profile.carry import carried
-from icp.profile.model import ICP, TIERS, describe
+from icp.profile.model import ICP, TIERS, TierRules, describe
+from icp.relation import Relation
 
 ICP_COLUMNS = ("icp_fit_score", "icp_tier", "icp_reasons")
 _NO_ACCOUNTS = "There are no accounts to score: upload a targets, universe or customer list on the Data page."
@@ -85,15 +88,28 @@ def target_list(workspace: Workspace) -> str:
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return con.execute(f"SELECT count(*) FROM {sql}").fetchone()[0]
+    """count(*) of `sql`, remembered while the data is unchanged: the Targets caption, the Export
+    page's CRM notes (two, each asking) and the one-pager count the same accounts."""
+    return remembered(con, ("count", str(sql)), lambda: con.execute(f"SELECT count(*) FROM {sql}").fetchone()[0])
 
 
-def target_source(workspace: Workspace) -> tuple[str, str]:
+def _targets_count(con: duckdb.DuckDBPyConnection, source: _Source) -> int:
+    """How many target accounts: the universe minus the customers is the mask the tiers are counted
+    with (one anti-join per data version, market.combinations), else counted."""
+    customers = _customer_relation(con) if source.kind == "universe" else None
+    here = stamp(con) if customers is not None else None
+    rows = None if here is None else _table_rows(con, here, "universe")
+    if rows is None:
+        return _count(con, source.sql)
+    return int(_not_customers_mask(con, here, customers, rows).sum())
+
+
+def target_source(workspace: Workspace) -> tuple[Relation, str]:
     """(SQL source, description for the page): the targets list; else the universe minus existing
     customers; else the customers themselves, so one file is enough."""
     with workspace.connect() as con:
         source = _source(con)
-        n = _count(con, source.sql)
+        n = _targets_count(con, source)
         if source.kind == "targets":
             return source.sql, f"{n:,} accounts in the targets list"
         if source.kind == "universe":
@@ -109,7 +125,7 @@ def target_source(workspace: Workspace) -> tuple[str, str]:
 
 def _carried(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> ICP:
     """The ICP reading the target list's own columns, in its units (icp.carry)."""
-    return carried(con, icp, _q(source.relation), source.kind)
+    return carried(con, icp, Relation.of_table(source.relation), source.kind)
 
 
 def _combinations(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source) -> Combinations | None:
@@ -179,7 +195,7 @@ def _tier_rows(workspace: Workspace, icp: ICP) -> list[tuple[str, bool, bool, in
         found = _combinations(con, icp, source)
         if found is None:
             return [(str(t), bool(s), bool(short), int(n)) for t, s, short, n in con.execute(
-                f"SELECT icp_tier, icp_in_sam, icp_insufficient, count(*) FROM ({scored(con, icp, source.sql)}) "
+                f"SELECT icp_tier, icp_in_sam, icp_insufficient, count(*) FROM {scored(con, icp, source.sql)} "
                 "GROUP BY ALL").fetchall()]
         return [(tier, in_sam, short, n) for (tier, in_sam, short), n in counted(found).items()]
 
@@ -188,9 +204,19 @@ def tier_limit(workspace: Workspace, icp: ICP) -> str | None:
     """What caps the tiers, when a tier control can change nothing: Tier 1 sized to a capacity
     larger than SAM (only SAM accounts are tiered), or thresholds over a SAM where every account
     scores the same (no nice criterion to rank them by). None when the controls do what they say."""
+    return _limit(icp, _tier_rows(workspace, icp))
+
+
+def tier_summary(workspace: Workspace, icp: ICP) -> tuple[pd.DataFrame, str | None]:
+    """`tier_counts` and `tier_limit` from one count of the tiers."""
+    rows = _tier_rows(workspace, icp)
+    return _counts(rows), _limit(icp, rows)
+
+
+def _limit(icp: ICP, rows: list[tuple[str, bool, bool, int]]) -> str | None:
     # A SAM account meeting no criterion at all scores 0 and is never tiered (possible only
     # without a must): what Tier 1 can hold is the SAM accounts that are tiered at all.
-    in_sam = sum(n for tier, s, _, n in _tier_rows(workspace, icp) if s and tier != "Not a fit")
+    in_sam = sum(n for tier, s, _, n in rows if s and tier != "Not a fit")
     one = in_sam == 1
     must = (("meets" if one else "meet") + " every must criterion and no disqualifier" if icp.musts
             else "in SAM " + ("meets" if one else "meet") + " any criterion")
@@ -209,7 +235,11 @@ def tier_counts(workspace: Workspace, icp: ICP) -> pd.DataFrame:
     """tier, accounts, share: the four tiers and "Insufficient data" (accounts that are not a fit
     only because a must criterion's value is unknown, left out of "Not a fit"), in order, zero
     where none."""
-    rows = [(tier, short, n) for tier, _, short, n in _tier_rows(workspace, icp)]
+    return _counts(_tier_rows(workspace, icp))
+
+
+def _counts(tier_rows: list[tuple[str, bool, bool, int]]) -> pd.DataFrame:
+    rows = [(tier, short, n) for tier, _, short, n in tier_rows]
     counts: dict[str, int] = {}
     for tier, short, n in rows:
         row = INSUFFICIENT if short else tier
@@ -287,9 +317,9 @@ def _scored_rows(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, colu
     a relation of this connection, so the query's text, and the work of writing it, is the same for
     every page."""
     with registered(con, _PAGE_ROWS, rowids):
-        page = f"(SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS}))"
+        page = Relation.of_query(f"SELECT * FROM {_q(source.kind)} WHERE rowid IN (SELECT r FROM {_PAGE_ROWS})")
         frame = con.execute(f"""
-            SELECT {', '.join(_q(c) for c in columns)} FROM ({scored(con, icp, page, reasons=True)})
+            SELECT {', '.join(_q(c) for c in columns)} FROM {scored(con, icp, page, reasons=True)}
             ORDER BY {order}""").df()
     return frame, total
 
@@ -304,13 +334,14 @@ def _filtered_page(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, co
         CREATE OR REPLACE TEMP TABLE {_PAGE} AS
         WITH m AS MATERIALIZED (
             SELECT {', '.join(_q(c) for c in sortable)}, _row
-            FROM ({scored(con, icp, source.sql)}) {by_search}),
+            FROM {scored(con, icp, source.sql)} {by_search}),
         f AS (SELECT * FROM m {by_tier})
         SELECT *, row_number() OVER (ORDER BY {order}) AS _pos
         FROM (SELECT *, (SELECT count(*) FROM f) AS _total FROM f ORDER BY {order} LIMIT $limit OFFSET $offset)""",
                 params)
-    reasons = scored(con, icp, f"(SELECT * FROM {_q(source.relation)} "
-                               f"WHERE account_key IN (SELECT account_key FROM {_PAGE}))", reasons=True)
+    shown = Relation.of_query(f"SELECT * FROM {_q(source.relation)} "
+                              f"WHERE account_key IN (SELECT account_key FROM {_PAGE})")
+    reasons = scored(con, icp, shown, reasons=True)
     shown = ", ".join("r.icp_reasons" if c == "icp_reasons" else f"p.{_q(c)}" for c in columns)
     frame = con.execute(f"""
         SELECT {shown}, p._total FROM {_PAGE} AS p LEFT JOIN ({reasons}) AS r ON r.account_key = p.account_key
@@ -323,7 +354,7 @@ def _filtered_page(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, co
         # A page past the end has no row to carry the total.
         filters = {k: v for k, v in params.items() if k not in ("limit", "offset")}
         total = con.execute(f"""
-            SELECT count(*) FROM (SELECT icp_tier FROM ({scored(con, icp, source.sql)}) {by_search}) {by_tier}""",
+            SELECT count(*) FROM (SELECT icp_tier FROM {scored(con, icp, source.sql)} {by_search}) {by_tier}""",
                             filters).fetchone()[0]
     return frame.drop(columns="_total"), total
 
@@ -344,7 +375,7 @@ def targets_export(workspace: Workspace, icp: ICP, *, numbers_read: bool = False
     """
     with workspace.connect() as con:
         source = _source(con)
-        raw = _q("raw_" + source.kind)
+        raw = Relation.of_table("raw_" + source.kind)
         read = _numbers_read(con, icp, source, raw, workspace) if numbers_read else []
         return con.execute(_export_sql(con, icp, source, raw, columns_of(con, f"raw_{source.kind}"), read)).df()
 
@@ -354,7 +385,7 @@ def contract_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[:, :"icp_reasons"]
 
 
-def _numbers_read(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
+def _numbers_read(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: Relation,
                   workspace: Workspace) -> list[tuple[str, str]]:
     """(header, expression over the scored accounts `s`) of the numbers the range criteria read from
     columns written as text in the file."""
@@ -374,15 +405,15 @@ def _numbers_read(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw
     return found
 
 
-def _uploaded_rows(con: duckdb.DuckDBPyConnection, source: _Source, raw: str) -> tuple[str, str]:
+def _uploaded_rows(con: duckdb.DuckDBPyConnection, source: _Source, raw: Relation) -> tuple[Relation, str]:
     """(the uploaded rows, the column of each naming its account's first row): every row of the
     file comes out of an export, a merged duplicate with its account's score, not only one row
     per account. Customers rolled up from orders give one row (the first order) per account."""
     merged = merged_rows_table(source.kind)
     if source.kind == "orders" or not columns_of(con, merged):
         return raw, "_row"
-    return (f"(SELECT r.*, coalesce(m.account_row, r._row) AS _account_row FROM {raw} AS r "
-            f"LEFT JOIN {_q(merged)} AS m USING (_row))"), "_account_row"
+    return (Relation.of_query(f"SELECT r.*, coalesce(m.account_row, r._row) AS _account_row FROM {raw} AS r "
+                              f"LEFT JOIN {_q(merged)} AS m USING (_row)"), "_account_row")
 
 
 def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str]]:
@@ -393,14 +424,14 @@ def _export_picks(raw_columns: dict[str, str]) -> list[tuple[str, str]]:
             ("icp_reasons", "s.icp_reasons")]
 
 
-def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: str,
+def _export_sql(con: duckdb.DuckDBPyConnection, icp: ICP, source: _Source, raw: Relation,
                 raw_columns: dict[str, str], extra: list[tuple[str, str]] = ()) -> str:
     icp = _carried(con, icp, source)
     picks = ", ".join(f"{expr} AS {_q(name)}" for name, expr in [*_export_picks(raw_columns), *extra])
     rows, account_row = _uploaded_rows(con, source, raw)
     return f"""
         SELECT {picks}
-        FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
+        FROM {scored(con, icp, source.sql, reasons=True)} AS s
         JOIN {rows} AS r ON r.{account_row} = s._row
         ORDER BY s.icp_fit_score DESC, r._row"""
 
@@ -411,42 +442,62 @@ def _csv_cell(expr: str) -> str:
     return f"nullif({cells.sql(expr)}, '')"
 
 
-def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: str,
-                    safe: Collection[str] = ()) -> tuple[str, list[str]] | None:
-    """(the rows of targets.csv as text cells, ready for COPY ... TO CSV, and the header's column
-    names) for the targets of `con`, whose uploaded rows are in table `raw` (`_row` and text
-    columns); None when a column is not text (only a text cell has a SQL twin of the exports).
+_SAID = "_icp_said"  # temp table of targets_csv_sql: each (tier, reasons) the accounts have, numbered
+
+
+def targets_csv_sql(con: duckdb.DuckDBPyConnection, icp: ICP, raw: Relation,
+                    safe: Collection[str] = ()) -> tuple[str, list[str], dict[str, list]] | None:
+    """(the rows of targets.csv as text cells, ready for COPY ... TO CSV, the header's column names,
+    and the values the query binds) for the targets of `con`, whose uploaded rows are in table `raw`
+    (`_row` and text columns); None when a column is not text (only a text cell has a SQL twin of
+    the exports).
     The `safe` columns of `raw` hold no cell the neutralizing rule changes (`safe_columns`): their
-    cells are written as they are, without searching each one."""
+    cells are written as they are, without searching each one.
+
+    The accounts have few different tiers and reasons (one per combination of criteria met, missed
+    or unknown), numbered here in temp table _icp_said: the rows are sorted carrying that number,
+    not the reasons' text (often longer than the rest of the row), which is looked up in the bound
+    lists only as each row is written: the sort moves and holds a number instead of the reasons'
+    text (on the bench's universe, about half of each written row)."""
     source = _source(con)
     icp = _carried(con, icp, source)
-    raw_columns = query_columns(con, f"(SELECT * FROM {raw})")
+    raw_columns = query_columns(con, raw)
     if any(kind != "VARCHAR" for name, kind in raw_columns.items() if name != "_row"):
         return None
     picks = _export_picks(raw_columns)
-    inner = ", ".join(f"{expr} AS c{i}" for i, (_, expr) in enumerate(picks))
+    said = {"icp_tier": "list_extract($icp_tiers, _said)", "icp_reasons": "list_extract($icp_reasons, _said)"}
+    inner = ", ".join(f"{expr} AS c{i}" for i, (name, expr) in enumerate(picks) if name not in ICP_COLUMNS)
     plain = {name for name in safe if name in raw_columns}
-    texts = ", ".join(f"{_csv_plain_cell(icp, name, f'c{i}', plain) or _csv_cell(f'c{i}')} AS c{i}"
-                      for i, (name, _) in enumerate(picks))
+    texts = ", ".join(f"{_csv_plain_cell(icp, name, said.get(name, f'c{i}'), plain) or _csv_cell(said.get(name, f'c{i}'))}"
+                      f" AS c{i}" for i, (name, _) in enumerate(picks))
     rows, account_row = _uploaded_rows(con, source, raw)
+    scores = scored(con, icp, source.sql, reasons=True)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {_SAID} AS
+        SELECT row_number() OVER (ORDER BY icp_tier, icp_reasons) AS _said, icp_tier, icp_reasons
+        FROM (SELECT DISTINCT icp_tier, icp_reasons FROM {scores})""")
+    numbered = con.execute(f"SELECT list(icp_tier ORDER BY _said), list(icp_reasons ORDER BY _said) FROM {_SAID}"
+                           ).fetchone()
+    score = next(i for i, (name, _) in enumerate(picks) if name == "icp_fit_score")
     sql = f"""
         SELECT {texts} FROM (
-            SELECT {inner}, s.icp_fit_score AS _score, r._row AS _order
-            FROM ({scored(con, icp, source.sql, reasons=True)}) AS s
-            JOIN {rows} AS r ON r.{account_row} = s._row)
-        ORDER BY _score DESC, _order"""
-    return sql, [name for name, _ in picks]
+            SELECT {inner}, k.icp_fit_score AS c{score}, k._said, r._row AS _order
+            FROM (SELECT s._row, s.icp_fit_score, d._said FROM {scores} AS s JOIN {_SAID} AS d
+                  ON d.icp_tier IS NOT DISTINCT FROM s.icp_tier AND d.icp_reasons IS NOT DISTINCT FROM s.icp_reasons
+                  ) AS k
+            JOIN {rows} AS r ON r.{account_row} = k._row
+            ORDER BY k.icp_fit_score DESC, _order)"""
+    return sql, [name for name, _ in picks], {"icp_tiers": numbered[0] or [], "icp_reasons": numbered[1] or []}
 
 
-def safe_columns(con: duckdb.DuckDBPyConnection, raw: str) -> set[str]:
-    """The text columns of table `raw` none of whose cells the neutralizing rule changes, found in
-    one scan."""
-    columns = [name for name, kind in query_columns(con, f"(SELECT * FROM {_q(raw)})").items()
+def safe_columns(con: duckdb.DuckDBPyConnection, raw: Relation) -> set[str]:
+    """The text columns of the uploaded rows `raw` none of whose cells the neutralizing rule changes,
+    found in one scan."""
+    columns = [name for name, kind in query_columns(con, raw).items()
                if name != "_row" and kind == "VARCHAR"]
     if not columns:
         return set()
     tests = [f"bool_or({cells.sql_changes(_q(c))})" for c in columns]
-    found = con.execute(f"SELECT {', '.join(tests)} FROM {_q(raw)}").fetchone()
+    found = con.execute(f"SELECT {', '.join(tests)} FROM {raw}").fetchone()
     return {column for column, unsafe in zip(columns, found, strict=True) if not unsafe}
 
 
@@ -534,7 +585,7 @@ def _customer_histogram(con: duckdb.DuckDBPyConnection, icp: ICP) -> pd.DataFram
         SELECT icp_tier AS tier, icp_fit_score AS score, count(*) AS customers,
             count(*) FILTER (WHERE is_best) AS best, count(*) FILTER (WHERE NOT is_best) AS rest,
             sum({v}) AS value_sum, count({v}) AS value_n
-        FROM ({customers_sql(con, icp)})
+        FROM {customers_scored(con, icp)}
         WHERE value_score IS NOT NULL
         GROUP BY ALL""").df()
 
@@ -552,7 +603,7 @@ def _deal_histogram(con: duckdb.DuckDBPyConnection, icp: ICP) -> pd.DataFrame:
     ctes = ["closed AS (SELECT * FROM deals WHERE deal_outcome IN ('won', 'lost'))"]
     joins, via, scores, tiers = [], [], [], []
     if customers and columns_of(con, "deal_links"):
-        ctes.append(f"fit_c AS ({scored(con, icp, rows_of(CUSTOMER_VIEW))})")
+        ctes.append(f"fit_c AS {scored(con, icp, rows_of(CUSTOMER_VIEW))}")
         joins.append("LEFT JOIN deal_links l ON l._row = d._row LEFT JOIN fit_c c ON c.account_key = l.account_key")
         via.append("WHEN c.account_key IS NOT NULL THEN 'customer'")
         scores.append("c.icp_fit_score")
@@ -570,8 +621,10 @@ def _deal_histogram(con: duckdb.DuckDBPyConnection, icp: ICP) -> pd.DataFrame:
         registered.append(("_icp_deal_rows", rowids))
         for name, table in registered:
             con.register(name, table)
-        in_universe = carried(con, icp, _q("universe"), "universe")
-        ctes.append(f"fit_u AS ({scored(con, in_universe, f'(SELECT * FROM universe WHERE rowid IN (SELECT r FROM {registered[-1][0]}))')})")
+        in_universe = carried(con, icp, Relation.of_table("universe"), "universe")
+        deal_accounts = Relation.of_query(
+            f"SELECT * FROM universe WHERE rowid IN (SELECT r FROM {registered[-1][0]})")
+        ctes.append(f"fit_u AS {scored(con, in_universe, deal_accounts)}")
         for i, k in enumerate(keys):
             joins.append(f"LEFT JOIN {registered[i][0]} AS u{i} ON u{i}.k = d.{_q(k)}")
         matched = ", ".join(f"u{i}.account_key" for i in range(len(keys)))
@@ -693,7 +746,7 @@ def _tiered_by_score(con: duckdb.DuckDBPyConnection, icp: ICP) -> ICP:
     source = _source(con)
     cutoff = con.execute(
         f"SELECT min(icp_fit_score) FILTER (WHERE icp_tier = 'Tier 1') "
-        f"FROM ({scored(con, _carried(con, icp, source), source.sql)})"
+        f"FROM {scored(con, _carried(con, icp, source), source.sql)}"
     ).fetchone()[0]
     rules = icp.tiers
     tier1 = rules.tier1 if cutoff is None else cutoff
@@ -708,9 +761,53 @@ def backtest(workspace: Workspace, icp: ICP) -> Backtest:
 
     In capacity mode Tier 1 is the accounts scoring at least the lowest Tier 1 score of the targets.
     """
+    return backtest_of(backtest_counts(workspace, icp), backtest_rules(workspace, icp))
+
+
+# Tier rules that make every account the ICP tiers at all (in SAM, scoring above 0) Tier 1 and every
+# other 'Not a fit': counts made with them say which accounts any thresholds would tier, and the
+# thresholds then tier them by score alone (see `_tier` in icp.profile.scoring: a tier is a
+# threshold on the score, for those accounts only).
+_ANY_TIER = TierRules(mode="thresholds", tier1=0, tier2=0, tier3=0)
+
+
+class BacktestCounts(NamedTuple):
+    """The customers and closed deals by fit score, as `backtest` counts them before tiering: the
+    same for any tier rules, so a tier slider re-tiers these instead of scoring again."""
+
+    customers: pd.DataFrame  # tier ('Tier 1': tiered by any thresholds, else 'Not a fit'), score, customers, best, rest, value_sum, value_n
+    deals: pd.DataFrame  # via, tier (as above), score, won, lost
+
+
+def backtest_counts(workspace: Workspace, icp: ICP) -> BacktestCounts:
+    """`BacktestCounts` of the ICP: its criteria and success settings are read, never its tier rules."""
+    icp = icp.model_copy(update={"tiers": _ANY_TIER})
     with workspace.connect() as con:
-        icp = _tiered_by_score(con, icp)
-        customers = _customer_histogram(con, icp)
-        deals = _deal_histogram(con, icp)
-    part = _customer_part(customers) | _deal_part(deals)
+        return BacktestCounts(_customer_histogram(con, icp), _deal_histogram(con, icp))
+
+
+def backtest_rules(workspace: Workspace, icp: ICP) -> TierRules:
+    """The thresholds the backtest tiers by: the ICP's own; in capacity mode, Tier 1 from the lowest
+    Tier 1 score of the targets (`_tiered_by_score`), which scores the targets."""
+    if icp.tiers.mode != "capacity":
+        return icp.tiers
+    with workspace.connect() as con:
+        return _tiered_by_score(con, icp).tiers
+
+
+def backtest_of(counts: BacktestCounts, rules: TierRules) -> Backtest:
+    """The backtest from its counts, tiered by threshold `rules` (as `backtest` computes it)."""
+    part = _customer_part(_tiered(counts.customers, rules)) | _deal_part(_tiered(counts.deals, rules))
     return Backtest(**part, verdict=_verdict(part))
+
+
+def _tiered(hist: pd.DataFrame, rules: TierRules) -> pd.DataFrame:
+    """`hist` (counted with `_ANY_TIER`) with each row's tier under threshold `rules`: the comparisons
+    of the scoring SQL's CASE, on the same DOUBLE scores."""
+    if rules.mode != "thresholds":
+        raise ValueError("the backtest tiers by thresholds; see backtest_rules")
+    fit = (hist["tier"] == TIERS[0]).to_numpy(dtype=bool)
+    score = pd.to_numeric(hist["score"]).to_numpy(dtype=float, na_value=np.nan)
+    tier = np.select([fit & (score >= rules.tier1), fit & (score >= rules.tier2), fit & (score >= rules.tier3)],
+                     list(TIERS[:3]), default=TIERS[3])
+    return hist.assign(tier=np.where(hist["tier"].isna(), None, tier) if len(hist) else hist["tier"])

@@ -30,7 +30,7 @@ import numpy as np
 from icp.analysis import registered_keys
 from icp.analysis.stats import DIRECTIONAL_BELOW
 from icp.analysis.success import SuccessSettings, default_settings
-from icp.data.catalog import columns_of
+from icp.data.catalog import columns_of, rows_of
 from icp.data.links import CUSTOMER_VIEW
 from icp.data.workspace import Workspace
 from icp.frozen import Frozen
@@ -47,6 +47,7 @@ from icp.profile.draft import (
     stable_only,
 )
 from icp.profile.model import ICP, TIERS, CriterionRole, describe
+from icp.relation import Relation
 
 Verdict = Literal["holds", "does not hold", "overfit", "directional"]
 
@@ -187,13 +188,14 @@ def _fit(con: duckdb.DuckDBPyConnection, icp: ICP, keys: set[str] | None) -> dic
     if keys is None:
         rows = con.execute(
             f"SELECT CAST(account_key AS VARCHAR), icp_fit_score, icp_tier = 'Tier 1' "
-            f"FROM ({scored(con, icp, f'(SELECT * FROM {view})')})").fetchall()
+            f"FROM {scored(con, icp, rows_of(CUSTOMER_VIEW))}").fetchall()
     else:
         with registered_keys(con, keys, _HELD_OUT) as relation:
-            source = f"(SELECT * FROM {view} WHERE CAST(account_key AS VARCHAR) IN (SELECT account_key FROM {_q(relation)}))"
+            source = Relation.of_query(f"SELECT * FROM {view} WHERE CAST(account_key AS VARCHAR) IN "
+                                       f"(SELECT account_key FROM {_q(relation)})")
             rows = con.execute(
                 f"SELECT CAST(account_key AS VARCHAR), icp_fit_score, icp_tier = 'Tier 1' "
-                f"FROM ({scored(con, icp, source)})").fetchall()
+                f"FROM {scored(con, icp, source)}").fetchall()
     return {key: (float(score), bool(tier1)) for key, score, tier1 in rows}
 
 
@@ -251,15 +253,16 @@ def _deal_fits(con: duckdb.DuckDBPyConnection, icp: ICP, cut: date, training: se
     con.register(_TEST_DEALS, table)
     try:
         view = _q(CUSTOMER_VIEW)
-        customers = (f"(SELECT * FROM {view} WHERE CAST(account_key AS VARCHAR) IN "
-                     f"(SELECT customer FROM {_TEST_DEALS}))")
-        ctes = [f"fc AS ({scored(con, icp, customers)})"]
+        customers = Relation.of_query(f"SELECT * FROM {view} WHERE CAST(account_key AS VARCHAR) IN "
+                                      f"(SELECT customer FROM {_TEST_DEALS})")
+        ctes = [f"fc AS {scored(con, icp, customers)}"]
         joins = ["LEFT JOIN fc ON CAST(fc.account_key AS VARCHAR) = t.customer"]
         scores, tiers = ["fc.icp_fit_score"], ["fc.icp_tier"]
         if keys:
             wanted = " OR ".join(f"{_q(k)} IN (SELECT {_q(k)} FROM {_TEST_DEALS} WHERE customer IS NULL)" for k in keys)
-            in_universe = carried(con, icp, _q("universe"), "universe")
-            ctes.append(f"fu AS ({scored(con, in_universe, f'(SELECT * FROM universe WHERE {wanted})')})")
+            in_universe = carried(con, icp, Relation.of_table("universe"), "universe")
+            universe = Relation.of_query(f"SELECT * FROM universe WHERE {wanted}")
+            ctes.append(f"fu AS {scored(con, in_universe, universe)}")
             for i, k in enumerate(keys):
                 ctes.append(f"u{i} AS (SELECT {_q(k)} AS k, arg_min(icp_fit_score, _row) AS score, "
                             f"arg_min(icp_tier, _row) AS tier FROM fu WHERE {_q(k)} IS NOT NULL GROUP BY 1)")

@@ -105,6 +105,6 @@ def tier_changes(workspace: Workspace, before: ICP, after: ICP) -> pd.DataFrame:
         old, new = scored(con, before, source), scored(con, after, source)
         return con.execute(f"""
             SELECT a.icp_tier AS tier_before, b.icp_tier AS tier_after, count(*) AS accounts
-            FROM ({old}) a JOIN ({new}) b USING (account_key)
+            FROM {old} a JOIN {new} b USING (account_key)
             WHERE a.icp_tier <> b.icp_tier
             GROUP BY ALL ORDER BY accounts DESC, tier_before, tier_after""").df()

@@ -31,6 +31,8 @@ from icp.frozen import Frozen
 from icp.normalize import quote_ident as _q
 from icp.profile.model import ICP, ColumnLink, Criterion
 from icp.profile.scoring import columns_read
+from icp.relation import Relation, as_relation
+from icp.trim import normalize, normalized_sql
 
 How = Literal["same", "linked", "chosen", "unresolved"]
 MISSING = "__missing__"  # prefix of an attribute a list has no column for
@@ -130,24 +132,24 @@ def name_similarity(names: list[str], column: str) -> float:
     return round(best, 3)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+def _columns(con: duckdb.DuckDBPyConnection, relation: Relation) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {as_relation(relation).select()}").fetchall()}
 
 
 def _fits(kind: str, dtype: str | None) -> bool:
     return dtype is not None and (dtype in _FITS[kind] or (kind == "range" and dtype.startswith("DECIMAL")))
 
 
-def _overlap(con: duckdb.DuckDBPyConnection, relation: str, column: str, criteria: list[Criterion]) -> float:
+def _overlap(con: duckdb.DuckDBPyConnection, relation: Relation, column: str, criteria: list[Criterion]) -> float:
     """The share of the criteria's values found among the column's values (first rows); 1 for flags
     and numbers, whose values are the same kind of thing by type."""
-    wanted = {v.strip().casefold() for c in criteria for v in c.values}
+    wanted = {normalize(v) for c in criteria for v in c.values}
     if not wanted:
         return 1.0
     kind = criteria[0].kind
     value = f"unnest({_q(column)})" if kind == "contains" else _q(column)
     found = {row[0] for row in con.execute(
-        f"SELECT DISTINCT lower(trim(v)) FROM (SELECT {value} AS v FROM (SELECT {_q(column)} FROM {relation} "
+        f"SELECT DISTINCT {normalized_sql('v')} FROM (SELECT {value} AS v FROM (SELECT {_q(column)} FROM {relation} "
         f"LIMIT {_SAMPLE_ROWS})) WHERE v IS NOT NULL").fetchall()}
     return len(wanted & found) / len(wanted)
 
@@ -163,11 +165,11 @@ def _label(attribute: str, criteria: list[Criterion]) -> str:
     return criteria[0].label or (ROLE_BY_NAME[attribute].label if attribute in ROLE_BY_NAME else attribute)
 
 
-def resolve(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, list_kind: str, *,
-            measure: bool = False, customers: str | None = None) -> list[Resolution]:
-    """Where list `list_kind` (the table or subquery `relation` of `con`) holds each criterion
+def resolve(con: duckdb.DuckDBPyConnection, icp: ICP, relation: Relation, list_kind: str, *,
+            measure: bool = False, customers: Relation | None = None) -> list[Resolution]:
+    """Where list `list_kind` (the rows of `relation`, on `con`) holds each criterion
     attribute of the ICP. With `measure`, the coverage of each, and for numbers the medians compared
-    with those of `customers` (a relation of `con`, default the customer view when there is one)."""
+    with those of `customers` (default the customer view when there is one)."""
     have = _columns(con, relation)
     types = columns_read(icp)
     chosen = {link.attribute: link for link in icp.carry if link.list == list_kind}
@@ -211,7 +213,7 @@ def resolve(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, list_kind: 
     return found
 
 
-def _measured(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, found: list[Resolution],
+def _measured(con: duckdb.DuckDBPyConnection, icp: ICP, relation: Relation, found: list[Resolution],
               customers: str | None) -> list[Resolution]:
     resolved = [r for r in found if r.column is not None]
     if not resolved:
@@ -225,7 +227,7 @@ def _measured(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, found: li
     medians: dict[str, float | None] = {}
     if customers is None and numbers:
         present = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        customers = _q(CUSTOMER_VIEW) if CUSTOMER_VIEW in present else None
+        customers = Relation.of_table(CUSTOMER_VIEW) if CUSTOMER_VIEW in present else None
     if customers is not None and numbers:
         have = _columns(con, customers)
         mine = [r for r in numbers if r.attribute in have]
@@ -253,7 +255,7 @@ def _measured(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, found: li
     return updated
 
 
-def carried(con: duckdb.DuckDBPyConnection, icp: ICP, relation: str, list_kind: str) -> ICP:
+def carried(con: duckdb.DuckDBPyConnection, icp: ICP, relation: Relation, list_kind: str) -> ICP:
     """The ICP with its criteria reading list `list_kind`'s own columns, in its units: what scoring
     that list applies. The customers' own list needs no carrying."""
     if list_kind in ("customers", "orders") or not icp.criteria:
@@ -305,7 +307,7 @@ def carry_report(workspace, icp: ICP) -> list[Resolution]:
         tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
         for kind in CARRIED_TO:
             if kind in tables:
-                found += resolve(con, icp, _q(kind), kind, measure=True)
+                found += resolve(con, icp, Relation.of_table(kind), kind, measure=True)
     return found
 
 
@@ -314,7 +316,7 @@ def candidates(workspace, icp: ICP, list_kind: str, attribute: str) -> list[str]
     editor: the list's own column of that name first."""
     kind = next(c.kind for c in icp.criteria if c.attribute == attribute)
     with workspace.connect() as con:
-        have = _columns(con, _q(list_kind))
+        have = _columns(con, Relation.of_table(list_kind))
     fitting = [c for c, t in have.items() if _fits(kind, t) and c not in _NOT_ATTRIBUTES and not c.startswith("_")]
     return sorted(fitting, key=lambda c: (c != attribute, c))
 

@@ -36,6 +36,7 @@ from icp.normalize import quote_ident as _q
 from icp.numbers import YEARS, figure
 from icp.profile.model import ICP, Criterion, Evidence, Template, describe
 from icp.profile.scoring import pass_sql
+from icp.relation import Relation
 
 # Numbers whose values are whole counts: a band [51, 201) reads "51-200", as the Patterns page writes it.
 _WHOLE_NUMBERS = frozenset({"employees", "founded_year"})
@@ -446,8 +447,8 @@ class Drafter:
         self.con, self.settings, self.rules, self.name = con, settings, rules, name
         self.attributes = pattern_attributes(workspace)
         self.negative_side = negative_side(workspace)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_CUSTOMERS)} AS {analysis_source(settings)}")
-        self.source = f"SELECT * FROM {_q(_CUSTOMERS)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_CUSTOMERS)} AS {analysis_source(settings).select()}")
+        self.source = Relation.of_table(_CUSTOMERS)
         keys = con.execute(
             f"SELECT CAST(account_key AS VARCHAR), value_score IS NOT NULL, is_best FROM {_q(_CUSTOMERS)}"
         ).fetchall()
@@ -471,10 +472,10 @@ class Drafter:
             if subset is not None:
                 # The subset's rows copied once for the two comparisons (some twenty queries each),
                 # which then read a small table instead of filtering the customers every time.
-                with registered_keys(self.con, subset) as relation:
+                with registered_keys(self.con, subset) as keys:
                     self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_SUBSET)} AS "
-                                     f"{restricted_source(self.source, relation)}")
-                source = f"SELECT * FROM {_q(_SUBSET)}"
+                                     f"{restricted_source(self.source, keys).select()}")
+                source = Relation.of_table(_SUBSET)
             best = compare_side(self.con, source, "best", self.attributes)
             negative = compare_side(self.con, source, self.negative_side, self.attributes)
             self._drafts[subset] = draft_from_reports(best, negative, self.settings, self.rules, self.name)
@@ -537,7 +538,7 @@ def evidence_for(workspace: Workspace, icp: ICP, criterion: Criterion,
     side = negative_side(workspace) if criterion.role == "disqualify" else "best"
     _, label_sql, group_name = SIDES[side]
     with workspace.connect() as con:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_EVIDENCE)} AS {analysis_source(icp.success)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(_EVIDENCE)} AS {analysis_source(icp.success).select()}")
         a, n, c, m = con.execute(f"""
             WITH labelled AS (
                 SELECT CAST(({label_sql}) AS BOOLEAN) AS g, passed.p

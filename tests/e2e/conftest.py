@@ -1,4 +1,7 @@
-"""Fixtures of the real-browser suite: one server per module, one browser, a fresh context per test."""
+"""Fixtures of the real-browser suite: one server for the run, one browser per module, a fresh context per test.
+
+One server for every module: each start costs the server's own imports and a cold first page, and
+the tests that count workspace files compare the folder before and after, so they share it."""
 
 import shutil
 from pathlib import Path
@@ -21,7 +24,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory, demo_template):
     folder = tmp_path_factory.mktemp("e2e-workspaces")
     # The demo template the run built once (it takes seconds), where this server looks for it.
@@ -33,6 +36,8 @@ def server(tmp_path_factory, demo_template):
     srv.stop()
 
 
+# Per module: Playwright's sync API runs an event loop while it is open, and the load test
+# (bench/load.py) starts asyncio in its own module.
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:

@@ -156,8 +156,10 @@ def test_map_a_column_in_the_grid_and_the_later_steps_use_it(server, page, tmp_p
         if apply.is_enabled():
             break
     apply.click()
+    # The toast shows when the rerun the click starts has saved the mapping; waited for, since a
+    # settle right after the click may see the page before that rerun begins.
+    page.get_by_text("Mapping saved").wait_for(timeout=30_000)
     settle(page)
-    assert page.get_by_text("Mapping saved").is_visible()
 
     page.reload()
     settle(page)

@@ -103,6 +103,7 @@ def test_two_people_at_once_each_see_only_their_own_workspace(server, browser, t
     # The demo template is built once per data folder; building it here first keeps both first
     # visits (and the third visitor's) from each spending ~15 s on it.
     template_path(server.data_dir)
+    before = set(server.data_dir.glob("*.duckdb"))  # the other modules' workspaces, on the same server
     amber, blue = Person("Ambertide", 37), Person("Bluefjord", 58)
     people = [amber, blue]
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in people]
@@ -115,7 +116,7 @@ def test_two_people_at_once_each_see_only_their_own_workspace(server, browser, t
         for person in people:
             assert person.ws is None
             assert person.page.get_by_test_id("stSidebar").get_by_text(DEMO_NAME).is_visible()
-        assert not list(server.data_dir.glob("*.duckdb"))
+        assert set(server.data_dir.glob("*.duckdb")) == before
 
         # Amber renames the demo: the change makes a copy of hers; Blue still reads the demo as it was.
         rename(amber, "Ambertide demo")
