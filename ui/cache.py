@@ -81,12 +81,6 @@ def tier_summary(workspace_id: str, data_version: int, icp_json: str) -> tuple[p
     return targets.tier_summary(Workspace(workspace_id), ICP.model_validate_json(icp_json))
 
 
-@st.cache_data(scope="session", show_spinner=False, max_entries=32)
-def tier_limit(workspace_id: str, data_version: int, icp_json: str) -> str | None:
-    del data_version
-    return targets.tier_limit(Workspace(workspace_id), ICP.model_validate_json(icp_json))
-
-
 @st.cache_data(scope="session", show_spinner="Sizing the market…", max_entries=32)
 def market_size(workspace_id: str, data_version: int, icp_json: str) -> market.MarketSize:
     del data_version

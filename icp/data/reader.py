@@ -356,9 +356,7 @@ def _read_csv(
             # The csv module's own header line: DuckDB's may come from records it read otherwise.
             dialect = dialect._replace(skip=head.top(dialect.delimiter))
             columns = _requoted_table(con, table, source, text_encoding, name, dialect, limits)
-    _number_rows(con, table)
-    rows = _count_rows(con, table)
-    _check_rows(name, rows, limits)
+    rows = _numbered(con, table, name, limits)
     return ReadResult(
         file=name,
         format="csv",
@@ -370,6 +368,14 @@ def _read_csv(
         columns=columns,
         rows=rows,
     )
+
+
+def _numbered(con: duckdb.DuckDBPyConnection, table: str, name: str, limits: Limits) -> int:
+    """Number the rows read into `table` (`_row`, file order) and count them, refusing too many."""
+    _number_rows(con, table)
+    rows = _count_rows(con, table)
+    _check_rows(name, rows, limits)
+    return rows
 
 
 def _csv_dialect(
@@ -860,9 +866,7 @@ def _read_parquet(
             "FROM (SELECT * FROM read_parquet(?) LIMIT ?)",
             [str(source), limits.max_rows + 1],
         )
-    _number_rows(con, table)
-    rows = _count_rows(con, table)
-    _check_rows(name, rows, limits)
+    rows = _numbered(con, table, name, limits)
     return ReadResult(
         file=name,
         format="parquet",

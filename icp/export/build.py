@@ -272,7 +272,7 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
     """Put the file's rows as text in temp table _incoming, and its accounts in table `targets`:
     what Workspace.add_list stores for a targets list, with only the columns scoring reads; return
     the ICP with the user's `links` and `scales` for this file (see icp.carry.with_links) in its carry."""
-    from icp.profile.carry import _key, with_links
+    from icp.profile.carry import _key, linkable_columns, with_links
 
     read = read_into(con, _RAW, path, display_name=display, limits=Limits.from_env())
     # The columns that decide which rows are one account, as a workspace decides it.
@@ -293,7 +293,7 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
             # A criterion the file names otherwise: icp.carry links it to a column only if that
             # column's name is close to the criterion's, so those columns are built too (a
             # column's plan and values do not depend on which others are built), and no others.
-            needed |= _link_candidates(icp, plans)
+            needed |= linkable_columns(icp, [p.name for p in plans])
             plans = plan_columns(con, _RAW, read.columns, roles, only=needed, profiles=profiles, choices=choices)
         build_normalized(con, _RAW, "targets", "targets", [p for p in plans if p.name in needed],
                          reports=False, ordered=False, derived=needed)
@@ -301,17 +301,6 @@ def _scorable_targets(con: duckdb.DuckDBPyConnection, path: Path, display: str, 
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputFileError(display, f"could not be normalized ({first}).") from err
     return icp
-
-
-def _link_candidates(icp: ICP, plans) -> set[str]:
-    """The columns without a role icp.carry.resolve may link a criterion to: those whose name is
-    close enough to the criterion's attribute or label (a column without a role is never named
-    like a role, and a role column is never linked)."""
-    from icp.profile.carry import MIN_NAME, _by_attribute, _label, name_similarity
-
-    names = [[attribute, _label(attribute, criteria)] for attribute, criteria in _by_attribute(icp).items()]
-    return {p.name for p in plans if p.role is None
-            and any(name_similarity(spelled, p.name) >= MIN_NAME for spelled in names)}
 
 
 def _write_targets_csv(con: duckdb.DuckDBPyConnection, icp: ICP, out: Path) -> None:

@@ -36,7 +36,7 @@ from icp.data.workspace import Workspace
 from icp.errors import IcpError
 from icp.export.charts import BEST, NEGATIVE, lift_chart, segment_chart
 from icp.market.sizing import MarketFigure, MarketSize, market_size, no_icp_yet
-from icp.market.targets import TIERS, backtest, target_source, targets_page, tier_counts, tier_limit
+from icp.market.targets import TIERS, backtest, target_source, targets_page, tier_summary
 from icp.market.validation import Validation, saved_validation, validate
 from icp.numbers import count, money, percent
 from icp.profile.carry import carry_report
@@ -155,6 +155,7 @@ def gather(workspace: Workspace, icp: ICP) -> OnePagerContent:
                     + (f" ×{r.factor:g}" if r.factor != 1 else "") + (" (linked by name)" if r.how == "linked" else "")
                     for r in resolutions if r.column is not None and (r.how != "same" or r.factor != 1))
     empty = no_icp_yet(icp)
+    tiers, limit = _attempt(notes, "tiers", lambda: tier_summary(workspace, icp)) or (None, None)
     market = _attempt(notes, "market", lambda: market_size(workspace, icp))
     # The market's own warnings (no must criterion, small samples) lead; its carry warnings repeat
     # the list-by-list ones, shown once.
@@ -163,9 +164,9 @@ def gather(workspace: Workspace, icp: ICP) -> OnePagerContent:
     return OnePagerContent(
         icp=icp,
         market=market,
-        tiers=_attempt(notes, "tiers", lambda: tier_counts(workspace, icp)),
+        tiers=tiers,
         tier_source=source[1] if source else "",
-        tier_limit=_attempt(notes, "tiers", lambda: tier_limit(workspace, icp)) or "",
+        tier_limit=limit or "",
         backtest=_attempt(notes, "backtest", lambda: backtest(workspace, icp).verdict),
         top_accounts=None if empty else _attempt(
             notes, "top_accounts", lambda: targets_page(workspace, icp, tiers=[TIERS[0]], limit=_TOP_ACCOUNTS)[0]),

@@ -20,6 +20,7 @@ median a power of ten away from the customers').
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 import duckdb
@@ -165,6 +166,20 @@ def _label(attribute: str, criteria: list[Criterion]) -> str:
     return criteria[0].label or (ROLE_BY_NAME[attribute].label if attribute in ROLE_BY_NAME else attribute)
 
 
+def _named_like(names: list[str], column: str) -> bool:
+    """Whether `resolve` may link a criterion named `names` (attribute, label) to `column` by its
+    name, before the column's type and values are looked at: never a role's column or the score's."""
+    return (column not in _NOT_ATTRIBUTES and column not in ROLE_BY_NAME and not column.startswith("icp_")
+            and name_similarity(names, column) >= MIN_NAME)
+
+
+def linkable_columns(icp: ICP, columns: Iterable[str]) -> set[str]:
+    """The columns `resolve` may link some criterion of the ICP to by name (see `_named_like`): a
+    caller that builds only some columns of a list builds these too."""
+    names = [[attribute, _label(attribute, criteria)] for attribute, criteria in _by_attribute(icp).items()]
+    return {column for column in columns if any(_named_like(spelled, column) for spelled in names)}
+
+
 def resolve(con: duckdb.DuckDBPyConnection, icp: ICP, relation: Relation, list_kind: str, *,
             measure: bool = False, customers: Relation | None = None) -> list[Resolution]:
     """Where list `list_kind` (the rows of `relation`, on `con`) holds each criterion
@@ -190,12 +205,9 @@ def resolve(con: duckdb.DuckDBPyConnection, icp: ICP, relation: Relation, list_k
             continue
         candidates = []
         for column, dtype in have.items():
-            if (column in taken or column in _NOT_ATTRIBUTES or column in ROLE_BY_NAME or column.startswith("icp_")
-                    or not _fits(kind, dtype)):
+            if column in taken or not _fits(kind, dtype) or not _named_like([attribute, label], column):
                 continue
             name = name_similarity([attribute, label], column)
-            if name < MIN_NAME:
-                continue
             overlap = _overlap(con, relation, column, criteria)
             if overlap <= 0:
                 continue
